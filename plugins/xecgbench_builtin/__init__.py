@@ -1,0 +1,1 @@
+"""xecgbench's bundled plugins, registered through the same hooks a third party uses."""

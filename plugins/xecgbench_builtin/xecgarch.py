@@ -1,0 +1,152 @@
+"""xECGArch: a morphology branch (receptive field ≈ 0.5 s) and a rhythm branch (≥ 3 s).
+
+After Goettling et al., Sci Rep 14:13122 (2024). Only conv, ReLU, max-pooling, average
+pooling and linear layers, so LRP/DTD rules apply without canonizers. Kernel sizes are derived
+from the sampling rate so the receptive fields are the same in seconds at any ``fs``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from xecgbench.receptive_field import receptive_field
+
+
+def _block(c_in: int, c_out: int, kernel: int, dilation: int, pool: int) -> nn.Sequential:
+    """Conv → ReLU → MaxPool, the unit that freezing counts."""
+    return nn.Sequential(
+        OrderedDict(
+            conv=nn.Conv1d(
+                c_in, c_out, kernel, padding=dilation * (kernel // 2), dilation=dilation
+            ),
+            relu=nn.ReLU(),
+            pool=nn.MaxPool1d(pool),
+        )
+    )
+
+
+class Branch(nn.Module):
+    """Named blocks then a head (global average pooling + linear) giving AF logits ``(N, 2)``."""
+
+    def __init__(self, blocks: list[nn.Sequential]) -> None:
+        super().__init__()
+        self.blocks = nn.Sequential(OrderedDict((f"block{i + 1}", b) for i, b in enumerate(blocks)))
+        width = blocks[-1].conv.out_channels
+        self.width = width
+        self.head = nn.Sequential(
+            OrderedDict(
+                gap=nn.AdaptiveAvgPool1d(1), flatten=nn.Flatten(), linear=nn.Linear(width, 2)
+            )
+        )
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Block outputs ``(N, width, T')``; pretraining heads sit on these."""
+        return self.blocks(x)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.blocks(x))
+
+
+class EnsembleLogits(nn.Module):
+    """Mean of the branch logits: an LRP-explainable stand-in for the probability mean."""
+
+    def __init__(self, branches: nn.ModuleDict) -> None:
+        super().__init__()
+        self.members = branches
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([b(x) for b in self.members.values()]).mean(dim=0)
+
+
+def _odd(value: float) -> int:
+    return max(3, int(round(value)) | 1)
+
+
+def morphology_branch(fs: float, width: int, n_blocks: int, receptive_field_s: float) -> Branch:
+    """Stride-2 pooling after each conv: RF = 1 + k·(2^K − 1) samples, solved for k."""
+    kernel = _odd((receptive_field_s * fs - 1) / (2**n_blocks - 1))
+    widths = [width * min(2 ** (i // 2), 4) for i in range(n_blocks)]
+    c_in = 1
+    blocks = []
+    for c_out in widths:
+        blocks.append(_block(c_in, c_out, kernel, dilation=1, pool=2))
+        c_in = c_out
+    return Branch(blocks)
+
+
+def rhythm_branch(fs: float, width: int, n_blocks: int, receptive_field_s: float) -> Branch:
+    """Early ×4 downsampling, then dilated convolutions (dilation 2, 4, 8, …) to span beats.
+
+    The kernel is the smallest odd size whose receptive field reaches ``receptive_field_s``.
+    """
+    for kernel in range(3, 64, 2):
+        branch = _rhythm_blocks(kernel, width, n_blocks)
+        if receptive_field(branch.blocks) >= receptive_field_s * fs:
+            return branch
+    raise ValueError(f"rhythm receptive field {receptive_field_s} s unreachable at {fs} Hz")
+
+
+def _rhythm_blocks(kernel: int, width: int, n_blocks: int) -> Branch:
+    widths = [width * min(2 ** (i // 2), 4) for i in range(n_blocks)]
+    blocks = [_block(1, widths[0], kernel, dilation=1, pool=4)]
+    for i in range(1, n_blocks):
+        blocks.append(_block(widths[i - 1], widths[i], kernel, dilation=2**i, pool=2))
+    return Branch(blocks)
+
+
+class XECGArch(nn.Module):
+    """Two independent branches ensembled by averaging their AF probabilities."""
+
+    def __init__(self, branches: dict[str, Branch]) -> None:
+        super().__init__()
+        self.branches = nn.ModuleDict(branches)
+        self.ensemble = EnsembleLogits(self.branches)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Logits ``(N, 2)`` per branch."""
+        return {name: branch(x) for name, branch in self.branches.items()}
+
+    def explainable(self, branch: str) -> nn.Module:
+        """The module explained for ``branch`` (a branch name or ``"ensemble"``)."""
+        if branch == "ensemble":
+            return self.ensemble
+        if branch not in self.branches:
+            valid = ", ".join([*self.branches, "ensemble"])
+            raise ValueError(f"unknown branch {branch!r}; valid branches: {valid}")
+        return self.branches[branch]
+
+    def predict_proba(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """AF probability ``(N,)`` per branch and their mean as ``"ensemble"``."""
+        probs = {name: torch.softmax(logits, dim=1)[:, 1] for name, logits in self(x).items()}
+        probs["ensemble"] = torch.stack(list(probs.values())).mean(dim=0)
+        return probs
+
+
+def build_xecgarch(
+    *,
+    fs: float,
+    n_samples: int,
+    width: int = 8,
+    morphology_blocks: int = 4,
+    rhythm_blocks: int = 4,
+    morphology_rf_s: float = 0.5,
+    rhythm_rf_s: float = 3.0,
+) -> XECGArch:
+    """Build xECGArch for ``n_samples``-long windows at ``fs`` Hz.
+
+    Defaults (width 8, 4 + 4 blocks) were chosen by CPU cost: see docs/benchmarks.md.
+    """
+    downsampling = 2 ** max(morphology_blocks, rhythm_blocks + 1)
+    if n_samples < downsampling:
+        raise ValueError(
+            f"windows of {n_samples} samples are too short for {downsampling}× pooling"
+        )
+    return XECGArch(
+        {
+            "morphology": morphology_branch(fs, width, morphology_blocks, morphology_rf_s),
+            "rhythm": rhythm_branch(fs, width, rhythm_blocks, rhythm_rf_s),
+        }
+    )

@@ -1,0 +1,73 @@
+"""Plugin loading: bundled defaults, inline plugins, autoload switch, misspelt hooks."""
+
+from __future__ import annotations
+
+import pluggy
+import pytest
+
+from xecgbench import hookimpl
+from xecgbench.plugin_manager import DEFAULT_PLUGINS, load_plugins
+from xecgbench.registry import DuplicateComponentError, KINDS
+
+
+class InlineAttribution:
+    """A plugin defined inside a test."""
+
+    @hookimpl
+    def xecgbench_register_attributions(self, registry):  # type: ignore[no-untyped-def]
+        registry.register("inline_method", object)
+
+
+def test_bundled_plugins_fill_every_kind() -> None:
+    system = load_plugins(autoload=False)
+    for kind in KINDS:
+        assert len(system.registry[kind]) > 0, kind
+    names = {name for name, _ in system.pm.list_name_plugin()}
+    assert {name for name, _ in DEFAULT_PLUGINS} <= names
+
+
+def test_inline_plugin_registers_with_its_name() -> None:
+    system = load_plugins(autoload=False, extra=[InlineAttribution()])
+    registration = system.registry["attributions"].registration("inline_method")
+    assert registration.plugin.startswith("InlineAttribution") or registration.plugin
+    assert system.registry["attributions"].get("inline_method") is object
+
+
+def test_duplicate_of_a_bundled_name_raises() -> None:
+    class Clash:
+        @hookimpl
+        def xecgbench_register_attributions(self, registry):  # type: ignore[no-untyped-def]
+            registry.register("dtd", object)
+
+    with pytest.raises(DuplicateComponentError, match="builtin-attributions"):
+        load_plugins(autoload=False, extra=[Clash()])
+
+
+def test_misspelt_hook_is_caught_by_check_pending() -> None:
+    class Misspelt:
+        @hookimpl
+        def xecgbench_register_atributions(self, registry):  # type: ignore[no-untyped-def]
+            pass
+
+    with pytest.raises(pluggy.PluginValidationError):
+        load_plugins(autoload=False, extra=[Misspelt()])
+
+
+def test_env_var_turns_entry_point_autoload_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(
+        pluggy.PluginManager, "load_setuptools_entrypoints", lambda self, group: calls.append(group) or 0
+    )
+    monkeypatch.setenv("XECGBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
+    load_plugins()
+    assert calls == []
+    monkeypatch.setenv("XECGBENCH_DISABLE_PLUGIN_AUTOLOAD", "0")
+    load_plugins()
+    assert calls == ["xecgbench"]
+
+
+def test_describe_lists_hooks_and_registrations() -> None:
+    rows = {row["name"]: row for row in load_plugins(autoload=False).describe()}
+    attributions = rows["builtin-attributions"]
+    assert "xecgbench_register_attributions" in attributions["hooks"]
+    assert "dtd" in attributions["registered"]["attributions"]

@@ -1,0 +1,78 @@
+"""Content-addressed stage artifacts on disk, written atomically and verified by checksum."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class CorruptArtifactError(Exception):
+    """An artifact is missing or its bytes do not match the recorded checksum."""
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class ArtifactCache:
+    """Files under ``root/<stage>/<key>.<ext>``; the checksum lives in the results store."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+
+    def _write(self, relative: str, data: bytes) -> tuple[str, str]:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)  # atomic: a kill never leaves half an artifact
+        return relative, _sha256(data)
+
+    def _read(self, relative: str, checksum: str) -> bytes:
+        path = self.root / relative
+        if not path.is_file():
+            raise CorruptArtifactError(f"artifact {path} is missing")
+        data = path.read_bytes()
+        if _sha256(data) != checksum:
+            raise CorruptArtifactError(f"artifact {path} does not match its checksum")
+        return data
+
+    def verify(self, relative: str, checksum: str) -> bool:
+        """True when the artifact exists and matches ``checksum``."""
+        try:
+            self._read(relative, checksum)
+        except CorruptArtifactError:
+            return False
+        return True
+
+    def save_state(self, stage: str, key: str, state: dict[str, Any]) -> tuple[str, str]:
+        """Save a state dict with ``torch.save``; returns (relative path, checksum)."""
+        import torch
+
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        return self._write(f"{stage}/{key}.pt", buffer.getvalue())
+
+    def load_state(self, relative: str, checksum: str) -> dict[str, Any]:
+        """Load a verified state dict with ``torch.load(weights_only=True)``."""
+        import torch
+
+        data = self._read(relative, checksum)
+        return dict(torch.load(io.BytesIO(data), weights_only=True))
+
+    def save_arrays(self, stage: str, key: str, arrays: dict[str, np.ndarray]) -> tuple[str, str]:
+        """Save named arrays as an ``.npz``; returns (relative path, checksum)."""
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        return self._write(f"{stage}/{key}.npz", buffer.getvalue())
+
+    def load_arrays(self, relative: str, checksum: str) -> dict[str, np.ndarray]:
+        """Load verified arrays."""
+        data = self._read(relative, checksum)
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            return {name: archive[name] for name in archive.files}

@@ -1,0 +1,175 @@
+"""The ``xecgbench`` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xecgbench import __version__
+from xecgbench.config import SuiteError, builtin_suites, load_suite
+from xecgbench.plugin_manager import PluginLoadError, PluginSystem, load_plugins
+from xecgbench.registry import KINDS, RegistryError
+from xecgbench.store import StoreLockedError
+
+USER_ERRORS = (SuiteError, RegistryError, PluginLoadError, StoreLockedError)
+
+
+class UserError(click.ClickException):
+    """A mistake the user can fix: one line, exit code 2, no traceback."""
+
+    exit_code = 2
+
+
+def _system(ctx: click.Context) -> PluginSystem:
+    system = ctx.find_root().obj
+    assert isinstance(system, PluginSystem)
+    return system
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xecgbench")
+def cli() -> None:
+    """Benchmark whether transfer learning makes ECG explanations clinically meaningful."""
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def plugins_command(ctx: click.Context, as_json: bool) -> None:
+    """List plugins, their versions, hooks and what each registered."""
+    rows = _system(ctx).describe()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']} {row['version']}")
+        click.echo(f"  hooks: {', '.join(row['hooks'])}")
+        for kind, names in row["registered"].items():
+            click.echo(f"  {kind}: {', '.join(names)}")
+
+
+def _describe_component(registration: Any) -> dict[str, Any]:
+    component = registration.component
+    row = {"name": registration.name, "plugin": registration.plugin, "version": registration.version}
+    info = getattr(component, "info", None)
+    if info is not None:
+        row.update(category=info.category, higher_is_better=info.higher_is_better,
+                   requires=sorted(info.requires))
+    for attribute in ("family", "needs_baseline", "relative_cost", "branches"):
+        if hasattr(component, attribute):
+            value = getattr(component, attribute)
+            row[attribute] = list(value) if isinstance(value, tuple) else value
+    doc = (component.__doc__ or "").strip().splitlines()
+    row["summary"] = doc[0] if doc else ""
+    return row
+
+
+@cli.command("list")
+@click.argument("kind", type=click.Choice([*KINDS, "suites"]))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
+    """List registered components of KIND (or the built-in suites)."""
+    if kind == "suites":
+        rows = [{"name": name, "path": str(path), "description": load_suite(name).description}
+                for name, path in sorted(builtin_suites().items())]
+    else:
+        rows = [_describe_component(r) for r in _system(ctx).registry[kind]]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        extra = row.get("summary") or row.get("description", "")
+        click.echo(f"{row['name']:<28} {extra}")
+
+
+@cli.command("run")
+@click.argument("suite", default="quick")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("xecgbench-results"), show_default=True, help="Results directory.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a suite field, e.g. --set training.epochs=2.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Parallel workers.")
+@click.option("--address", default=None, help="Ray cluster address (default: start a local one).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Root of local PhysioNet data (sets XECGBENCH_DATA).")
+@click.option("--quiet", is_flag=True, help="No progress bars (for logs and CI).")
+@click.pass_context
+def run_command(ctx: click.Context, suite: str, out_dir: Path, overrides: tuple[str, ...], executor: str,
+                workers: int, address: str | None, data_dir: Path | None, quiet: bool) -> None:
+    """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
+    from xecgbench.reporting import write_leaderboard
+    from xecgbench.runner import run_suite
+
+    if data_dir is not None:
+        os.environ["XECGBENCH_DATA"] = str(data_dir.resolve())
+    config = load_suite(suite, overrides)
+    system = _system(ctx)
+    summary = run_suite(config, system, out_dir, executor=executor, workers=workers, address=address,
+                        quiet=quiet)
+    board_path = write_leaderboard(summary.store_path, system, out_dir / "leaderboard.md", summary.run_id)
+    done = sum(summary.computed.values())
+    reused = sum(summary.reused.values())
+    click.echo(f"run {summary.run_id}: {done} stages computed, {reused} reused, "
+               f"{len(summary.failed)} failed, {summary.skipped} skipped in {summary.seconds:.1f} s")
+    click.echo(f"results: {summary.store_path}\nleaderboard: {board_path}")
+    if not summary.ok:
+        for failure in summary.failed:
+            click.echo(f"FAILED {failure.component} (plugin {failure.plugin}): {failure.error}", err=True)
+        ctx.exit(1)
+
+
+@cli.command("status")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              required=True, help="A results.sqlite file.")
+@click.option("--run", "run_id", default=None, help="Run id (default: the latest).")
+def status_command(store_path: Path, run_id: str | None) -> None:
+    """Show a run's status and list its failed cells."""
+    from xecgbench.store import ResultsStore
+
+    with ResultsStore(store_path) as store:
+        runs = store.runs()
+        if not runs:
+            raise UserError(f"{store_path} holds no runs")
+        run = next((r for r in runs if r["run_id"] == (run_id or store.latest_run_id())), None)
+        if run is None:
+            raise UserError(f"no run {run_id!r} in {store_path}; runs: {', '.join(r['run_id'] for r in runs)}")
+        failures = store.failures(run["run_id"])
+    click.echo(f"run {run['run_id']} ({run['suite']}): {run['status']}, {len(failures)} failed stages")
+    for failure in failures:
+        click.echo(f"  {failure['stage']:<9} {failure['component']} (plugin {failure['plugin']}): {failure['error']}")
+
+
+def build_cli(system: PluginSystem) -> click.Group:
+    """The command group with every plugin's commands added."""
+    system.pm.hook.xecgbench_register_commands(cli=cli)
+    return cli
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: user errors print one line and exit 2, never a traceback."""
+    try:
+        system = load_plugins()
+        group = build_cli(system)
+        group.main(args=argv, prog_name="xecgbench", obj=system, standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted; finished stages are kept, run again to resume", err=True)
+        sys.exit(130)
+    except USER_ERRORS as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

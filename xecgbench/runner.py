@@ -1,0 +1,153 @@
+"""Runs a suite: plans its stages, skips finished ones, executes the rest, records everything."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xecgbench.cache import ArtifactCache
+from xecgbench.config import Suite
+from xecgbench.executors import Executor, LocalExecutor, PoolExecutor, RayExecutor
+from xecgbench.plan import PlannedTask, plan
+from xecgbench.plugin_manager import PluginSystem
+from xecgbench.provenance import provenance
+from xecgbench.stages import STAGES, StageContext, StageFailure, StageTask
+from xecgbench.store import ResultsStore
+
+STORE_NAME = "results.sqlite"
+CACHE_DIR = "cache"
+
+
+@dataclass
+class RunSummary:
+    """What a run did: counts per stage, failures, where the results are."""
+
+    run_id: str
+    store_path: Path
+    computed: dict[str, int] = field(default_factory=dict)
+    reused: dict[str, int] = field(default_factory=dict)
+    failed: list[StageFailure] = field(default_factory=list)
+    skipped: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every stage finished."""
+        return not self.failed and not self.skipped
+
+
+class Progress:
+    """Overall and per-stage progress bars (rich), or nothing in quiet mode."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._bars = None
+        self._tasks: dict[str, int] = {}
+
+    @contextmanager
+    def session(self, totals: dict[str, int]) -> Iterator[Progress]:
+        """Show bars for the stages in ``totals`` while the block runs."""
+        if self.quiet:
+            yield self
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        with Bars(TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn()) as bars:
+            self._bars = bars
+            self._tasks["all"] = bars.add_task("all", total=sum(totals.values()))
+            for stage, total in totals.items():
+                self._tasks[stage] = bars.add_task(stage, total=total)
+            yield self
+            self._bars = None
+
+    def advance(self, stage: str) -> None:
+        """One more ``stage`` task done (computed, reused, failed or skipped)."""
+        if self._bars is not None:
+            self._bars.advance(self._tasks[stage])
+            self._bars.advance(self._tasks["all"])
+
+
+def _make_executor(kind: str, context: StageContext, workers: int, address: str | None) -> Executor:
+    if kind == "local":
+        return LocalExecutor(context) if workers <= 1 else PoolExecutor(context.suite, context.cache, workers)
+    if kind == "ray":
+        return RayExecutor(context.suite, context.cache, address, workers)
+    raise ValueError(f"unknown executor {kind!r}; valid executors: local, ray")
+
+
+def _cached(store: ResultsStore, cache: ArtifactCache, task: StageTask) -> bool:
+    """Finished before and its artifact still verifies (a corrupt one is recomputed)."""
+    record = store.stage(task.key)
+    if record is None or record.status != "done":
+        return False
+    return record.artifact is None or cache.verify(record.artifact, record.checksum or "")
+
+
+def run_suite(
+    suite: Suite,
+    system: PluginSystem,
+    out_dir: Path,
+    *,
+    executor: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    quiet: bool = False,
+) -> RunSummary:
+    """Run (or resume) ``suite`` into ``out_dir``; finished stages are reused, never redone."""
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    planned = plan(suite, system)
+    cache = ArtifactCache(out_dir / CACHE_DIR)
+    context = StageContext(suite, system, cache)
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    summary = RunSummary(run_id, out_dir / STORE_NAME)
+    with ResultsStore(summary.store_path) as store:
+        store.start_run(run_id, suite.name, suite.model_dump(mode="json"), suite.config_hash(),
+                        provenance(system, suite))
+        runner = _make_executor(executor, context, workers, address)
+        totals = {s: sum(1 for p in planned if p.task.stage == s) for s in STAGES}
+        try:
+            with Progress(quiet).session({s: n for s, n in totals.items() if n}) as progress:
+                for stage in STAGES:
+                    _run_stage(stage, planned, store, cache, runner, summary, progress)
+        finally:
+            runner.close()
+        store.finish_run(run_id, "ok" if summary.ok else "failed-cells")
+    summary.seconds = time.perf_counter() - started
+    system.pm.hook.xecgbench_run_finished(config=suite, results=summary)
+    return summary
+
+
+def _run_stage(stage: str, planned: Sequence[PlannedTask], store: ResultsStore, cache: ArtifactCache,
+               runner: Executor, summary: RunSummary, progress: Progress) -> None:
+    todo: list[StageTask] = []
+    for item in (p for p in planned if p.task.stage == stage):
+        upstream = {name: store.stage(key) for name, key in item.needs.items()}
+        if any(record is None or record.status != "done" for record in upstream.values()):
+            summary.skipped += 1  # an upstream stage failed: nothing to build on
+            progress.advance(stage)
+            continue
+        if _cached(store, cache, item.task):
+            store.link(summary.run_id, item.task.key)
+            summary.reused[stage] = summary.reused.get(stage, 0) + 1
+            progress.advance(stage)
+            continue
+        resolved = {name: (r.artifact or "", r.checksum or "") for name, r in upstream.items() if r}
+        todo.append(StageTask(item.task.stage, item.task.key, item.task.seed, item.task.specs,
+                              item.task.labels, resolved))
+    for task, result in runner.run(todo):
+        if isinstance(result, StageFailure):
+            store.fail_stage(summary.run_id, task.key, stage, component=result.component,
+                             plugin=result.plugin, error=result.error, traceback=result.traceback)
+            summary.failed.append(result)
+        else:
+            store.complete_stage(summary.run_id, task.key, stage, dict(task.labels),
+                                 artifact=result.artifact, checksum=result.checksum,
+                                 seconds=result.seconds, report=result.report, scores=result.scores)
+            summary.computed[stage] = summary.computed.get(stage, 0) + 1
+        progress.advance(stage)
