@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-
+from xecgbench_builtin.ecg_windows import BadRecordError
 from xecgbench_builtin.fiducial_events import event_f1
 from xecgbench_builtin.fiducials import (
+    Fiducials,
     atrial_windows,
     delineate,
     fiducials_from_delineation,
@@ -41,6 +42,9 @@ POINTS: tuple[tuple[str, str, str, float], ...] = (
     ("P peak", "ECG_P_Peaks", "p_peak", 25.0),
     ("QRS onset", "ECG_R_Onsets", "qrs_on", 50.0),
     ("QRS offset", "ECG_R_Offsets", "qrs_off", 50.0),
+    ("QRS onset, loader rule", "loader_qrs_on", "qrs_on", 50.0),
+    ("QRS offset, loader rule", "loader_qrs_off", "qrs_off", 50.0),
+    ("QRS onset, loader rule", "loader_qrs_on", "qrs_on", 25.0),
     ("R peak", "ECG_R_Peaks", "r_peak", 25.0),
     ("R peak", "ECG_R_Peaks", "r_peak", 50.0),
 )
@@ -61,7 +65,48 @@ def main() -> None:
     parser.add_argument("--ludb", type=Path, default=_default_ludb())
     parser.add_argument("--lead", default="ii")
     parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--cinc", type=Path, default=None,
+                        help="Also count NeuroKit2's P waves in CinC 2017 records at this path.")
+    parser.add_argument("--cinc-records", type=int, default=60,
+                        help="Records per class (AF, non-AF) drawn for --cinc.")
     args = parser.parse_args()
+    ludb_tables(args)
+    if args.cinc is not None:
+        cinc_p_rate(args.cinc, args.cinc_records, args.cache_dir)
+
+
+def cinc_p_rate(path: Path, per_class: int, cache_dir: str | None) -> None:
+    """How often NeuroKit2 reports a P peak per beat in random CinC 2017 AF / non-AF records."""
+    from xecgbench_builtin.cinc2017 import CinC2017
+
+    dataset = CinC2017(path=path)
+    entries = dataset.records("all")[0]
+    rng = np.random.default_rng(0)
+    print("\n| CinC 2017 records (random, seed 0) | beats | beats with a NeuroKit2 P peak | "
+          "delineation s per 30 s |")
+    print("|---|---|---|---|")
+    for label, name in ((1, "AF"), (0, "non-AF")):
+        members = [e for e in entries if e.label == label]
+        chosen = rng.choice(len(members), size=min(per_class, len(members)), replace=False)
+        hits = beats = 0
+        seconds = spent = 0.0
+        for i in chosen:
+            raw = dataset._read(members[i])
+            started = time.perf_counter()
+            try:
+                nk = delineate(raw.record, raw.signal, raw.fs, cache_dir=cache_dir)
+            except BadRecordError:
+                continue
+            spent += time.perf_counter() - started
+            seconds += len(raw.signal) / raw.fs
+            hits += int(np.isfinite(nk["ECG_P_Peaks"]).sum())
+            beats += len(nk["ECG_R_Peaks"])
+        print(f"| {len(chosen)} {name} | {beats} | {hits} ({hits / max(beats, 1):.1%}) | "
+              f"{spent / max(seconds, 1e-9) * 30:.2f} (0 when cached) |")
+
+
+def ludb_tables(args: argparse.Namespace) -> None:
+    """Sensitivity/PPV of NeuroKit2 against LUDB's experts, P waves in AF, mask overlap."""
 
     import wfdb
 
@@ -71,13 +116,19 @@ def main() -> None:
     found: dict[str, list[np.ndarray]] = {k: [] for _, k, _, _ in POINTS}
     p_rate = {0: [0, 0], 1: [0, 0]}  # label -> [beats with a P peak, beats]
     overlap = {"mask": [0, 0, 0], "window": [0, 0, 0]}  # [P∩mask, P samples, mask samples]
+    failed: dict[str, str] = {}
     started = time.perf_counter()
     for entry in entries:
         raw = dataset._read(entry)
         annotation = wfdb.rdann(str(args.ludb / entry.record), args.lead)
         waves = waves_from_annotation(annotation.sample, list(annotation.symbol))
-        nk = delineate(f"ludb-{entry.record}-{args.lead}", raw.signal, raw.fs,
-                       cache_dir=args.cache_dir)
+        try:
+            nk = delineate(f"ludb-{entry.record}-{args.lead}", raw.signal, raw.fs,
+                           cache_dir=args.cache_dir)
+        except BadRecordError as exc:  # scored as "found nothing": its expert points are missed
+            failed[entry.record] = exc.fault
+            nk = {key: np.empty(0) for _, key, _, _ in POINTS}
+            nk.update({key: np.empty(0) for key in ("ECG_P_Onsets", "ECG_P_Offsets")})
         to_samples = raw.fs / 1000.0
         in_span = (nk["ECG_R_Peaks"] >= waves.span[0]) & (nk["ECG_R_Peaks"] <= waves.span[1])
         p_rate[entry.label][0] += int(np.isfinite(nk["ECG_P_Peaks"][in_span]).sum())
@@ -90,9 +141,12 @@ def main() -> None:
         }
         for key, points in expert.items():
             truth[key].append(points.astype(float))
+        fid = (fiducials_from_delineation(nk, raw.fs, trust_p=True) if entry.record not in failed
+               else Fiducials(raw.fs, *(np.empty((0, 2), int),) * 4))
+        nk = {**nk, "loader_qrs_on": fid.qrs[:, 0].astype(float),
+              "loader_qrs_off": fid.qrs[:, 1].astype(float)}
         for nk_key in {k for _, k, _, _ in POINTS}:
             found[nk_key].append(_inside(nk[nk_key], waves.span))
-        fid = fiducials_from_delineation(nk, raw.fs, trust_p=True)
         n = len(raw.signal)
         span = np.zeros(n, dtype=bool)
         span[waves.span[0] : waves.span[1] + 1] = True
@@ -108,7 +162,10 @@ def main() -> None:
 
     n_af = sum(e.label == 1 for e in entries)
     print(f"LUDB lead {args.lead}: {len(entries) - n_af} non-AF records scored, "
-          f"{n_af} AF records for the P-in-AF row ({elapsed:.1f} s incl. delineation)\n")
+          f"{n_af} AF records for the P-in-AF row ({elapsed:.1f} s incl. delineation)")
+    for record, fault in failed.items():
+        print(f"NeuroKit2 failed on {record} (scored as no detections): {fault}")
+    print()
     print("| fiducial point | tolerance | expert points | NeuroKit2 points | sensitivity | PPV |")
     print("|---|---|---|---|---|---|")
     for name, nk_key, expert_key, tol_ms in POINTS:

@@ -17,7 +17,7 @@ def test_builtin_suites_validate(name: str) -> None:
 
 
 def test_unknown_suite_lists_valid_names() -> None:
-    with pytest.raises(SuiteError, match="valid suites: .*quick.*smoke"):
+    with pytest.raises(SuiteError, match=r"valid suites: .*quick.*smoke"):
         load_suite("nonexistent")
 
 

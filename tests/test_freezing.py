@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from xecgbench_builtin.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
 
 from xecgbench.components import FineTuneStage
-from xecgbench_builtin.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
 
 
 def test_none_freezes_nothing() -> None:
@@ -22,7 +22,11 @@ def test_iterative_freezes_progressively_more() -> None:
     stages = Iterative().stages(4, 8)
     assert [s.frozen_blocks for s in stages] == [0, 1, 2, 3]
     assert all(s.epochs == 2 for s in stages)
-    assert [s.frozen_blocks for s in Iterative(max_frozen=2, epochs_per_stage=1).stages(4, 8)] == [0, 1, 2]
+    assert [s.frozen_blocks for s in Iterative(max_frozen=2, epochs_per_stage=1).stages(4, 8)] == [
+        0,
+        1,
+        2,
+    ]
 
 
 def test_gradual_unfreeze_is_the_reverse() -> None:

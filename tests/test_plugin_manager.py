@@ -7,7 +7,7 @@ import pytest
 
 from xecgbench import hookimpl
 from xecgbench.plugin_manager import DEFAULT_PLUGINS, load_plugins
-from xecgbench.registry import DuplicateComponentError, KINDS
+from xecgbench.registry import KINDS, DuplicateComponentError
 
 
 class InlineAttribution:
@@ -56,7 +56,9 @@ def test_misspelt_hook_is_caught_by_check_pending() -> None:
 def test_env_var_turns_entry_point_autoload_off(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
     monkeypatch.setattr(
-        pluggy.PluginManager, "load_setuptools_entrypoints", lambda self, group: calls.append(group) or 0
+        pluggy.PluginManager,
+        "load_setuptools_entrypoints",
+        lambda self, group: calls.append(group) or 0,
     )
     monkeypatch.setenv("XECGBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
     load_plugins()

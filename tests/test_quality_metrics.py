@@ -1,4 +1,4 @@
-"""Explanation-quality metrics on tiny 1D models: Quantus runs, sanity cases, complexity equality."""
+"""Explanation quality on tiny 1D models: Quantus runs, sanity cases, complexity equality."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import quantus
 import torch
 from captum.attr import Saliency
 from torch import nn
-
-from xecgbench.components import ExplanationBatch
 from xecgbench_builtin.quality_metrics import (
     MPRT,
     QUALITY_METRICS,
@@ -23,6 +21,8 @@ from xecgbench_builtin.quality_metrics import (
     Sparseness,
     nearest_divisor,
 )
+
+from xecgbench.components import ExplanationBatch
 
 T = 240
 N = 6
@@ -143,7 +143,7 @@ def test_undefined_attributions_score_nan(conv_batch) -> None:
 
 def test_missing_model_is_a_clear_error(conv_batch) -> None:
     no_model = ExplanationBatch(**{**conv_batch.__dict__, "model": None})
-    with pytest.raises(ValueError, match="'pixel_flipping' needs batch.model"):
+    with pytest.raises(ValueError, match=r"'pixel_flipping' needs batch\.model"):
         PixelFlipping().evaluate_batch(no_model)
 
 
@@ -177,9 +177,8 @@ def test_complexity_vectorised_equals_quantus(
     np.testing.assert_array_equal(np.isnan(ours), [1, 0, 0, 0, 0, 1, 0, 0, 0, 0])
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(reference))
     assert np.nanmax(np.abs(ours - reference)) <= 1e-6
-    alone = metric_class().evaluate_batch(
-        ExplanationBatch(**{**complexity_inputs.__dict__, "attributions": complexity_inputs.attributions[3:4]})
-    )  # fmt: skip
+    one = {**complexity_inputs.__dict__, "attributions": complexity_inputs.attributions[3:4]}
+    alone = metric_class().evaluate_batch(ExplanationBatch(**one))
     assert alone[0] == ours[3]
 
 

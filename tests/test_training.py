@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from xecgbench_builtin.xecgarch import build_xecgarch
 
 from xecgbench.components import ECGSet, FineTuneStage, TrainingBudget
 from xecgbench.training import fine_tune, freeze_first_blocks, seed_everything, stratified_split
-from xecgbench_builtin.xecgarch import build_xecgarch
 
 BUDGET = TrainingBudget(epochs=2, batch_size=16, lr=1e-2, patience=5, val_fraction=0.25)
 
@@ -15,9 +15,13 @@ BUDGET = TrainingBudget(epochs=2, batch_size=16, lr=1e-2, patience=5, val_fracti
 def _data(n: int = 32, t: int = 400) -> ECGSet:
     rng = np.random.default_rng(0)
     labels = np.arange(n) % 2
-    signals = rng.random((n, 1, t), dtype=np.float32) + labels[:, None, None].astype(np.float32) * 0.3
+    signals = (
+        rng.random((n, 1, t), dtype=np.float32) + labels[:, None, None].astype(np.float32) * 0.3
+    )
     mask = np.zeros((n, 1, t), dtype=bool)
-    return ECGSet(signals, labels.astype(np.int64), {"p_wave": mask}, tuple(map(str, range(n))), 100.0)
+    return ECGSet(
+        signals, labels.astype(np.int64), {"p_wave": mask}, tuple(map(str, range(n))), 100.0
+    )
 
 
 def _model() -> torch.nn.Module:

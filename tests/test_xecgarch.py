@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from xecgbench_builtin.xecgarch import build_xecgarch
 
 from xecgbench.receptive_field import receptive_field
-from xecgbench_builtin.xecgarch import build_xecgarch
 
 
 @pytest.mark.parametrize("fs", [100, 250, 500])
@@ -19,7 +19,9 @@ def test_receptive_fields_match_the_design(fs: int) -> None:
 
 
 def test_receptive_field_of_a_known_stack() -> None:
-    stack = torch.nn.Sequential(torch.nn.Conv1d(1, 1, 3), torch.nn.MaxPool1d(2), torch.nn.Conv1d(1, 1, 3, dilation=2))
+    stack = torch.nn.Sequential(
+        torch.nn.Conv1d(1, 1, 3), torch.nn.MaxPool1d(2), torch.nn.Conv1d(1, 1, 3, dilation=2)
+    )
     # 1 + 2 (conv) + 1 (pool) + 2*2*2 (dilated conv after stride 2) = 12
     assert receptive_field(stack) == 12
 
@@ -35,7 +37,9 @@ def test_receptive_field_is_empirically_right() -> None:
             block.pool = torch.nn.AvgPool1d(block.pool.kernel_size)
         x = torch.rand(1, 1, 1000, dtype=torch.float64) + 0.5
         centre = blocks(x).shape[-1] // 2
-        grad = torch.autograd.functional.jacobian(lambda v, c=centre: blocks(v)[0, 0, c], x)
+        grad = torch.autograd.functional.jacobian(
+            lambda v, c=centre, b=blocks: b(v)[0, 0, c], x
+        )
         support = torch.nonzero(grad.flatten() != 0).flatten()
         assert int(support.max() - support.min()) + 1 == receptive_field(blocks)
 
@@ -55,9 +59,17 @@ def test_forward_shapes_and_ensemble_is_branch_mean() -> None:
 def test_blocks_are_named_and_explainable_layers_only() -> None:
     model = build_xecgarch(fs=100, n_samples=600)
     for branch in model.branches.values():
-        assert [name for name, _ in branch.blocks.named_children()] == [f"block{i}" for i in range(1, 5)]
-    allowed = (torch.nn.Conv1d, torch.nn.ReLU, torch.nn.MaxPool1d, torch.nn.AdaptiveAvgPool1d,
-               torch.nn.Linear, torch.nn.Flatten)
+        assert [name for name, _ in branch.blocks.named_children()] == [
+            f"block{i}" for i in range(1, 5)
+        ]
+    allowed = (
+        torch.nn.Conv1d,
+        torch.nn.ReLU,
+        torch.nn.MaxPool1d,
+        torch.nn.AdaptiveAvgPool1d,
+        torch.nn.Linear,
+        torch.nn.Flatten,
+    )
     leaves = [m for m in model.modules() if not list(m.children())]
     assert all(isinstance(m, allowed) for m in leaves)
 

@@ -38,7 +38,9 @@ def validate_inputs(name: str, x: torch.Tensor, target: torch.Tensor) -> None:
             f"sample of x, got {shape}"
         )
     if target.dtype.is_floating_point or target.dtype == torch.bool:
-        raise ValueError(f"attribution {name!r}: target must hold integer classes, got {target.dtype}")
+        raise ValueError(
+            f"attribution {name!r}: target must hold integer classes, got {target.dtype}"
+        )
 
 
 def check_attribution(name: str, plugin: str, x: torch.Tensor, relevance: Any) -> torch.Tensor:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,29 @@ def _sha256(data: bytes) -> str:
 
 
 class ArtifactCache:
-    """Files under ``root/<stage>/<key>.<ext>``; the checksum lives in the results store."""
+    """Files under ``root/<stage>/<key>-<checksum prefix>.<ext>``; the store keeps the checksum.
+
+    Names carry their content's checksum, so two runs writing the same stage at once (or a
+    recomputation that differs in its last bit) never overwrite a file another record points
+    to; identical bytes land on the same name. Writes are atomic (temporary file, then
+    ``os.replace``), so a killed process leaves a whole artifact or none; whatever else goes
+    wrong on disk (a crash before the data reached it, a flipped byte) fails the checksum and
+    the runner recomputes the stage.
+    """
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
 
-    def _write(self, relative: str, data: bytes) -> tuple[str, str]:
+    def _write(self, stage: str, key: str, suffix: str, data: bytes) -> tuple[str, str]:
+        checksum = _sha256(data)
+        relative = f"{stage}/{key}-{checksum[:16]}{suffix}"
         path = self.root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
-        temporary.write_bytes(data)
-        os.replace(temporary, path)  # atomic: a kill never leaves half an artifact
-        return relative, _sha256(data)
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, path)
+        return relative, checksum
 
     def _read(self, relative: str, checksum: str) -> bytes:
         path = self.root / relative
@@ -56,7 +68,7 @@ class ArtifactCache:
 
         buffer = io.BytesIO()
         torch.save(state, buffer)
-        return self._write(f"{stage}/{key}.pt", buffer.getvalue())
+        return self._write(stage, key, ".pt", buffer.getvalue())
 
     def load_state(self, relative: str, checksum: str) -> dict[str, Any]:
         """Load a verified state dict with ``torch.load(weights_only=True)``."""
@@ -69,7 +81,7 @@ class ArtifactCache:
         """Save named arrays as an ``.npz``; returns (relative path, checksum)."""
         buffer = io.BytesIO()
         np.savez(buffer, **arrays)
-        return self._write(f"{stage}/{key}.npz", buffer.getvalue())
+        return self._write(stage, key, ".npz", buffer.getvalue())
 
     def load_arrays(self, relative: str, checksum: str) -> dict[str, np.ndarray]:
         """Load verified arrays."""

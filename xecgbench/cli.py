@@ -11,12 +11,13 @@ from typing import Any
 import click
 
 from xecgbench import __version__
+from xecgbench.components import DatasetError
 from xecgbench.config import SuiteError, builtin_suites, load_suite
 from xecgbench.plugin_manager import PluginLoadError, PluginSystem, load_plugins
 from xecgbench.registry import KINDS, RegistryError
 from xecgbench.store import StoreLockedError
 
-USER_ERRORS = (SuiteError, RegistryError, PluginLoadError, StoreLockedError)
+USER_ERRORS = (SuiteError, RegistryError, PluginLoadError, StoreLockedError, DatasetError)
 
 
 class UserError(click.ClickException):
@@ -55,11 +56,18 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
 
 def _describe_component(registration: Any) -> dict[str, Any]:
     component = registration.component
-    row = {"name": registration.name, "plugin": registration.plugin, "version": registration.version}
+    row = {
+        "name": registration.name,
+        "plugin": registration.plugin,
+        "version": registration.version,
+    }
     info = getattr(component, "info", None)
     if info is not None:
-        row.update(category=info.category, higher_is_better=info.higher_is_better,
-                   requires=sorted(info.requires))
+        row.update(
+            category=info.category,
+            higher_is_better=info.higher_is_better,
+            requires=sorted(info.requires),
+        )
     for attribute in ("family", "needs_baseline", "relative_cost", "branches"):
         if hasattr(component, attribute):
             value = getattr(component, attribute)
@@ -76,8 +84,10 @@ def _describe_component(registration: Any) -> dict[str, Any]:
 def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
     """List registered components of KIND (or the built-in suites)."""
     if kind == "suites":
-        rows = [{"name": name, "path": str(path), "description": load_suite(name).description}
-                for name, path in sorted(builtin_suites().items())]
+        rows = [
+            {"name": name, "path": str(path), "description": load_suite(name).description}
+            for name, path in sorted(builtin_suites().items())
+        ]
     else:
         rows = [_describe_component(r) for r in _system(ctx).registry[kind]]
     if as_json:
@@ -90,19 +100,43 @@ def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
 
 @cli.command("run")
 @click.argument("suite", default="quick")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("xecgbench-results"), show_default=True, help="Results directory.")
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a suite field, e.g. --set training.epochs=2.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("xecgbench-results"),
+    show_default=True,
+    help="Results directory.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a suite field, e.g. --set training.epochs=2.",
+)
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--workers", type=int, default=1, show_default=True, help="Parallel workers.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local one).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Root of local PhysioNet data (sets XECGBENCH_DATA).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Root of local PhysioNet data (sets XECGBENCH_DATA).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars (for logs and CI).")
 @click.pass_context
-def run_command(ctx: click.Context, suite: str, out_dir: Path, overrides: tuple[str, ...], executor: str,
-                workers: int, address: str | None, data_dir: Path | None, quiet: bool) -> None:
+def run_command(
+    ctx: click.Context,
+    suite: str,
+    out_dir: Path,
+    overrides: tuple[str, ...],
+    executor: str,
+    workers: int,
+    address: str | None,
+    data_dir: Path | None,
+    quiet: bool,
+) -> None:
     """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
     from xecgbench.reporting import write_leaderboard
     from xecgbench.runner import run_suite
@@ -111,23 +145,35 @@ def run_command(ctx: click.Context, suite: str, out_dir: Path, overrides: tuple[
         os.environ["XECGBENCH_DATA"] = str(data_dir.resolve())
     config = load_suite(suite, overrides)
     system = _system(ctx)
-    summary = run_suite(config, system, out_dir, executor=executor, workers=workers, address=address,
-                        quiet=quiet)
-    board_path = write_leaderboard(summary.store_path, system, out_dir / "leaderboard.md", summary.run_id)
+    summary = run_suite(
+        config, system, out_dir, executor=executor, workers=workers, address=address, quiet=quiet
+    )
+    board_path = write_leaderboard(
+        summary.store_path, system, out_dir / "leaderboard.md", summary.run_id
+    )
     done = sum(summary.computed.values())
     reused = sum(summary.reused.values())
-    click.echo(f"run {summary.run_id}: {done} stages computed, {reused} reused, "
-               f"{len(summary.failed)} failed, {summary.skipped} skipped in {summary.seconds:.1f} s")
+    click.echo(
+        f"run {summary.run_id}: {done} stages computed, {reused} reused, "
+        f"{len(summary.failed)} failed, {summary.skipped} skipped in {summary.seconds:.1f} s"
+    )
     click.echo(f"results: {summary.store_path}\nleaderboard: {board_path}")
     if not summary.ok:
         for failure in summary.failed:
-            click.echo(f"FAILED {failure.component} (plugin {failure.plugin}): {failure.error}", err=True)
+            click.echo(
+                f"FAILED {failure.component} (plugin {failure.plugin}): {failure.error}", err=True
+            )
         ctx.exit(1)
 
 
 @cli.command("status")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              required=True, help="A results.sqlite file.")
+@click.option(
+    "--store",
+    "store_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    required=True,
+    help="A results.sqlite file.",
+)
 @click.option("--run", "run_id", default=None, help="Run id (default: the latest).")
 def status_command(store_path: Path, run_id: str | None) -> None:
     """Show a run's status and list its failed cells."""
@@ -139,11 +185,19 @@ def status_command(store_path: Path, run_id: str | None) -> None:
             raise UserError(f"{store_path} holds no runs")
         run = next((r for r in runs if r["run_id"] == (run_id or store.latest_run_id())), None)
         if run is None:
-            raise UserError(f"no run {run_id!r} in {store_path}; runs: {', '.join(r['run_id'] for r in runs)}")
+            raise UserError(
+                f"no run {run_id!r} in {store_path}; runs: {', '.join(r['run_id'] for r in runs)}"
+            )
         failures = store.failures(run["run_id"])
-    click.echo(f"run {run['run_id']} ({run['suite']}): {run['status']}, {len(failures)} failed stages")
+    click.echo(
+        f"run {run['run_id']} ({run['suite']}): {run['status']}, {len(failures)} failed stages"
+    )
     for failure in failures:
-        click.echo(f"  {failure['stage']:<9} {failure['component']} (plugin {failure['plugin']}): {failure['error']}")
+        cell = " ".join(f"{k}={v}" for k, v in failure["labels"].items() if v is not None)
+        click.echo(
+            f"  {failure['stage']:<9} {failure['component']} (plugin {failure['plugin']}) "
+            f"[{cell}]: {failure['error']}"
+        )
 
 
 def build_cli(system: PluginSystem) -> click.Group:
@@ -157,7 +211,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         system = load_plugins()
         group = build_cli(system)
-        group.main(args=argv, prog_name="xecgbench", obj=system, standalone_mode=False)
+        # Without standalone mode click returns ctx.exit's code instead of exiting with it.
+        code = group.main(args=argv, prog_name="xecgbench", obj=system, standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

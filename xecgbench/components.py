@@ -23,6 +23,10 @@ BRANCHES: tuple[str, ...] = ("morphology", "rhythm")
 EXPLAINED_BRANCHES: tuple[str, ...] = (*BRANCHES, "ensemble")
 
 
+class DatasetError(Exception):
+    """A dataset directory or configuration a user must fix; the message names the file."""
+
+
 @dataclass(frozen=True)
 class ECGSet:
     """Fixed-length single-lead ECG windows with labels and fiducial masks.
@@ -230,5 +234,4 @@ class ExplanationMetric(Protocol):
     info: ClassVar[MetricInfo]
     costly: ClassVar[bool]
 
-    def evaluate_batch(self, batch: ExplanationBatch) -> np.ndarray | Mapping[str, np.ndarray]:
-        ...
+    def evaluate_batch(self, batch: ExplanationBatch) -> np.ndarray | Mapping[str, np.ndarray]: ...

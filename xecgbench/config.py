@@ -79,7 +79,11 @@ class ExplainConfig(_Frozen):
     batch_size: int = Field(16, ge=1)
     branches: tuple[str, ...] = ("morphology", "rhythm")
     alignment: dict[str, tuple[str, ...]] = Field(
-        default_factory=lambda: {"morphology": ("p_wave",), "rhythm": ("r_peak", "qrs"), "ensemble": ("p_wave", "r_peak")}
+        default_factory=lambda: {
+            "morphology": ("p_wave",),
+            "rhythm": ("r_peak", "qrs"),
+            "ensemble": ("p_wave", "r_peak"),
+        }
     )
 
     @field_validator("branches")
@@ -87,7 +91,9 @@ class ExplainConfig(_Frozen):
     def _known_branches(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         unknown = [b for b in value if b not in EXPLAINED_BRANCHES]
         if unknown:
-            raise ValueError(f"unknown branch {unknown[0]!r}; valid: {', '.join(EXPLAINED_BRANCHES)}")
+            raise ValueError(
+                f"unknown branch {unknown[0]!r}; valid: {', '.join(EXPLAINED_BRANCHES)}"
+            )
         return value
 
 
@@ -192,7 +198,9 @@ def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
     for part in loc:
         if isinstance(node, yaml.MappingNode):
             match = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        elif (
+            isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value)
+        ):
             match = node.value[part]
         else:
             match = None

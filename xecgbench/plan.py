@@ -52,40 +52,97 @@ def plan(suite: Suite, system: PluginSystem) -> list[PlannedTask]:
     explanation = [s for s, cls in metrics if cls.info.category != "accuracy"]
     explain_id = suite.explain.model_dump(mode="json")
     tasks: list[PlannedTask] = []
-    stages: dict[str, list[PlannedTask]] = {s: [] for s in ("pretrain", "finetune", "evaluate", "attribute", "score")}
+    stages: dict[str, list[PlannedTask]] = {
+        s: [] for s in ("pretrain", "finetune", "evaluate", "attribute", "score")
+    }
     for seed in suite.seeds:
         for pretraining in suite.pretraining:
-            pre_key = content_hash(["pretrain", data_id, _component_id(system, "pretraining", pretraining),
-                                    suite.pretraining_budget.model_dump(), seed])
+            pre_key = content_hash(
+                [
+                    "pretrain",
+                    data_id,
+                    _component_id(system, "pretraining", pretraining),
+                    suite.pretraining_budget.model_dump(),
+                    seed,
+                ]
+            )
             labels = {"dataset": dataset, "seed": seed, "pretraining": pretraining.display}
             specs = {"pretraining": pretraining, "models": suite.model}
-            stages["pretrain"].append(PlannedTask(StageTask("pretrain", pre_key, seed, specs, labels), {}))
+            stages["pretrain"].append(
+                PlannedTask(StageTask("pretrain", pre_key, seed, specs, labels), {})
+            )
             for freezing in suite.freezing:
-                fine_key = content_hash(["finetune", pre_key, _component_id(system, "freezing", freezing),
-                                         suite.training.model_dump()])
+                fine_key = content_hash(
+                    [
+                        "finetune",
+                        pre_key,
+                        _component_id(system, "freezing", freezing),
+                        suite.training.model_dump(),
+                    ]
+                )
                 cell = {**labels, "freezing": freezing.display}
                 cell_specs = {**specs, "freezing": freezing}
                 stages["finetune"].append(
-                    PlannedTask(StageTask("finetune", fine_key, seed, cell_specs, {**cell, "attribution": None}),
-                                {"pretrain": pre_key}))
+                    PlannedTask(
+                        StageTask(
+                            "finetune", fine_key, seed, cell_specs, {**cell, "attribution": None}
+                        ),
+                        {"pretrain": pre_key},
+                    )
+                )
                 if accuracy:
-                    eval_key = content_hash(["evaluate", fine_key, [_component_id(system, "metrics", s) for s in accuracy]])
+                    eval_key = content_hash(
+                        [
+                            "evaluate",
+                            fine_key,
+                            [_component_id(system, "metrics", s) for s in accuracy],
+                        ]
+                    )
                     stages["evaluate"].append(
-                        PlannedTask(StageTask("evaluate", eval_key, seed, cell_specs, {**cell, "attribution": None}),
-                                    {"finetune": fine_key}))
+                        PlannedTask(
+                            StageTask(
+                                "evaluate",
+                                eval_key,
+                                seed,
+                                cell_specs,
+                                {**cell, "attribution": None},
+                            ),
+                            {"finetune": fine_key},
+                        )
+                    )
                 for attribution in suite.attributions:
-                    attr_key = content_hash(["attribute", fine_key, _component_id(system, "attributions", attribution),
-                                             explain_id])
+                    attr_key = content_hash(
+                        [
+                            "attribute",
+                            fine_key,
+                            _component_id(system, "attributions", attribution),
+                            explain_id,
+                        ]
+                    )
                     attr_labels = {**cell, "attribution": attribution.display}
                     attr_specs = {**cell_specs, "attributions": attribution}
                     stages["attribute"].append(
-                        PlannedTask(StageTask("attribute", attr_key, seed, attr_specs, attr_labels),
-                                    {"finetune": fine_key}))
+                        PlannedTask(
+                            StageTask("attribute", attr_key, seed, attr_specs, attr_labels),
+                            {"finetune": fine_key},
+                        )
+                    )
                     for metric in explanation:
-                        score_key = content_hash(["score", attr_key, _component_id(system, "metrics", metric)])
+                        score_key = content_hash(
+                            ["score", attr_key, _component_id(system, "metrics", metric)]
+                        )
                         stages["score"].append(
-                            PlannedTask(StageTask("score", score_key, seed, {**attr_specs, "metrics": metric}, attr_labels),
-                                        {"finetune": fine_key, "attribute": attr_key}))
+                            PlannedTask(
+                                StageTask(
+                                    "score",
+                                    score_key,
+                                    seed,
+                                    {**attr_specs, "metrics": metric},
+                                    {**attr_labels, "metric": metric.display},
+                                ),
+                                {"finetune": fine_key, "attribute": attr_key},
+                            )
+                        )
     for name in stages:
         tasks.extend(stages[name])
     return tasks

@@ -83,7 +83,9 @@ def _import_default(plugin_name: str, module_name: str) -> ModuleType:
     try:
         return importlib.import_module(module_name)
     except Exception as exc:  # a broken bundled plugin must say which one
-        raise PluginLoadError(f"bundled plugin {plugin_name!r} ({module_name}) failed: {exc}") from exc
+        raise PluginLoadError(
+            f"bundled plugin {plugin_name!r} ({module_name}) failed: {exc}"
+        ) from exc
 
 
 def load_plugins(
@@ -110,7 +112,9 @@ def load_plugins(
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         except Exception as exc:
-            raise PluginLoadError(f"loading an {ENTRY_POINT_GROUP!r} entry point failed: {exc}") from exc
+            raise PluginLoadError(
+                f"loading an {ENTRY_POINT_GROUP!r} entry point failed: {exc}"
+            ) from exc
     pm.check_pending()
     system = PluginSystem(pm=pm, registry=Registry())
     _fill_registry(system)

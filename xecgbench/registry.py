@@ -40,8 +40,10 @@ class Registration:
 
     @property
     def version(self) -> str:
-        """The component's own version (its ``version`` attribute), else the plugin's."""
-        return str(getattr(self.component, "version", self.plugin_version))
+        """The component's own version (``version`` or ``info.version``), else the plugin's."""
+        info = getattr(self.component, "info", None)
+        version = getattr(self.component, "version", getattr(info, "version", None))
+        return str(version if version is not None else self.plugin_version)
 
 
 @dataclass

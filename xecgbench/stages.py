@@ -96,7 +96,9 @@ def load_data(context: StageContext) -> tuple[ECGSet, ECGSet]:
     if context.data is None:
         data = context.suite.data
         train_cls = context.component("datasets", data.dataset)
-        train = train_cls(**data.dataset.params).load("train", fs=data.fs, duration_s=data.duration_s)
+        train = train_cls(**data.dataset.params).load(
+            "train", fs=data.fs, duration_s=data.duration_s
+        )
         test_spec = data.test or data.dataset
         test_cls = context.component("datasets", test_spec)
         test = test_cls(**test_spec.params).load("test", fs=data.fs, duration_s=data.duration_s)
@@ -158,7 +160,9 @@ def run_finetune(context: StageContext, task: StageTask) -> StageOutcome:
     report = {
         "stages": [[s.frozen_blocks, s.epochs] for s in stages],
         "epochs_run": sum(len(h.train_loss) for h in histories),
-        "final_val_loss": next((h.val_loss[h.best_epoch] for h in reversed(histories) if h.val_loss), None),
+        "final_val_loss": next(
+            (h.val_loss[h.best_epoch] for h in reversed(histories) if h.val_loss), None
+        ),
     }
     return StageOutcome(task.key, artifact, checksum, 0.0, report=report)
 
@@ -182,8 +186,18 @@ def run_evaluate(context: StageContext, task: StageTask) -> StageOutcome:
         metric = metric_cls(**spec.params)
         for branch, prob in probabilities.items():
             value = metric.evaluate(test.labels, prob)
-            scores.append(_score_row(task, branch=branch, metric=spec.display, category="accuracy",
-                                     region="", sample=-1, record_id=None, value=float(value)))
+            scores.append(
+                _score_row(
+                    task,
+                    branch=branch,
+                    metric=spec.display,
+                    category="accuracy",
+                    region="",
+                    sample=-1,
+                    record_id=None,
+                    value=float(value),
+                )
+            )
     artifact, checksum = context.cache.save_arrays(
         "evaluate", task.key, {f"prob_{b}": p for b, p in probabilities.items()}
     )
@@ -195,7 +209,9 @@ def _explainer(context: StageContext, task: StageTask, model: Any, branch: str) 
 
     spec = task.specs["attributions"]
     cls = context.component("attributions", spec)
-    return make_attribution(cls, model.explainable(branch), fs=context.suite.data.fs, seed=task.seed, **spec.params)
+    return make_attribution(
+        cls, model.explainable(branch), fs=context.suite.data.fs, seed=task.seed, **spec.params
+    )
 
 
 def _checked_explain(context: StageContext, task: StageTask, method: Any) -> Any:
@@ -220,7 +236,9 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
     for branch in explain_cfg.branches:
         explain = _checked_explain(context, task, _explainer(context, task, model, branch))
         parts = [
-            explain(x[s : s + explain_cfg.batch_size], target[s : s + explain_cfg.batch_size]).numpy()
+            explain(
+                x[s : s + explain_cfg.batch_size], target[s : s + explain_cfg.batch_size]
+            ).numpy()
             for s in range(0, len(x), explain_cfg.batch_size)
         ]
         arrays[branch] = np.concatenate(parts).astype(np.float32)
@@ -240,7 +258,11 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
     index = arrays["index"]
     if getattr(metric, "costly", False):
         index = index[: explain_cfg.n_costly]
-    model = _load_model(context, task, "finetune") if metric.info.requires & {"model", "explainer"} else None
+    model = (
+        _load_model(context, task, "finetune")
+        if metric.info.requires & {"model", "explainer"}
+        else None
+    )
     scores = []
     for branch in explain_cfg.branches:
         module = model.explainable(branch) if model is not None else None
@@ -268,12 +290,22 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
             for sub, values in named.items():
                 values = np.asarray(values, dtype=np.float64)
                 if values.shape != (len(index),):
-                    raise ValueError(f"metric {spec.name!r} returned shape {values.shape}, expected ({len(index)},)")
+                    raise ValueError(
+                        f"metric {spec.name!r} returned shape {values.shape}, "
+                        f"expected ({len(index)},)"
+                    )
                 label = "/".join(p for p in (region, sub) if p)
                 scores.extend(
-                    _score_row(task, branch=branch, metric=spec.display, category=metric.info.category,
-                               region=label, sample=int(i), record_id=test.record_ids[i],
-                               value=float(v) if np.isfinite(v) else None)
+                    _score_row(
+                        task,
+                        branch=branch,
+                        metric=spec.display,
+                        category=metric.info.category,
+                        region=label,
+                        sample=int(i),
+                        record_id=test.record_ids[i],
+                        value=float(v) if np.isfinite(v) else None,
+                    )
                     for i, v in zip(index, values, strict=True)
                 )
     return StageOutcome(task.key, None, None, 0.0, scores=scores)
@@ -303,6 +335,10 @@ def execute(context: StageContext, task: StageTask) -> StageOutcome | StageFailu
             traceback=traceback.format_exc(),
         )
     return StageOutcome(
-        outcome.key, outcome.artifact, outcome.checksum, time.perf_counter() - started,
-        outcome.report, outcome.scores,
+        outcome.key,
+        outcome.artifact,
+        outcome.checksum,
+        time.perf_counter() - started,
+        outcome.report,
+        outcome.scores,
     )

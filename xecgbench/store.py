@@ -32,8 +32,8 @@ CREATE TABLE IF NOT EXISTS scores (
     PRIMARY KEY (stage_key, branch, metric, region, sample)
 );
 CREATE TABLE IF NOT EXISTS failures (
-    run_id TEXT NOT NULL, stage_key TEXT NOT NULL, stage TEXT NOT NULL, component TEXT,
-    plugin TEXT, error TEXT NOT NULL, traceback TEXT, at REAL NOT NULL,
+    run_id TEXT NOT NULL, stage_key TEXT NOT NULL, stage TEXT NOT NULL, labels_json TEXT,
+    component TEXT, plugin TEXT, error TEXT NOT NULL, traceback TEXT, at REAL NOT NULL,
     PRIMARY KEY (run_id, stage_key)
 );
 """
@@ -66,6 +66,7 @@ class ResultsStore:
     def __init__(self, path: Path | str, timeout_s: float = 30.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.timeout_s = timeout_s
         self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
@@ -87,7 +88,10 @@ class ResultsStore:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc):
-                raise StoreLockedError(f"results store {self.path} is locked by another run") from exc
+                raise StoreLockedError(
+                    f"results store {self.path} is locked by another process for more than "
+                    f"{self.timeout_s:g} s"
+                ) from exc
             raise
         try:
             yield self._db
@@ -109,12 +113,14 @@ class ResultsStore:
     def finish_run(self, run_id: str, status: str) -> None:
         """Mark a run finished with ``status`` (``ok`` or ``failed-cells``)."""
         with self._transaction() as db:
-            db.execute("UPDATE runs SET finished = ?, status = ? WHERE run_id = ?", (time.time(), status, run_id))
+            db.execute("UPDATE runs SET finished = ?, status = ? WHERE run_id = ?",
+                       (time.time(), status, run_id))
 
     def stage(self, key: str) -> StageRecord | None:
         """The recorded stage with ``key``, if any."""
         row = self._db.execute(
-            "SELECT key, stage, status, artifact, checksum, report_json FROM stages WHERE key = ?", (key,)
+            "SELECT key, stage, status, artifact, checksum, report_json FROM stages WHERE key = ?",
+            (key,),
         ).fetchone()
         if row is None:
             return None
@@ -144,31 +150,38 @@ class ResultsStore:
             db.execute("INSERT OR IGNORE INTO run_stages VALUES (?, ?)", (run_id, key))
             db.execute("DELETE FROM failures WHERE stage_key = ? AND run_id = ?", (key, run_id))
 
-    def fail_stage(self, run_id: str, key: str, stage: str, *, component: str, plugin: str,
-                   error: str, traceback: str = "") -> None:
-        """Record a failed stage; the rest of the grid goes on."""
+    def fail_stage(self, run_id: str, key: str, stage: str, labels: Mapping[str, Any], *,
+                   component: str, plugin: str, error: str, traceback: str = "") -> None:
+        """Record a failed stage of the cell ``labels``; the rest of the grid goes on."""
         with self._transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, key, stage, component, plugin, error, traceback, time.time()),
+                "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, key, stage, json.dumps(labels, sort_keys=True), component, plugin, error,
+                 traceback, time.time()),
             )
 
     def failures(self, run_id: str | None = None) -> list[dict[str, Any]]:
-        """Failures of ``run_id`` (default: the latest run)."""
+        """Failures of ``run_id`` (default: the latest run): stage, cell labels, blame, error."""
         run_id = run_id or self.latest_run_id()
+        names = ("stage", "labels", "component", "plugin", "error", "stage_key")
         cursor = self._db.execute(
-            "SELECT stage, component, plugin, error, stage_key FROM failures WHERE run_id = ? ORDER BY at",
+            "SELECT stage, labels_json, component, plugin, error, stage_key FROM failures "
+            "WHERE run_id = ? ORDER BY at",
             (run_id,),
         )
-        return [dict(zip(("stage", "component", "plugin", "error", "stage_key"), r, strict=True)) for r in cursor]
+        rows = [dict(zip(names, row, strict=True)) for row in cursor]
+        for row in rows:
+            row["labels"] = json.loads(row["labels"] or "{}")
+        return rows
 
     def runs(self) -> list[dict[str, Any]]:
         """Every run, oldest first."""
         cursor = self._db.execute(
-            "SELECT run_id, suite, config_hash, started, finished, status, provenance_json, config_json "
-            "FROM runs ORDER BY started"
+            "SELECT run_id, suite, config_hash, started, finished, status, provenance_json, "
+            "config_json FROM runs ORDER BY started"
         )
-        names = ("run_id", "suite", "config_hash", "started", "finished", "status", "provenance", "config")
+        names = ("run_id", "suite", "config_hash", "started", "finished", "status", "provenance",
+                 "config")
         rows = []
         for row in cursor:
             record = dict(zip(names, row, strict=True))
@@ -182,7 +195,8 @@ class ResultsStore:
         row = self._db.execute("SELECT run_id FROM runs ORDER BY started DESC LIMIT 1").fetchone()
         return row[0] if row else None
 
-    def stage_reports(self, run_id: str | None = None, stage: str | None = None) -> list[dict[str, Any]]:
+    def stage_reports(self, run_id: str | None = None,
+                      stage: str | None = None) -> list[dict[str, Any]]:
         """Labels and reports of the stages a run used (e.g. pretraining quality numbers)."""
         run_id = run_id or self.latest_run_id()
         query = (
@@ -194,7 +208,8 @@ class ResultsStore:
             query += " AND s.stage = ?"
             args.append(stage)
         return [
-            {"stage": s, "labels": json.loads(lab), "report": json.loads(rep or "{}"), "seconds": sec}
+            {"stage": s, "labels": json.loads(lab), "report": json.loads(rep or "{}"),
+             "seconds": sec}
             for s, lab, rep, sec in self._db.execute(query, args)
         ]
 
@@ -216,6 +231,12 @@ class ResultsStore:
 
 
 def load_scores(path: Path | str, run_id: str | None = None) -> Any:
-    """Python API: the per-sample scores of a store as a pandas DataFrame."""
+    """Python API: the per-sample scores of a run (default: the latest) as a pandas DataFrame.
+
+    One row per (stage, branch, metric, region, sample) with the cell's labels; accuracy
+    metrics have ``sample == -1``.
+    """
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no results store at {path} (xecgbench run writes results.sqlite)")
     with ResultsStore(path) as store:
         return store.scores_frame(run_id)

@@ -9,7 +9,7 @@ size the caller hands in (unbounded, captum's defaults peaked at 15.8 GiB on 10-
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from xecgbench.attribution_checks import eval_mode, explain_in_chunks, validate_inputs
 from xecgbench_builtin.control_methods import sample_seeds

@@ -13,6 +13,8 @@ from fractions import Fraction
 import numpy as np
 from scipy.signal import resample_poly
 
+from xecgbench.components import DatasetError as CoreDatasetError
+
 WINDOWINGS: tuple[str, ...] = ("first", "all")
 NORMALISATIONS: tuple[str, ...] = ("minmax", "zscore", "none")
 #: A window whose peak-to-peak amplitude is below this (in mV) is a flat line.
@@ -22,7 +24,7 @@ FLAT_PEAK_TO_PEAK_MV = 0.01
 DEFAULT_MIN_WINDOW_SHARE = 0.9
 
 
-class DatasetError(Exception):
+class DatasetError(CoreDatasetError):
     """A dataset directory or configuration a user must fix (missing file, unknown lead)."""
 
 

@@ -27,9 +27,13 @@ DELINEATION_VERSION = "1"
 #: Expected P wave before the QRS onset, in ms (start, end): covers the P onset of 90 % and
 #: the P offset of ~88 % of LUDB's expert-annotated lead-II P waves (see docs/data.md).
 ATRIAL_WINDOW_MS: tuple[float, float] = (200.0, 30.0)
-#: QRS half-width used where the delineator gives no plausible QRS boundary.
+#: QRS onset lies this far before the R peak (ms, earliest and latest): LUDB's expert 5th-95th
+#: percentile (lead II); NeuroKit2's onset is clipped into it.
+QRS_ONSET_BEFORE_R_MS: tuple[float, float] = (60.0, 28.0)
+#: QRS onset (before R) and offset (after R) used where the delineator gives none: LUDB medians.
+FALLBACK_QRS_ONSET_MS = 44.0
 FALLBACK_QRS_HALF_MS = 50.0
-#: A delineated boundary further than this from its R peak is implausible and replaced.
+#: A delineated QRS offset further than this after its R peak is implausible and replaced.
 MAX_QRS_HALF_MS = 150.0
 MAX_PR_MS = 400.0
 MAX_RT_MS = 700.0
@@ -184,19 +188,25 @@ def fiducials_from_delineation(
 ) -> Fiducials:
     """Turn NeuroKit2's per-beat output into plausible waves.
 
-    QRS: delineated onset/offset where within ``MAX_QRS_HALF_MS`` of the R peak, else R ±
-    ``FALLBACK_QRS_HALF_MS``. T: onset/offset where ordered and ending within ``MAX_RT_MS`` of R,
-    else no T wave. P: with ``trust_p`` (non-AF records), the delineated onset/offset where
-    ordered, before the QRS onset and within ``MAX_PR_MS`` of it; every other beat, and every
-    beat when ``trust_p`` is False (AF), gets its expected atrial window.
+    The rules follow the LUDB comparison in docs/data.md, where NeuroKit2's R peaks, P waves
+    and QRS offsets are good but its QRS onsets run early (median 34 ms before the experts').
+    QRS onset: NeuroKit2's, clipped to ``QRS_ONSET_BEFORE_R_MS`` before the R peak (LUDB's
+    5th-95th percentile), ``FALLBACK_QRS_ONSET_MS`` where missing. QRS offset: NeuroKit2's
+    where within ``MAX_QRS_HALF_MS`` after R, else R + ``FALLBACK_QRS_HALF_MS``. T: onset/offset
+    where ordered and ending within ``MAX_RT_MS`` of R, else no T wave. P: with ``trust_p``
+    (non-AF records), NeuroKit2's onset/offset where ordered, ending before the R peak, after
+    the previous beat and within ``MAX_PR_MS`` of R (the QRS then starts after the P wave);
+    every other beat, and every beat when ``trust_p`` is False (AF), gets its expected atrial
+    window.
     """
     ms = fs / 1000.0
     r = raw["ECG_R_Peaks"]
     on, off = raw["ECG_R_Onsets"], raw["ECG_R_Offsets"]
+    earliest, latest = (r - b * ms for b in QRS_ONSET_BEFORE_R_MS)
+    fallback_on = r - FALLBACK_QRS_ONSET_MS * ms
+    qrs_on = np.where(np.isfinite(on), np.clip(on, earliest, latest), fallback_on)
     with np.errstate(invalid="ignore"):
-        on_ok = (on < r) & (r - on <= MAX_QRS_HALF_MS * ms)
         off_ok = (off > r) & (off - r <= MAX_QRS_HALF_MS * ms)
-    qrs_on = np.where(on_ok, on, r - FALLBACK_QRS_HALF_MS * ms)
     qrs_off = np.where(off_ok, off, r + FALLBACK_QRS_HALF_MS * ms)
 
     t_on, t_off = raw["ECG_T_Onsets"], raw["ECG_T_Offsets"]
@@ -207,13 +217,12 @@ def fiducials_from_delineation(
     previous_end = np.concatenate([[-1.0], np.where(t_ok, t_off, qrs_off)[:-1]])
     with np.errstate(invalid="ignore"):
         p_ok = (
-            (p_on < p_off)
-            & (p_off < qrs_on)
-            & (qrs_on - p_on <= MAX_PR_MS * ms)
-            & (p_on > previous_end)
+            (p_on < p_off) & (p_off < r - QRS_ONSET_BEFORE_R_MS[1] * ms)
+            & (r - p_on <= MAX_PR_MS * ms) & (p_on > previous_end)
         )
     if not trust_p:
         p_ok = np.zeros_like(p_ok)
+    qrs_on = np.where(p_ok, np.maximum(qrs_on, p_off + 1), qrs_on)
     expected = atrial_windows(
         np.rint(qrs_on[~p_ok]), np.rint(previous_end[~p_ok]), fs, atrial_window_ms
     )

@@ -24,7 +24,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.stats import rankdata
 
 from xecgbench.components import ExplanationBatch, MetricInfo
 
@@ -34,20 +33,46 @@ _ATTRIBUTION_LOCALISATION_EPS = 1e-9
 
 
 def positive_relevance(attributions: np.ndarray) -> np.ndarray:
-    """``(N, T)`` float64 relevance with negatives clipped to 0 (NaN stays NaN)."""
-    flat = np.asarray(attributions, dtype=np.float64).reshape(len(attributions), -1)
-    return np.where(flat < 0, 0.0, flat)
+    """``(N, T)`` relevance with negatives clipped to 0 (NaN stays NaN).
 
-
-def normalise_per_sample(relevance: np.ndarray) -> np.ndarray:
-    """Divide each row by its maximum absolute value, as Quantus' ``normalise_by_max`` would
-    for that sample alone; all-zero rows stay zero."""
-    peak = np.abs(relevance).max(axis=-1, keepdims=True)
-    return np.divide(relevance, peak, out=relevance.copy(), where=peak > 0)
+    float32 and float64 are kept as they are, so both backends see the same numbers; other
+    dtypes become float64.
+    """
+    a = np.asarray(attributions)
+    if a.dtype not in (np.float32, np.float64):
+        a = a.astype(np.float64)
+    return np.maximum(a.reshape(len(a), -1), 0)
 
 
 def _flat_mask(mask: np.ndarray, n: int) -> np.ndarray:
-    return np.asarray(mask).astype(bool).reshape(n, -1)
+    return np.asarray(mask, dtype=bool).reshape(n, -1)
+
+
+def _top_set_hits(
+    relevance: np.ndarray, mask: np.ndarray, kth_largest: np.ndarray, k: np.ndarray
+) -> np.ndarray:
+    """Mask hits among each row's ``k`` largest values, in Quantus' ``argsort`` order.
+
+    The top-``k`` set is ``relevance >= kth_largest`` unless ties straddle the cut; only those
+    rows are sorted fully, so ties are broken exactly as ``np.argsort(-relevance)`` breaks them.
+    """
+    in_top = relevance >= kth_largest[:, None]
+    hits = (in_top & mask).sum(-1)
+    straddling = np.flatnonzero(in_top.sum(-1) != k)
+    if straddling.size:
+        order = np.argsort(-relevance[straddling], axis=-1)
+        ranked = np.take_along_axis(mask[straddling], order, axis=-1)
+        hits[straddling] = (ranked & (np.arange(mask.shape[-1]) < k[straddling, None])).sum(-1)
+    return hits
+
+
+#: Why a sample's score is undefined, by reason code (0 = defined).
+REASONS: dict[int, str] = {
+    1: "attribution has NaN or infinite values",
+    2: "attribution has no positive relevance",
+    3: "mask is empty",
+    4: "mask covers the whole window",
+}
 
 
 class LocalisationMetric:
@@ -63,6 +88,8 @@ class LocalisationMetric:
     costly: ClassVar[bool] = False
     #: The Quantus class this metric reproduces.
     quantus_class: ClassVar[str]
+    #: Whether a mask covering the whole window leaves the score undefined.
+    needs_outside: ClassVar[bool] = False
 
     def __init__(self, backend: str = "vectorised") -> None:
         if backend not in BACKENDS:
@@ -83,41 +110,44 @@ class LocalisationMetric:
     def evaluate_batch(self, batch: ExplanationBatch) -> np.ndarray:
         """Per-sample scores ``(N,)``; NaN where :meth:`undefined_reasons` gives a reason."""
         relevance, mask = self._prepared(batch)
-        undefined = np.array([reason is not None for reason in self._reasons(relevance, mask)])
-        relevance = np.where(undefined[:, None], 0.0, relevance)
+        peak = relevance.max(-1)
+        undefined = self._reason_codes(relevance, mask, peak) > 0
+        if undefined.any():
+            relevance[undefined] = 0
+            peak[undefined] = 1
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.backend == "quantus":
                 from xecgbench_builtin.quantus_backend import localisation_scores
 
                 scores = localisation_scores(self, batch.x, relevance, mask, ~undefined)
-            else:
-                scores = self.score(normalise_per_sample(relevance), mask)
+            else:  # Quantus' normalise_by_max, per sample (relevance is clipped, so max = max |.|)
+                scores = self.score(relevance / peak[:, None], mask)
         scores = np.array(scores, dtype=np.float64)
         scores[undefined] = np.nan
         return scores
 
     def undefined_reasons(self, batch: ExplanationBatch) -> list[str | None]:
         """Why each sample's score is NaN (``None`` where it is defined)."""
-        return self._reasons(*self._prepared(batch))
+        relevance, mask = self._prepared(batch)
+        codes = self._reason_codes(relevance, mask, relevance.max(-1))
+        return [REASONS.get(int(code)) for code in codes]
 
-    def _reasons(self, relevance: np.ndarray, mask: np.ndarray) -> list[str | None]:
-        finite = np.isfinite(relevance).all(axis=-1)
-        has_relevance = np.where(np.isfinite(relevance), relevance, 0).max(axis=-1) > 0
-        mask_size = mask.sum(axis=-1)
-        reasons: list[str | None] = []
-        for i in range(len(relevance)):
-            if not finite[i]:
-                reasons.append("attribution has NaN or infinite values")
-            elif not has_relevance[i]:
-                reasons.append("attribution has no positive relevance")
-            elif mask_size[i] == 0:
-                reasons.append("mask is empty")
-            else:
-                reasons.append(self._metric_reason(int(mask_size[i]), mask.shape[-1]))
-        return reasons
-
-    def _metric_reason(self, mask_size: int, length: int) -> str | None:
-        return None
+    def _reason_codes(
+        self, relevance: np.ndarray, mask: np.ndarray, peak: np.ndarray
+    ) -> np.ndarray:
+        """Per-sample code from :data:`REASONS` (the first that applies), 0 if defined."""
+        finite = np.isfinite(relevance.sum(-1))
+        if not finite.all():  # a finite row can overflow its sum: check those elementwise
+            suspects = np.flatnonzero(~finite)
+            finite[suspects] = np.isfinite(relevance[suspects]).all(-1)
+        mask_size = mask.sum(-1)
+        codes = np.zeros(len(relevance), dtype=np.int8)
+        if self.needs_outside:
+            codes[mask_size == mask.shape[-1]] = 4
+        codes[mask_size == 0] = 3
+        codes[~(peak > 0)] = 2
+        codes[~finite] = 1
+        return codes
 
     def _prepared(self, batch: ExplanationBatch) -> tuple[np.ndarray, np.ndarray]:
         if batch.mask is None:
@@ -157,10 +187,11 @@ class RelevanceRankAccuracy(LocalisationMetric):
     quantus_class = "RelevanceRankAccuracy"
 
     def score(self, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        ranked_hits = np.take_along_axis(mask, np.argsort(-relevance, axis=-1), axis=-1)
-        mask_size = mask.sum(-1, keepdims=True)
-        in_top = np.arange(mask.shape[-1])[None, :] < mask_size
-        return (ranked_hits & in_top).sum(-1) / mask_size[:, 0]
+        mask_size = mask.sum(-1)
+        ascending = np.sort(relevance, axis=-1)
+        kth = np.clip(mask.shape[-1] - mask_size, 0, mask.shape[-1] - 1)
+        kth_largest = np.take_along_axis(ascending, kth[:, None], axis=-1)[:, 0]
+        return _top_set_hits(relevance, mask, kth_largest, mask_size) / mask_size
 
 
 class AttributionLocalisation(LocalisationMetric):
@@ -225,31 +256,48 @@ class TopKIntersection(LocalisationMetric):
         return {"k": self.resolved_k(n_samples)}
 
     def score(self, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        k = self.resolved_k(mask.shape[-1])
-        top_k = np.argsort(-relevance, axis=-1)[:, :k]
-        return np.take_along_axis(mask, top_k, axis=-1).mean(-1)
+        length = mask.shape[-1]
+        k = self.resolved_k(length)
+        kth_largest = np.sort(relevance, axis=-1)[:, length - k]  # faster than np.partition
+        return _top_set_hits(relevance, mask, kth_largest, np.full(len(mask), k)) / k
 
 
 class AUC(LocalisationMetric):
     """ROC AUC of relevance as a detector of mask samples (Fawcett 2006), ties counted half.
 
-    Computed as the Mann-Whitney statistic on mid-ranks, which equals scikit-learn's
-    trapezoidal ``auc(roc_curve(mask, relevance))`` that Quantus uses.
+    Computed as the Mann-Whitney U statistic over (inside, outside) pairs, which equals the
+    trapezoidal ``auc(roc_curve(mask, relevance))`` of scikit-learn that Quantus uses.
     """
 
     info = _info("auc")
     quantus_class = "AUC"
+    needs_outside = True
 
     def score(self, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        ranks = rankdata(relevance, axis=-1)
         n_in = mask.sum(-1).astype(np.float64)
-        n_out = mask.shape[-1] - n_in
-        u_statistic = (ranks * mask).sum(-1) - n_in * (n_in + 1) / 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return u_statistic / (n_in * n_out)
+        return _mann_whitney_u(relevance, mask) / (n_in * (mask.shape[-1] - n_in))
 
-    def _metric_reason(self, mask_size: int, length: int) -> str | None:
-        return "mask covers the whole window" if mask_size == length else None
+
+def _mann_whitney_u(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per row: pairs (inside, outside) with the inside value larger, ties counting half.
+
+    Values (non-negative floats) become integer sort keys with the mask flag in the lowest bit.
+    With outside samples sorted before equal inside ones, an inside sample's sorted position
+    minus the inside samples before it counts outside values ``<=`` its own; with the flag
+    inverted it counts ``<``. U is the mean of the two sums, which needs two plain sorts
+    instead of an argsort and mid-ranks.
+    """
+    unsigned = np.uint32 if values.dtype == np.float32 else np.uint64
+    one = unsigned(1)
+    keys = (values.view(unsigned) & unsigned(np.iinfo(unsigned).max >> 1)) << one  # -0.0 -> 0
+    inside = mask.view(np.uint8).astype(unsigned)
+    n_in = mask.sum(-1)
+    position = np.arange(mask.shape[-1])
+    total = np.zeros(len(values))
+    for tagged, inside_tag in ((keys | inside, 1), (keys | (inside ^ one), 0)):
+        is_inside = (np.sort(tagged, axis=-1) & one) == inside_tag
+        total += np.where(is_inside, position, 0).sum(-1) - n_in * (n_in - 1) / 2
+    return total / 2
 
 
 LOCALISATION_METRICS: tuple[type[LocalisationMetric], ...] = (

@@ -113,6 +113,9 @@ class LUDB(WFDBDataset):
         signal, fs = read_wfdb_lead(entry.record, base, leads.index(self.lead))
         return RawRecord(entry.record, signal, fs)
 
+    def _check_waves(self, entry: CatalogueEntry, raw: RawRecord) -> None:
+        self._waves(entry, raw)
+
     def _waves(self, entry: CatalogueEntry, raw: RawRecord) -> Waves:
         """The experts' waves of the selected lead, valid between first and last annotation."""
         import wfdb

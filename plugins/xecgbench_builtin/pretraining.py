@@ -28,29 +28,34 @@ class PWaveDetection:
     """Frame-wise P-wave segmentation on the morphology branch's features.
 
     Targets are the ``p_wave`` masks of non-AF windows (in AF windows that mask marks where a
-    P wave *would* be, which is no P wave to detect), optionally plus LUDB expert masks
-    (``ludb_path``); loss is weighted by ``annotated`` where a dataset annotates only a span.
-    Reports event-level P-wave F1 at ±``tolerance_ms`` on a held-out split.
+    P wave *would* be, which is no P wave to detect), plus, with ``use_ludb``, the LUDB expert
+    masks of its train split (``ludb_path``, default ``$XECGBENCH_DATA/ludb``); the loss is
+    weighted by ``annotated`` where a dataset annotates only a span. Reports event-level P-wave
+    F1 at ±``tolerance_ms`` on a held-out split, and on the LUDB test split with ``use_ludb``.
     """
 
     name = "p_wave_detection"
     version = "1"
     branches: tuple[str, ...] = ("morphology",)
 
-    def __init__(self, ludb_path: str | None = None, tolerance_ms: float = 50.0) -> None:
+    def __init__(
+        self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0
+    ) -> None:
+        self.use_ludb = use_ludb or ludb_path is not None
         self.ludb_path = ludb_path
         self.tolerance_ms = tolerance_ms
 
-    def _training_windows(self, data: ECGSet) -> ECGSet:
-        sinus = data.subset(np.flatnonzero(data.labels == 0))
-        if self.ludb_path is None:
-            return sinus
+    def _ludb(self, split: str, data: ECGSet) -> ECGSet:
         from xecgbench_builtin.ludb import LUDB
 
+        params = {} if self.ludb_path is None else {"path": self.ludb_path}
         duration_s = data.signals.shape[-1] / data.fs
-        ludb = LUDB(path=self.ludb_path).load("train", fs=data.fs, duration_s=duration_s)
-        ludb = ludb.subset(np.flatnonzero(ludb.labels == 0))
-        return _concatenate(sinus, ludb)
+        windows = LUDB(**params).load(split, fs=data.fs, duration_s=duration_s)
+        return windows.subset(np.flatnonzero(windows.labels == 0))
+
+    def _training_windows(self, data: ECGSet) -> ECGSet:
+        sinus = data.subset(np.flatnonzero(data.labels == 0))
+        return _concatenate(sinus, self._ludb("train", data)) if self.use_ludb else sinus
 
     def pretrain(
         self, model: Any, data: ECGSet, *, seed: int, budget: TrainingBudget
@@ -58,7 +63,7 @@ class PWaveDetection:
         """Train the morphology blocks with a 1×1-conv segmentation head, then drop the head."""
         import torch
         from torch import nn
-        from torch.nn import functional as F  # noqa: N812
+        from torch.nn import functional as F
 
         from xecgbench.training import fit, seed_everything, stratified_split
 
@@ -68,20 +73,16 @@ class PWaveDetection:
         head = nn.Conv1d(branch.width, 1, kernel_size=1)
         x = torch.from_numpy(windows.signals)
         target = torch.from_numpy(windows.masks["p_wave"].astype(np.float32))
-        weight = (
-            torch.ones_like(target)
-            if windows.annotated is None
-            else torch.from_numpy(windows.annotated.astype(np.float32))
-        )
+        weight = torch.from_numpy(_annotated(windows).astype(np.float32))
         train_idx, val_idx = stratified_split(windows.labels, budget.val_fraction, seed)
 
-        def logits(index: np.ndarray) -> torch.Tensor:
-            coarse = head(branch.features(x[index]))
-            return F.interpolate(coarse, size=x.shape[-1], mode="linear", align_corners=False)
+        def logits(signals: torch.Tensor) -> torch.Tensor:
+            coarse = head(branch.features(signals))
+            return F.interpolate(coarse, size=signals.shape[-1], mode="linear", align_corners=False)
 
         def loss_on(index: np.ndarray) -> torch.Tensor:
             return F.binary_cross_entropy_with_logits(
-                logits(index), target[index], weight=weight[index]
+                logits(x[index]), target[index], weight=weight[index]
             )
 
         fit(
@@ -92,16 +93,32 @@ class PWaveDetection:
             budget,
             generator,
         )
+        report = self._event_scores(logits, windows.subset(val_idx), "")
+        if self.use_ludb:
+            report.update(self._event_scores(logits, self._ludb("test", data), "_ludb_test"))
+        return report
+
+    def _event_scores(self, logits: Any, windows: ECGSet, suffix: str) -> dict[str, float]:
+        """Event-level P-wave detection inside the annotated span."""
+        import torch
+
         with torch.no_grad():
-            predicted = (torch.sigmoid(logits(val_idx)) > 0.5).numpy()
-        annotated = weight.numpy()[val_idx] > 0
-        truth = windows.masks["p_wave"][val_idx] & annotated
+            predicted = (torch.sigmoid(logits(torch.from_numpy(windows.signals))) > 0.5).numpy()
+        annotated = _annotated(windows)
+        truth = windows.masks["p_wave"] & annotated
         scores = event_f1(
             [run_centres(t[0]) for t in truth],
             [run_centres(p[0] & a[0]) for p, a in zip(predicted, annotated, strict=True)],
-            tolerance=self.tolerance_ms / 1000.0 * data.fs,
+            tolerance=self.tolerance_ms / 1000.0 * windows.fs,
         )
-        return {f"p_wave_{key}": value for key, value in scores.items()}
+        return {f"p_wave_{key}{suffix}": value for key, value in scores.items()}
+
+
+def _annotated(windows: ECGSet) -> np.ndarray:
+    """Where the masks are valid; a missing ``annotated`` means everywhere."""
+    if windows.annotated is None:
+        return np.ones(windows.signals.shape, dtype=bool)
+    return windows.annotated
 
 
 class RRVariability:
@@ -122,7 +139,7 @@ class RRVariability:
         """Train the rhythm blocks with a pooled linear regression head, then drop the head."""
         import torch
         from torch import nn
-        from torch.nn import functional as F  # noqa: N812
+        from torch.nn import functional as F
 
         from xecgbench.training import fit, seed_everything, stratified_split
 
@@ -171,8 +188,10 @@ class BothPretraining:
     version = "1"
     branches: tuple[str, ...] = ("morphology", "rhythm")
 
-    def __init__(self, ludb_path: str | None = None, tolerance_ms: float = 50.0) -> None:
-        self.parts = (PWaveDetection(ludb_path, tolerance_ms), RRVariability())
+    def __init__(
+        self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0
+    ) -> None:
+        self.parts = (PWaveDetection(use_ludb, ludb_path, tolerance_ms), RRVariability())
 
     def pretrain(
         self, model: Any, data: ECGSet, *, seed: int, budget: TrainingBudget
@@ -188,14 +207,11 @@ def _concatenate(first: ECGSet, second: ECGSet) -> ECGSet:
     """Stack two sets with the masks they share; missing ``annotated`` means all annotated."""
     names = sorted(set(first.masks) & set(second.masks))
 
-    def annotated(s: ECGSet) -> np.ndarray:
-        return np.ones(s.signals.shape, dtype=bool) if s.annotated is None else s.annotated
-
     return ECGSet(
         signals=np.concatenate([first.signals, second.signals]),
         labels=np.concatenate([first.labels, second.labels]),
         masks={n: np.concatenate([first.masks[n], second.masks[n]]) for n in names},
         record_ids=first.record_ids + second.record_ids,
         fs=first.fs,
-        annotated=np.concatenate([annotated(first), annotated(second)]),
+        annotated=np.concatenate([_annotated(first), _annotated(second)]),
     )

@@ -22,6 +22,8 @@ from xecgbench.components import ExplanationBatch, MetricInfo
 BACKENDS: tuple[str, ...] = ("vectorised", "quantus")
 _MODEL = frozenset({"model"})
 _MODEL_AND_EXPLAINER = frozenset({"model", "explainer"})
+#: The ExplanationBatch field behind each ``requires`` entry.
+_BATCH_FIELD = {"model": "model", "explainer": "explain", "mask": "mask"}
 
 
 def _defined_rows(attributions: np.ndarray) -> np.ndarray:
@@ -57,9 +59,13 @@ class QuantusQualityMetric:
         """Per-sample scores ``(N,)``; NaN for undefined attributions or refused samples."""
         from xecgbench_builtin.quantus_backend import quality_scores
 
-        missing = [r for r in self.info.requires if getattr(batch, _FIELD[r]) is None]
+        missing = sorted(
+            _BATCH_FIELD[need]
+            for need in self.info.requires
+            if getattr(batch, _BATCH_FIELD[need]) is None
+        )
         if missing:
-            raise ValueError(f"metric {self.info.name!r} needs batch.{_FIELD[missing[0]]}")
+            raise ValueError(f"metric {self.info.name!r} needs batch.{', batch.'.join(missing)}")
         scores = np.full(len(batch.x), np.nan)
         defined = np.flatnonzero(_defined_rows(batch.attributions))
         if defined.size == 0:
@@ -79,16 +85,14 @@ class QuantusQualityMetric:
         return scores
 
 
-_FIELD = {"model": "model", "explainer": "explain", "mask": "mask"}
-
-
 def _info(name: str, category: str, higher: bool, requires: frozenset[str]) -> MetricInfo:
     return MetricInfo(name, "1", category, higher_is_better=higher, requires=requires)
 
 
 class PixelFlipping(QuantusQualityMetric):
-    """Class probability while the most relevant samples are replaced, most relevant first
-    (Bach et al. 2015), reduced to the area under that curve.
+    """Area under the class-probability curve as the most relevant samples are removed.
+
+    Quantus' PixelFlipping (Bach et al. 2015): samples are replaced most relevant first.
 
     The curve has ``steps`` points (``features_in_step`` = the divisor of T nearest T/steps);
     the score is its trapezoidal area over x in [0, 1], so it is a mean probability: lower is
@@ -116,8 +120,11 @@ class PixelFlipping(QuantusQualityMetric):
 
 
 class FaithfulnessCorrelation(QuantusQualityMetric):
-    """Pearson correlation between the relevance of random sample subsets and the drop of the
-    class output when they are replaced (Bhatt et al. 2020); higher is more faithful.
+    """Correlation of subset relevance with the output drop when the subset is removed.
+
+    Quantus' FaithfulnessCorrelation (Bhatt et al. 2020): Pearson correlation, over random
+    sample subsets, between their summed relevance and the drop of the class output when they
+    are replaced. Higher is more faithful.
 
     ``subset_fraction`` sets Quantus' ``subset_size`` (default 5 % of the window: 125 samples
     at T = 2500, where Quantus' image default is 224 pixels); ``nr_runs`` subsets per sample.
@@ -143,9 +150,11 @@ class FaithfulnessCorrelation(QuantusQualityMetric):
 
 
 class _Sensitivity(QuantusQualityMetric):
-    """Change of the explanation under uniform input noise in ``[-noise, noise]``, relative to
-    its norm (Yeh et al. 2019); lower is more robust. ``nr_samples`` re-explanations per sample;
-    ``noise`` is absolute, sized for signals min-max scaled to [0, 1]."""
+    """Relative change of the explanation under uniform input noise (Yeh et al. 2019).
+
+    Noise is drawn in ``[-noise, noise]`` (absolute, sized for signals min-max scaled to
+    [0, 1]); ``nr_samples`` re-explanations per sample. Lower is more robust.
+    """
 
     def __init__(self, nr_samples: int = 10, noise: float = 0.05) -> None:
         self.nr_samples = nr_samples
@@ -156,19 +165,23 @@ class _Sensitivity(QuantusQualityMetric):
 
 
 class MaxSensitivity(_Sensitivity):
-    __doc__ = "Maximum over noise draws. " + (_Sensitivity.__doc__ or "")
+    """Largest relative explanation change over noise draws (Yeh et al. 2019); lower is better."""
+
     info = _info("max_sensitivity", "robustness", False, _MODEL_AND_EXPLAINER)
     quantus_class = "MaxSensitivity"
 
 
 class AvgSensitivity(_Sensitivity):
-    __doc__ = "Mean over noise draws. " + (_Sensitivity.__doc__ or "")
+    """Mean relative explanation change over noise draws (Yeh et al. 2019); lower is better."""
+
     info = _info("avg_sensitivity", "robustness", False, _MODEL_AND_EXPLAINER)
     quantus_class = "AvgSensitivity"
 
 
 class MPRT(QuantusQualityMetric):
-    """Model parameter randomisation test (Adebayo et al. 2018): Spearman correlation of
+    """Similarity of explanations before and after randomising the model's weights.
+
+    Model parameter randomisation test (Adebayo et al. 2018): Spearman correlation of
     ``|relevance|`` between the trained model and one whose layers are re-initialised top-down.
 
     ``reduction="last"`` (default) scores the fully randomised model; ``"mean"`` averages over
@@ -197,9 +210,12 @@ class MPRT(QuantusQualityMetric):
 
 
 class RandomLogit(QuantusQualityMetric):
-    """Spearman correlation between the explanation of the target class and of the other
-    class (Sixt et al. 2020); lower is better (the explanation depends on the class).
-    Spearman replaces Quantus' default SSIM, whose windows are designed for images."""
+    """Similarity of the explanations of the target class and of the other class.
+
+    Quantus' RandomLogit (Sixt et al. 2020) with Spearman correlation instead of its default
+    SSIM, whose windows are designed for images. Lower is better (the explanation depends on
+    the class).
+    """
 
     info = _info("random_logit", "randomisation", False, _MODEL_AND_EXPLAINER)
     quantus_class = "RandomLogit"
@@ -211,8 +227,10 @@ class RandomLogit(QuantusQualityMetric):
 
 
 class ComplexityMetric:
-    """Vectorised complexity of ``|relevance|`` normalised per sample; ``backend="quantus"``
-    calls the Quantus class one sample at a time (equal scores, tested)."""
+    """Vectorised complexity of ``|relevance|`` normalised per sample.
+
+    ``backend="quantus"`` calls the Quantus class one sample at a time (equal scores, tested).
+    """
 
     info: ClassVar[MetricInfo]
     costly: ClassVar[bool] = False
@@ -230,24 +248,33 @@ class ComplexityMetric:
         raise NotImplementedError
 
     def evaluate_batch(self, batch: ExplanationBatch) -> np.ndarray:
-        n = len(batch.attributions)
-        defined = _defined_rows(batch.attributions)
-        magnitude = np.abs(np.asarray(batch.attributions, dtype=np.float64).reshape(n, -1))
-        magnitude[~defined] = 1.0
+        a = np.asarray(batch.attributions)
+        magnitude = np.abs(a.reshape(len(a), -1), dtype=_float_dtype(a))
+        peak = magnitude.max(-1)  # NaN and inf propagate
+        defined = np.isfinite(peak) & (peak > 0)
+        magnitude[~defined] = 1
         if self.backend == "quantus":
             from xecgbench_builtin.quantus_backend import complexity_scores
 
             scores = complexity_scores(self.quantus_class, batch.x, magnitude, defined)
         else:
-            scores = self.score(magnitude / magnitude.max(-1, keepdims=True))
+            scores = self.score(magnitude / np.where(defined, peak, 1)[:, None])
         scores = np.array(scores, dtype=np.float64)
         scores[~defined] = np.nan
         return scores
 
 
+def _float_dtype(a: np.ndarray) -> type:
+    """float32 stays float32 (as Quantus would compute), everything else becomes float64."""
+    return np.float32 if a.dtype == np.float32 else np.float64
+
+
 class Sparseness(ComplexityMetric):
-    """Gini index of ``|relevance|`` (Chalasani et al. 2020), Quantus' ``+1e-7`` included;
-    1 = all relevance on one sample, 0 = uniform. Higher is better (a readable explanation)."""
+    """Gini index of the relevance magnitude: 1 = one sample, 0 = uniform.
+
+    Quantus' Sparseness (Chalasani et al. 2020), its ``+1e-7`` included. Higher is better
+    (a concentrated, readable explanation).
+    """
 
     info = _info("sparseness", "complexity", True, frozenset())
     quantus_class = "Sparseness"
@@ -260,8 +287,10 @@ class Sparseness(ComplexityMetric):
 
 
 class Complexity(ComplexityMetric):
-    """Entropy of the fractional contribution ``|r_i| / sum |r|`` (Bhatt et al. 2020), in nats;
-    lower is better (relevance on fewer samples)."""
+    """Entropy (nats) of the fractional contribution ``|r_i| / sum |r|``.
+
+    Quantus' Complexity (Bhatt et al. 2020). Lower is better (relevance on fewer samples).
+    """
 
     info = _info("complexity", "complexity", False, frozenset())
     quantus_class = "Complexity"

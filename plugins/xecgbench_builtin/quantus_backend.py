@@ -87,7 +87,7 @@ def complexity_scores(
 ) -> np.ndarray:
     """Quantus ``Sparseness`` or ``Complexity`` (``abs=True``, per-sample normalised)."""
     n = len(attributions)
-    a = np.asarray(attributions, dtype=np.float64).reshape(n, 1, -1)
+    a = np.asarray(attributions).reshape(n, 1, -1)
     metric = _quantus_metric(class_name, abs=True, normalise=True)
     return _per_sample(metric, np.asarray(x, dtype=np.float64).reshape(a.shape), a, None, defined)
 

@@ -48,8 +48,13 @@ ECGSYN_GAIN = np.array([1.2, -5.0, 30.0, -7.5, 0.75])
 #: Power of ``HR/60`` that scales each angle (ECGSYN: ``hrfact**0.5`` for P and T, ``hrfact``
 #: for Q and S, R fixed at 0), with ``hrfact = (HR/60)**0.5``.
 ANGLE_HR_POWER = np.array([0.25, 0.5, 0.0, 0.5, 0.25])
-#: Wave heights relative to R, from the integrated ODE (P 0.25, Q -0.17, S -0.25, T 0.4).
+#: Wave heights relative to R, from the integrated ODE with ECGSYN's own widths
+#: (P 0.25, Q -0.17, S -0.25, T 0.4).
 RELATIVE_HEIGHT = ECGSYN_GAIN * ECGSYN_WIDTH**2 / (ECGSYN_GAIN[2] * ECGSYN_WIDTH[2] ** 2)
+#: Our one calibration of ECGSYN: P, Q, R and S widths times 0.75. ECGSYN's defaults give
+#: 2-sigma extents of P ~140 ms and QRS ~130 ms at 75 bpm; narrowed, P ~107 ms, QRS ~118 ms,
+#: PR ~136 ms, QTc ~430 ms (clinical normal: P < 120, QRS 80-120, PR 120-200 ms).
+WIDTH_CALIBRATION = np.array([0.75, 0.75, 0.75, 0.75, 1.0])
 P, Q, R, S, T = range(5)
 #: A wave's extent is its centre +- this many standard deviations.
 EXTENT_SIGMAS = 2.0
@@ -67,18 +72,21 @@ HEIGHT_SPREAD, WIDTH_SPREAD, ANGLE_SPREAD = 0.25, 0.1, 0.05
 F_WAVE_HZ, F_WAVE_MOD_HZ, F_WAVE_MV = (4.5, 8.5), 0.5, (0.03, 0.12)
 F_WAVE_HARMONICS = (1.0, 0.3, 0.1)
 #: Shortcut marker: a Gaussian-derivative blip (peak mV, sigma s) at a fixed fraction of the
-#: window, present with probability ``SHORTCUT_P_TRAIN[label]`` in train and 0.5 in test.
-SHORTCUT_MV, SHORTCUT_SIGMA_S, SHORTCUT_AT = 0.15, 0.01, 0.25
+#: window, present with probability ``SHORTCUT_P_TRAIN[label]`` in train and 0.5 in test. Its
+#: mask spans +- SHORTCUT_EXTENT_SIGMAS (outside it the blip is below 0.3 % of its peak).
+SHORTCUT_MV, SHORTCUT_SIGMA_S, SHORTCUT_AT, SHORTCUT_EXTENT_SIGMAS = 0.15, 0.01, 0.25, 4.0
 SHORTCUT_P_TRAIN = (0.1, 0.9)
 #: Records rendered together (bounds memory; the output does not depend on it).
 CHUNK = 512
-#: Independent random streams, so that e.g. the noise level leaves the clean ECG unchanged.
+#: Independent random streams, so that e.g. the noise level leaves rhythm, morphology and
+#: masks unchanged, and the ``shortcut`` variant equals ``both`` plus the marker.
 STREAMS: tuple[str, ...] = ("labels", "rhythm", "beats", "morphology", "noise", "af", "shortcut")
 
 
 @dataclass(frozen=True)
 class Morphology:
-    """Per-record wave heights (mV), centres relative to R (s) and widths (s), ``(N, 5)``."""
+    """Per-record wave heights (mV), centres relative to R (s) and widths (s), ``(N, 5)``;
+    ``ectopic_p`` ``(N,)`` scales the P wave of premature atrial beats."""
 
     height: np.ndarray
     centre: np.ndarray
@@ -117,7 +125,7 @@ def draw_morphology(
     height[:, R] = r_height
     angle = ECGSYN_ANGLE * rr ** (-ANGLE_HR_POWER) * spread(ANGLE_SPREAD)
     centre = angle * rr / (2.0 * np.pi)
-    width = ECGSYN_WIDTH * np.sqrt(rr) / (2.0 * np.pi) * spread(WIDTH_SPREAD)
+    width = ECGSYN_WIDTH * WIDTH_CALIBRATION * np.sqrt(rr) / (2.0 * np.pi) * spread(WIDTH_SPREAD)
     morph = Morphology(height, centre, width, np.ones(n))
     qrs_start, qrs_end = morph.extent(Q)
     latest_p = qrs_start - PR_GAP_S - EXTENT_SIGMAS * width[:, P]
@@ -156,12 +164,12 @@ def _render_beats(
     pos = r_index - lead + span  # impulse index in an array that starts `span` before t=0
     keep = (pos >= 0) & (pos < span + n_samples)
     rows = np.broadcast_to(np.arange(n)[:, None], pos.shape)[keep]
-    p_train = np.zeros((n, span + n_samples))
-    qrst_train = np.zeros((n, span + n_samples))
+    p_train = np.zeros((n, span + n_samples), dtype=np.float32)
+    qrst_train = np.zeros((n, span + n_samples), dtype=np.float32)
     p_train[rows, pos[keep]] = p_gain[keep]
     qrst_train[rows, pos[keep]] = qrst_gain[keep]
     nfft = scipy.fft.next_fast_len(2 * span + n_samples, real=True)
-    rfft = lambda x: scipy.fft.rfft(x, nfft, axis=1)  # noqa: E731
+    rfft = lambda x: scipy.fft.rfft(x.astype(np.float32), nfft, axis=1)  # noqa: E731
     spectrum = rfft(p_train) * rfft(p_tpl) + rfft(qrst_train) * rfft(qrst_tpl)
     return scipy.fft.irfft(spectrum, nfft, axis=1)[:, span : span + n_samples]
 
@@ -185,7 +193,8 @@ def _interval_mask(
     edges = np.bincount((start + offset)[keep], minlength=size) - np.bincount(
         (stop + offset)[keep], minlength=size
     )
-    return np.cumsum(edges.reshape(n, n_samples + 1), axis=1)[:, :n_samples] > 0
+    depth = edges.reshape(n, n_samples + 1).astype(np.int8)  # overlapping intervals: <= 2
+    return np.cumsum(depth, axis=1, dtype=np.int8)[:, :n_samples] > 0
 
 
 def _fiducial_masks(
@@ -207,21 +216,19 @@ def _fiducial_masks(
 
 
 def fibrillatory_waves(rng: np.random.Generator, n: int, t: np.ndarray) -> np.ndarray:
-    """AF f-waves ``(n, len(t))`` in mV: a 4-9 Hz sawtooth-like wave, frequency- and
-    amplitude-modulated (cf. Stridh & Sörnmo's f-wave model)."""
-    f0 = rng.uniform(*F_WAVE_HZ, (n, 1))
-    depth = rng.uniform(0.0, F_WAVE_MOD_HZ, (n, 1))
-    mod_hz = rng.uniform(0.05, 0.3, (n, 1))
-    amp = rng.uniform(*F_WAVE_MV, (n, 1))
-    am_hz = rng.uniform(0.05, 0.3, (n, 1))
-    phases = rng.uniform(0.0, 2.0 * np.pi, (n, 3 + len(F_WAVE_HARMONICS)))
-    phase = 2.0 * np.pi * f0 * t - depth / mod_hz * np.cos(2.0 * np.pi * mod_hz * t + phases[:, :1])
-    envelope = amp * (1.0 + 0.3 * np.sin(2.0 * np.pi * am_hz * t + phases[:, 1:2]))
-    wave = sum(
-        rel * np.sin(h * phase + phases[:, 2 + h : 3 + h])
-        for h, rel in enumerate(F_WAVE_HARMONICS, start=1)
-    )
-    return envelope * wave
+    """AF f-waves ``(n, len(t))`` in mV, in ``t``'s dtype: a 4-9 Hz wave with two harmonics,
+    frequency- and amplitude-modulated (after Stridh & Sörnmo, IEEE TBME 48:105, 2001)."""
+    draw = lambda low, high: rng.uniform(low, high, (n, 1)).astype(t.dtype)  # noqa: E731
+    two_pi = 2.0 * np.pi
+    f0, depth, mod_hz = draw(*F_WAVE_HZ), draw(0.0, F_WAVE_MOD_HZ), draw(0.05, 0.3)
+    amp, am_hz = draw(*F_WAVE_MV), draw(0.05, 0.3)
+    phases = rng.uniform(0.0, two_pi, (n, 2 + len(F_WAVE_HARMONICS))).astype(t.dtype)
+    # Instantaneous frequency f0 + depth * sin(2 pi mod_hz t + phi), integrated.
+    phase = two_pi * f0 * t - depth / mod_hz * np.cos(two_pi * mod_hz * t + phases[:, :1])
+    wave = np.zeros((n, t.size), dtype=t.dtype)
+    for h, rel in enumerate(F_WAVE_HARMONICS, start=1):
+        wave += rel * np.sin(h * phase + phases[:, 1 + h : 2 + h])
+    return amp * (1.0 + 0.3 * np.sin(two_pi * am_hz * t + phases[:, 1:2])) * wave
 
 
 @dataclass(frozen=True)
@@ -259,17 +266,25 @@ def _noise(
     rng: np.random.Generator, levels: NoiseLevels, resp_hz: np.ndarray, t: np.ndarray,
     fs: float, mains_hz: float,
 ) -> np.ndarray:
-    """Baseline wander (respiratory + slow drift), mains hum and bursty muscle noise (mV)."""
-    col = lambda x: x[:, None]  # noqa: E731
+    """Baseline wander (respiratory + slow drift), mains hum and bursty muscle noise (mV).
+
+    Computed in float32 (``t`` is float32): phases stay accurate to ~1e-3 rad for minutes.
+    """
+    col = lambda x: x[:, None].astype(np.float32)  # noqa: E731
+    two_pi = np.float32(2.0 * np.pi)
     ph = levels.phases
-    out = col(levels.wander) * np.sin(2.0 * np.pi * col(resp_hz) * t + ph[:, :1])
-    out += col(levels.drift) * np.sin(2.0 * np.pi * col(levels.drift_hz) * t + ph[:, 1:2])
+    out = col(levels.wander) * np.sin(two_pi * col(resp_hz) * t + col(ph[:, 0]))
+    out += col(levels.drift) * np.sin(two_pi * col(levels.drift_hz) * t + col(ph[:, 1]))
     if mains_hz < fs / 2.0:  # an ideal anti-aliasing filter removes hum above Nyquist
-        out += col(levels.mains) * np.sin(2.0 * np.pi * mains_hz * t + ph[:, 2:3])
-    white = rng.standard_normal((len(resp_hz), len(t) + 1))
-    muscle = np.diff(white, axis=1) / np.sqrt(2.0)  # first difference: EMG-like high-pass
-    burst = 0.5 + np.abs(np.sin(2.0 * np.pi * col(levels.burst_hz) * t + ph[:, 3:4]))
-    out += col(levels.muscle) * burst * muscle
+        hum = 2.0 * np.pi * mains_hz * t.astype(np.float64)
+        # sin(w t + phi) = sin(w t) cos(phi) + cos(w t) sin(phi): two outer products, no sin
+        out += col(levels.mains * np.cos(ph[:, 2])) * np.sin(hum).astype(np.float32)
+        out += col(levels.mains * np.sin(ph[:, 2])) * np.cos(hum).astype(np.float32)
+    white = rng.standard_normal((len(resp_hz), len(t) + 1), dtype=np.float32)
+    muscle = np.diff(white, axis=1)  # first difference: an EMG-like high-pass
+    burst = np.abs(np.sin(two_pi * col(levels.burst_hz) * t + col(ph[:, 3])))
+    burst += np.float32(0.5)
+    out += col(levels.muscle / np.sqrt(2.0)) * burst * muscle
     return out
 
 
@@ -292,7 +307,10 @@ def _normalise(x: np.ndarray, how: str) -> np.ndarray:
 
 
 def rr_statistics(r_index: np.ndarray, fs: float, n_samples: int) -> dict[str, np.ndarray]:
-    """RMSSD, SDNN (ms), CV and heart rate from the R peaks inside the window (NaN if < 3)."""
+    """RMSSD, SDNN (ms), CV and heart rate of the R peaks ``(N, B)`` inside the window.
+
+    SDNN and CV use the sample standard deviation; NaN where too few R peaks lie inside.
+    """
     inside = (r_index >= 0) & (r_index < n_samples)
     rr = np.diff(r_index, axis=1) / fs
     valid = inside[:, 1:] & inside[:, :-1]
@@ -327,7 +345,7 @@ class SyntheticECG:
     af_fraction : share of AF windows (exactly ``round(n * af_fraction)``).
     noise : overall noise level in mV (baseline wander, mains, muscle noise; beat amplitude
         modulation of depth ``2 * noise``); 0 gives a clean ECG. Noise draws come from their
-        own stream, so changing ``noise`` leaves the clean ECG unchanged.
+        own stream, so changing ``noise`` leaves rhythm, morphology and masks unchanged.
     seed : data seed; train and test use different streams derived from it.
     r_peak_width_ms : the ``r_peak`` mask spans R +- half of it.
     mains_hz : 50 or 60 (omitted when above the Nyquist frequency).
@@ -391,6 +409,8 @@ def _generate(
 ) -> ECGSet:
     """Draw every record's parameters, then render the windows chunk by chunk."""
     n_samples = round(fs * duration_s)
+    if n == 0:
+        return _empty(n_samples, fs, with_shortcut=cfg.variant == "shortcut")
     labels = np.zeros(n, dtype=np.int64)
     labels[: round(n * cfg.af_fraction)] = 1
     labels = rngs["labels"].permutation(labels)
@@ -414,7 +434,7 @@ def _generate(
     f_waves = af & (cfg.variant in ("both", "shortcut"))
     marker = _shortcut_presence(rngs["shortcut"], labels, split, cfg.variant)
 
-    t = np.arange(n_samples) / fs
+    t = (np.arange(n_samples) / fs).astype(np.float32)
     signals = np.empty((n, 1, n_samples), dtype=np.float32)
     mask_names = MASK_NAMES + (("shortcut",) if marker is not None else ())
     masks = {name: np.empty((n, 1, n_samples), dtype=bool) for name in mask_names}
@@ -435,7 +455,7 @@ def _generate(
             at_s = SHORTCUT_AT * duration_s
             present = marker[rows, None]
             ecg += present * shortcut_marker(t, at_s)
-            near = np.abs(t - at_s) <= 3.0 * SHORTCUT_SIGMA_S
+            near = np.abs(t - at_s) <= SHORTCUT_EXTENT_SIGMAS * SHORTCUT_SIGMA_S
             masks["shortcut"][rows, 0] = present & near
         signals[rows, 0] = _normalise(ecg, cfg.normalise)
 
@@ -450,6 +470,22 @@ def _generate(
         record_ids=tuple(f"synthetic-{split}-{i:06d}" for i in range(n)),
         fs=fs,
         extras=extras,
+    )
+
+
+def _empty(n_samples: int, fs: float, *, with_shortcut: bool) -> ECGSet:
+    """A split of zero windows (``n_train`` or ``n_test`` set to 0)."""
+    names = MASK_NAMES + (("shortcut",) if with_shortcut else ())
+    extras = ("rr_rmssd_ms", "rr_sdnn_ms", "rr_cv", "heart_rate_bpm")
+    return ECGSet(
+        signals=np.empty((0, 1, n_samples), dtype=np.float32),
+        labels=np.empty(0, dtype=np.int64),
+        masks={name: np.empty((0, 1, n_samples), dtype=bool) for name in names},
+        record_ids=(),
+        fs=fs,
+        extras={key: np.empty(0) for key in extras}
+        | {"rhythm": np.empty(0, dtype=str)}
+        | ({"shortcut_present": np.empty(0, dtype=bool)} if with_shortcut else {}),
     )
 
 

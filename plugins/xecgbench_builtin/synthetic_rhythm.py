@@ -28,7 +28,7 @@ REGULAR_MIX = np.array([0.5, 0.25, 0.25, 0.0, 0.0])
 #: Mean RR range (s) per rhythm: 55-95, 50-80, 100-150, 55-95 bpm; AF ventricular 67-143 bpm.
 MEAN_RR_RANGE = np.array([(0.63, 1.1), (0.75, 1.2), (0.4, 0.6), (0.63, 1.1), (0.42, 0.9)])
 #: Standard deviation (s) of the sinus RR process per rhythm (AF row unused).
-RR_STD_RANGE = np.array([(0.015, 0.05), (0.06, 0.12), (0.004, 0.015), (0.015, 0.05), (0, 0)])
+RR_STD_RANGE = np.array([(0.01, 0.04), (0.06, 0.12), (0.004, 0.015), (0.01, 0.04), (0, 0)])
 #: LF/HF power ratio per rhythm (ECGSYN's default 0.5 lies inside the sinus range); marked
 #: sinus arrhythmia is respiratory (HF) dominated.
 LF_HF_RANGE = np.array([(0.3, 1.5), (0.1, 0.3), (0.3, 1.5), (0.3, 1.5), (0.3, 1.5)])

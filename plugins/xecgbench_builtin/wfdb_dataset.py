@@ -221,6 +221,9 @@ class WFDBDataset:
         """The record's fiducials (called only on signals that passed the checks)."""
         raise NotImplementedError
 
+    def _check_waves(self, entry: CatalogueEntry, raw: RawRecord) -> None:
+        """Validate cheap wave sources in ``check`` (annotations); delineation is not run."""
+
     # -- the shared pipeline -------------------------------------------------------------------
     def _require_dir(self) -> None:
         if not self.path.is_dir():
@@ -278,7 +281,11 @@ class WFDBDataset:
         return _assemble(parts, labels, record_ids, fs=fs, window=window, skipped=skipped)
 
     def check(self, *, duration_s: float = 10.0) -> CheckReport:
-        """Read and validate every listed record (no delineation): counts and refusals."""
+        """Read and validate every listed record: counts and refusals.
+
+        NeuroKit2 delineation is not run here (minutes for a full set), so ``load`` may still
+        skip a record whose delineation fails; it reports that in ``ECGSet.skipped``.
+        """
         self._require_dir()
         catalogue = self._catalogue()
         skipped = {e.record: str(e.fault) for e in catalogue if e.fault is not None}
@@ -293,6 +300,7 @@ class WFDBDataset:
                 raw = self._read(entry)
                 window = round(duration_s * raw.fs)
                 self._checked_windows(raw, raw.fs, window, min_duration)
+                self._check_waves(entry, raw)
             except BadRecordError as exc:
                 skipped[exc.record] = exc.fault
                 continue
@@ -365,16 +373,13 @@ def _assemble(
             return np.zeros((0, 1, window), dtype=dtype)
         return np.concatenate([p[key] for p in parts])[:, None, :].astype(dtype)
 
-    has_masks = bool(parts) and all(MASK_NAMES[0] in p for p in parts)
     annotated = None
-    if parts and any("annotated" in p for p in parts):
-        annotated = np.concatenate(
-            [p.get("annotated", np.ones_like(p["signal"], dtype=bool)) for p in parts]
-        )[:, None, :]
+    if any("annotated" in p for p in parts):
+        annotated = stacked("annotated", bool)
     return ECGSet(
         signals=stacked("signal", np.float32),
         labels=np.asarray(labels, dtype=np.int64),
-        masks={name: stacked(name, bool) for name in MASK_NAMES} if has_masks or not parts else {},
+        masks={name: stacked(name, bool) for name in MASK_NAMES},
         record_ids=tuple(record_ids),
         fs=float(fs),
         annotated=annotated,

@@ -30,6 +30,7 @@ class ZennitAttribution:
     Parameters
     ----------
     model : maps ``(N, 1, T)`` to logits ``(N, C)``.
+    stabilizer : added (with the sign of the denominator) to every rule's denominator.
     chunk_size : samples per forward/backward pass, which bounds peak memory.
     """
 
@@ -39,8 +40,9 @@ class ZennitAttribution:
     needs_baseline: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 2.0
 
-    def __init__(self, model: nn.Module, *, chunk_size: int = 64) -> None:
+    def __init__(self, model: nn.Module, *, stabilizer: float = 1e-6, chunk_size: int = 64) -> None:
         self.model = model
+        self.stabilizer = stabilizer
         self.chunk_size = chunk_size
 
     def composite(self, input_layers: list[str]) -> Any:
@@ -107,9 +109,15 @@ class DTD(ZennitAttribution):
     name = "dtd"
 
     def __init__(
-        self, model: nn.Module, *, low: float = 0.0, high: float = 1.0, chunk_size: int = 64
+        self,
+        model: nn.Module,
+        *,
+        low: float = 0.0,
+        high: float = 1.0,
+        stabilizer: float = 1e-6,
+        chunk_size: int = 64,
     ) -> None:
-        super().__init__(model, chunk_size=chunk_size)
+        super().__init__(model, stabilizer=stabilizer, chunk_size=chunk_size)
         if not low < high:
             raise ValueError(f"attribution 'dtd': need low < high, got low={low}, high={high}")
         self.low, self.high = low, high
@@ -120,8 +128,16 @@ class DTD(ZennitAttribution):
         from zennit.types import Linear
 
         return NameLayerMapComposite(
-            name_map=[(tuple(input_layers), ZBox(low=self.low, high=self.high))],
-            layer_map=[*layer_map_base(), (Linear, ZPlus())],
+            name_map=[
+                (
+                    tuple(input_layers),
+                    ZBox(low=self.low, high=self.high, stabilizer=self.stabilizer),
+                )
+            ],
+            layer_map=[
+                *layer_map_base(self.stabilizer),
+                (Linear, ZPlus(stabilizer=self.stabilizer)),
+            ],
             canonizers=self.canonizers(),
         )
 
@@ -138,11 +154,11 @@ class DTDFlat(ZennitAttribution):
         from zennit.types import Convolution
 
         return NameLayerMapComposite(
-            name_map=[(tuple(input_layers), Flat())],
+            name_map=[(tuple(input_layers), Flat(stabilizer=self.stabilizer))],
             layer_map=[
-                *layer_map_base(),
-                (Convolution, ZPlus()),
-                (torch.nn.Linear, Epsilon()),
+                *layer_map_base(self.stabilizer),
+                (Convolution, ZPlus(stabilizer=self.stabilizer)),
+                (torch.nn.Linear, Epsilon(epsilon=self.stabilizer)),
             ],
             canonizers=self.canonizers(),
         )
@@ -153,8 +169,15 @@ class LRPEpsilon(ZennitAttribution):
 
     name = "lrp_epsilon"
 
-    def __init__(self, model: nn.Module, *, epsilon: float = 0.01, chunk_size: int = 64) -> None:
-        super().__init__(model, chunk_size=chunk_size)
+    def __init__(
+        self,
+        model: nn.Module,
+        *,
+        epsilon: float = 0.01,
+        stabilizer: float = 1e-6,
+        chunk_size: int = 64,
+    ) -> None:
+        super().__init__(model, stabilizer=stabilizer, chunk_size=chunk_size)
         self.epsilon = epsilon
 
     def composite(self, input_layers: list[str]) -> Any:
@@ -163,7 +186,7 @@ class LRPEpsilon(ZennitAttribution):
         from zennit.types import Linear
 
         return LayerMapComposite(
-            layer_map=[*layer_map_base(), (Linear, Epsilon(epsilon=self.epsilon))],
+            layer_map=[*layer_map_base(self.stabilizer), (Linear, Epsilon(epsilon=self.epsilon))],
             canonizers=self.canonizers(),
         )
 
@@ -180,9 +203,10 @@ class LRPAlphaBeta(ZennitAttribution):
         alpha: float = 2.0,
         beta: float = 1.0,
         epsilon: float = 1e-6,
+        stabilizer: float = 1e-6,
         chunk_size: int = 64,
     ) -> None:
-        super().__init__(model, chunk_size=chunk_size)
+        super().__init__(model, stabilizer=stabilizer, chunk_size=chunk_size)
         if alpha - beta != 1 or beta < 0:
             raise ValueError(
                 f"attribution 'lrp_alpha_beta': need alpha - beta = 1 and beta >= 0, "
@@ -198,8 +222,11 @@ class LRPAlphaBeta(ZennitAttribution):
 
         return LayerMapComposite(
             layer_map=[
-                *layer_map_base(),
-                (Convolution, AlphaBeta(alpha=self.alpha, beta=self.beta)),
+                *layer_map_base(self.stabilizer),
+                (
+                    Convolution,
+                    AlphaBeta(alpha=self.alpha, beta=self.beta, stabilizer=self.stabilizer),
+                ),
                 (torch.nn.Linear, Epsilon(epsilon=self.epsilon)),
             ],
             canonizers=self.canonizers(),

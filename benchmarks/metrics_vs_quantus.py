@@ -1,0 +1,105 @@
+"""Throughput of the vectorised localisation and complexity metrics against Quantus.
+
+Same inputs for every path: N synthetic beat-like masks and signed attributions of length T.
+Three timings per metric:
+
+- ``vectorised``: our ``evaluate_batch`` over the whole batch;
+- ``quantus/sample``: the reference backend (Quantus called one sample at a time, which is
+  what per-sample normalisation needs), with the max abs difference to ours;
+- ``quantus/batch``: one Quantus call on the whole batch (its default batch-max
+  normalisation, so scores may differ; shown for speed only).
+
+Run: ``.venv/bin/python benchmarks/metrics_vs_quantus.py [--n 256] [--t 2500]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+from xecgbench_builtin.localisation import LOCALISATION_METRICS, positive_relevance
+from xecgbench_builtin.quality_metrics import Complexity, Sparseness
+from xecgbench_builtin.quantus_backend import QUIET
+
+from xecgbench.components import ExplanationBatch
+
+
+def _inputs(n: int, length: int, seed: int = 0) -> ExplanationBatch:
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((n, 1, length), dtype=bool)
+    beat = max(length // 12, 20)
+    for i in range(n):
+        for start in range(int(rng.integers(0, beat)), length - beat // 5, beat):
+            mask[i, 0, start : start + beat // 5] = True
+    attributions = rng.standard_normal((n, 1, length)).astype(np.float32) + mask
+    return ExplanationBatch(
+        x=rng.random((n, 1, length)).astype(np.float32),
+        y=np.zeros(n, dtype=np.int64),
+        target=np.zeros(n, dtype=np.int64),
+        attributions=attributions,
+        fs=250.0,
+        seed=seed,
+        mask=mask,
+        mask_name="p_wave",
+    )
+
+
+def _best_of(repeats: int, run: Callable[[], object]) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def _quantus_batch_call(metric: object, batch: ExplanationBatch) -> Callable[[], object]:
+    import quantus
+
+    name = metric.quantus_class  # type: ignore[attr-defined]
+    is_localisation = hasattr(metric, "quantus_params") and batch.mask is not None
+    length = batch.x.shape[-1]
+    if name in ("Sparseness", "Complexity"):
+        params: dict[str, object] = {"abs": True}
+        a = np.abs(batch.attributions).astype(np.float64)
+        s = None
+    else:
+        params = {"abs": False, **metric.quantus_params(length)}  # type: ignore[attr-defined]
+        a = positive_relevance(batch.attributions).reshape(batch.x.shape)
+        s = batch.mask if is_localisation else None
+    instance = getattr(quantus, name)(**QUIET, **params)
+    return lambda: instance(
+        model=None, x_batch=batch.x, y_batch=batch.y, a_batch=a, s_batch=s, channel_first=True
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=256)
+    parser.add_argument("--t", type=int, default=2500)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    batch = _inputs(args.n, args.t)
+    for metric_class in (*LOCALISATION_METRICS, Sparseness, Complexity):  # imports, caches
+        metric_class(backend="quantus").evaluate_batch(_inputs(2, args.t))
+    print(f"N={args.n} T={args.t}; times in ms, best of {args.repeats}")
+    header = f"{'metric':26} {'vectorised':>10} {'q/sample':>10} {'q/batch':>10}"
+    print(f"{header} {'x sample':>9} {'x batch':>8} {'max|diff|':>10}")
+    for metric_class in (*LOCALISATION_METRICS, Sparseness, Complexity):
+        ours, reference = metric_class(), metric_class(backend="quantus")
+        t_ours, scores = _best_of(args.repeats, lambda m=ours: m.evaluate_batch(batch))
+        t_sample, ref_scores = _best_of(args.repeats, lambda m=reference: m.evaluate_batch(batch))
+        t_batch, _ = _best_of(args.repeats, _quantus_batch_call(ours, batch))
+        diff = np.nanmax(np.abs(np.asarray(scores) - np.asarray(ref_scores)))
+        print(
+            f"{metric_class.info.name:26} {t_ours * 1e3:10.2f} {t_sample * 1e3:10.1f} "
+            f"{t_batch * 1e3:10.1f} {t_sample / t_ours:9.0f} {t_batch / t_ours:8.1f} {diff:10.1e}"
+        )
+
+
+if __name__ == "__main__":
+    main()

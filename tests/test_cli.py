@@ -1,0 +1,92 @@
+"""The command line, run as users run it: the installed ``xecgbench`` script."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from xecgbench import __version__
+
+
+def xecgbench(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the console script of this interpreter's environment."""
+    script = shutil.which("xecgbench", path=str(Path(sys.executable).parent)) or "xecgbench"
+    env = {**os.environ, "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run(
+        [script, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
+
+
+def test_version() -> None:
+    result = xecgbench("--version")
+    assert result.returncode == 0 and __version__ in result.stdout
+
+
+def test_plugins_json_lists_the_bundled_plugins() -> None:
+    result = xecgbench("plugins", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert {
+        "builtin-datasets",
+        "builtin-models",
+        "builtin-training",
+        "builtin-attributions",
+        "builtin-metrics",
+    } <= set(rows)
+    assert "synthetic" in rows["builtin-datasets"]["registered"]["datasets"]
+    assert all(row["version"] for row in rows.values())
+
+
+@pytest.mark.parametrize(
+    "kind", ["datasets", "models", "pretraining", "freezing", "attributions", "metrics", "suites"]
+)
+def test_list_kind_json(kind: str) -> None:
+    result = xecgbench("list", kind, "--json")
+    assert result.returncode == 0, result.stderr
+    names = [row["name"] for row in json.loads(result.stdout)]
+    assert names == sorted(names) and names
+
+
+def test_list_attributions_shows_metadata() -> None:
+    rows = {r["name"]: r for r in json.loads(xecgbench("list", "attributions", "--json").stdout)}
+    assert rows["dtd"]["family"] == "lrp" and rows["dtd"]["plugin"] == "builtin-attributions"
+
+
+def test_unknown_suite_is_one_line_and_exit_2() -> None:
+    result = xecgbench("run", "no-such-suite")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "valid suites" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unknown_plugin_in_suite_lists_valid_names(tmp_path: Path) -> None:
+    suite = tmp_path / "s.yaml"
+    suite.write_text("attributions: [no_such_method]\n")
+    result = xecgbench("run", str(suite), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert "unknown attributions 'no_such_method'; valid names:" in result.stderr
+    assert "dtd" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_invalid_yaml_names_file_line_and_field(tmp_path: Path) -> None:
+    suite = tmp_path / "s.yaml"
+    suite.write_text("seeds: [0]\nexplain:\n  n_samples: many\n")
+    result = xecgbench("run", str(suite), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert f"{suite}:3: field 'explain.n_samples'" in result.stderr
+
+
+def test_run_smoke_writes_store_and_leaderboard(tmp_path: Path) -> None:
+    out = tmp_path / "D"
+    result = xecgbench("run", "smoke", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert (out / "results.sqlite").is_file()
+    board = (out / "leaderboard.md").read_text()
+    assert "| rank |" in board and "dtd" in board and "saliency" in board
+    assert "relevance_mass_accuracy [p_wave]" in board and "f1_af" in board

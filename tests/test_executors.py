@@ -1,0 +1,86 @@
+"""Executors: a process pool and Ray give exactly the scores of the local executor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from xecgbench.config import load_suite
+from xecgbench.executors import STAGE_THREADS, lost_worker, stage_threads
+from xecgbench.plugin_manager import PluginSystem, load_plugins
+from xecgbench.runner import STORE_NAME, run_suite
+from xecgbench.stages import StageTask
+from xecgbench.store import ResultsStore, load_scores
+
+SCORE_KEY = ["stage_key", "branch", "metric", "region", "sample"]
+SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 8, "score": 8}
+
+
+def sorted_scores(path: Path) -> pd.DataFrame:
+    frame = load_scores(path)
+    assert not frame.duplicated(SCORE_KEY).any(), "duplicate score rows"
+    return frame.sort_values(SCORE_KEY).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def system() -> PluginSystem:
+    return load_plugins(autoload=False)
+
+
+@pytest.fixture(scope="module")
+def local_scores(tmp_path_factory: pytest.TempPathFactory, system: PluginSystem) -> pd.DataFrame:
+    out = tmp_path_factory.mktemp("local")
+    summary = run_suite(load_suite("smoke"), system, out, quiet=True)
+    assert summary.ok
+    return sorted_scores(out / STORE_NAME)
+
+
+def test_stage_threads_are_fixed_then_restored() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    with stage_threads():
+        assert torch.get_num_threads() == STAGE_THREADS
+    assert torch.get_num_threads() == before
+
+
+def test_lost_worker_blames_the_task_component() -> None:
+    suite = load_suite("smoke")
+    task = StageTask("attribute", "k", 0, {"attributions": suite.attributions[0]}, {})
+    failure = lost_worker(task, RuntimeError("boom"))
+    assert failure.key == "k"
+    assert failure.component == "attributions:dtd"
+    assert "worker lost while running attribute" in failure.error and "boom" in failure.error
+
+
+def test_local_executor_rejects_no_workers(tmp_path: Path, system: PluginSystem) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        run_suite(load_suite("smoke"), system, tmp_path, workers=0, quiet=True)
+
+
+@pytest.mark.slow
+def test_process_pool_gives_the_local_scores(tmp_path: Path, system: PluginSystem,
+                                             local_scores: pd.DataFrame) -> None:
+    summary = run_suite(load_suite("smoke"), system, tmp_path, workers=2, quiet=True)
+    assert summary.ok and summary.computed == SMOKE_STAGES
+    pd.testing.assert_frame_equal(sorted_scores(tmp_path / STORE_NAME), local_scores)
+    with ResultsStore(tmp_path / STORE_NAME) as store:
+        assert store.runs()[-1]["provenance"]["execution"]["workers"] == 2
+
+
+@pytest.mark.slow
+def test_ray_gives_the_local_scores(tmp_path: Path, system: PluginSystem,
+                                    local_scores: pd.DataFrame) -> None:
+    ray = pytest.importorskip("ray")
+    try:
+        summary = run_suite(load_suite("smoke"), system, tmp_path, executor="ray", workers=2,
+                            quiet=True)
+        assert not ray.is_initialized()  # the executor shuts down the Ray it started
+    finally:
+        ray.shutdown()
+    assert summary.ok and summary.computed == SMOKE_STAGES
+    pd.testing.assert_frame_equal(sorted_scores(tmp_path / STORE_NAME), local_scores)
+    with ResultsStore(tmp_path / STORE_NAME) as store:
+        assert store.runs()[-1]["provenance"]["execution"]["executor"] == "ray"

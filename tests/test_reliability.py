@@ -1,0 +1,169 @@
+"""Reliability of real ``xecgbench run`` processes: kill -9, Ctrl-C, concurrent runs, exit codes.
+
+Each test drives the command line in subprocesses on the ``smoke`` suite and compares the
+per-sample scores with an uninterrupted in-process run of the same suite.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from xecgbench.config import load_suite
+from xecgbench.plugin_manager import load_plugins
+from xecgbench.runner import STORE_NAME, run_suite
+from xecgbench.store import ResultsStore, load_scores
+
+SCORE_KEY = ["stage_key", "branch", "metric", "region", "sample"]
+SMOKE_TOTAL = 26
+TIMEOUT_S = 120
+
+
+def sorted_scores(path: Path, run_id: str | None = None) -> pd.DataFrame:
+    frame = load_scores(path, run_id)
+    assert not frame.duplicated(SCORE_KEY).any(), "duplicate score rows"
+    return frame.sort_values(SCORE_KEY).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    """Scores of an uninterrupted run."""
+    out = tmp_path_factory.mktemp("reference")
+    assert run_suite(load_suite("smoke"), load_plugins(autoload=False), out, quiet=True).ok
+    return sorted_scores(out / STORE_NAME)
+
+
+def start(out: Path, *args: str) -> subprocess.Popen[str]:
+    """``xecgbench run smoke --out OUT --quiet ARGS`` in its own process group."""
+    command = [sys.executable, "-m", "xecgbench.cli", "run", "smoke", "--out", str(out), "--quiet",
+               *args]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True,
+                            env={**os.environ, "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"})
+
+
+def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
+    out, err = process.communicate(timeout=TIMEOUT_S)
+    return process.returncode, out + err
+
+
+def done_stages(store: Path) -> int:
+    """Stages recorded as done, read the way any other process would read the store."""
+    try:
+        with sqlite3.connect(store, timeout=5) as db:
+            return int(db.execute("SELECT COUNT(*) FROM stages WHERE status = 'done'").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def wait_for(process: subprocess.Popen[str], store: Path, n_done: int) -> None:
+    """Poll until ``n_done`` stages are done (fails if the run ends first)."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while done_stages(store) < n_done:
+        assert process.poll() is None, f"run ended before {n_done} stages: {finish(process)}"
+        assert time.monotonic() < deadline, "run made no progress"
+        time.sleep(0.005)
+
+
+def check_store(store: Path, reference: pd.DataFrame) -> None:
+    """Intact database, every score once, equal to the uninterrupted run's."""
+    with sqlite3.connect(store) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with ResultsStore(store) as results:
+        assert results.count_scores() == len(reference)
+    pd.testing.assert_frame_equal(sorted_scores(store), reference)
+
+
+@pytest.mark.slow
+def test_kill_9_at_five_points_then_resume(tmp_path: Path, reference: pd.DataFrame) -> None:
+    store = tmp_path / STORE_NAME
+    killed_at = []
+    for target in (1, 3, 6, 10, 15):
+        process = start(tmp_path)
+        wait_for(process, store, max(target, done_stages(store) + 1))
+        process.send_signal(signal.SIGKILL)
+        code, _ = finish(process)
+        assert code == -signal.SIGKILL
+        killed_at.append(done_stages(store))
+    print("killed after", killed_at, "finished stages")
+    assert len(set(killed_at)) == 5 and killed_at == sorted(killed_at), killed_at
+    assert killed_at[-1] < SMOKE_TOTAL
+    code, output = finish(start(tmp_path))
+    assert code == 0, output
+    assert f"{SMOKE_TOTAL - killed_at[-1]} stages computed, {killed_at[-1]} reused" in output
+    check_store(store, reference)
+    with ResultsStore(store) as results:
+        statuses = [run["status"] for run in results.runs()]
+    assert statuses == ["running"] * 5 + ["ok"]  # killed runs never got to say goodbye
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_cleanly_and_the_next_run_resumes(tmp_path: Path,
+                                                       reference: pd.DataFrame) -> None:
+    store = tmp_path / STORE_NAME
+    process = start(tmp_path)
+    wait_for(process, store, 3)
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C sends
+    code, output = finish(process)
+    assert code == 130, output
+    assert "aborted; finished stages are kept" in output
+    assert "Traceback" not in output
+    kept = done_stages(store)
+    assert 3 <= kept < SMOKE_TOTAL
+    with ResultsStore(store) as results:
+        assert results.runs()[-1]["status"] == "interrupted"
+    code, output = finish(start(tmp_path))
+    assert code == 0, output
+    assert f"{SMOKE_TOTAL - kept} stages computed, {kept} reused" in output
+    check_store(store, reference)
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_a_process_pool(tmp_path: Path, reference: pd.DataFrame) -> None:
+    store = tmp_path / STORE_NAME
+    process = start(tmp_path, "--workers", "2")
+    wait_for(process, store, 2)
+    os.killpg(process.pid, signal.SIGINT)
+    code, output = finish(process)
+    assert code == 130, output
+    assert "Traceback" not in output
+    kept = done_stages(store)
+    with ResultsStore(store) as results:
+        assert results.runs()[-1]["status"] == "interrupted"
+    # Resume in-process and sequentially: the executor does not change the scores.
+    summary = run_suite(load_suite("smoke"), load_plugins(autoload=False), tmp_path, quiet=True)
+    assert summary.ok
+    assert sum(summary.reused.values()) == kept >= 2
+    check_store(store, reference)
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_on_one_store(tmp_path: Path, reference: pd.DataFrame) -> None:
+    first, second = start(tmp_path), start(tmp_path)
+    results = [finish(first), finish(second)]
+    for code, output in results:
+        assert code == 0, output
+    store = tmp_path / STORE_NAME
+    check_store(store, reference)
+    with ResultsStore(store) as opened:
+        runs = opened.runs()
+    assert [run["status"] for run in runs] == ["ok", "ok"]
+    for run in runs:
+        pd.testing.assert_frame_equal(sorted_scores(store, run["run_id"]), reference)
+
+
+def test_failed_cells_give_exit_code_1(tmp_path: Path) -> None:
+    process = start(tmp_path, "--set", "pretraining=[none]", "--set", "freezing=[none]",
+                    "--set", "attributions=[saliency, {name: saliency, label: bad, params: {x: 1}}]")
+    code, output = finish(process)
+    assert code == 1, output
+    assert "1 failed, 1 skipped" in output
+    assert "FAILED attributions:bad (plugin builtin-attributions)" in output
