@@ -13,6 +13,7 @@ import click
 from xecgbench import __version__
 from xecgbench.components import DatasetError
 from xecgbench.config import SuiteError, builtin_suites, load_suite
+from xecgbench.leaderboard_cli import leaderboard
 from xecgbench.plugin_manager import PluginLoadError, PluginSystem, load_plugins
 from xecgbench.registry import KINDS, RegistryError
 from xecgbench.store import StoreLockedError
@@ -198,6 +199,85 @@ def status_command(store_path: Path, run_id: str | None) -> None:
             f"  {failure['stage']:<9} {failure['component']} (plugin {failure['plugin']}) "
             f"[{cell}]: {failure['error']}"
         )
+
+
+@cli.command("explain")
+@click.option("--dataset", required=True, help="Dataset name, e.g. synthetic or cinc2017.")
+@click.option(
+    "--record", required=True, help="Record or window id, e.g. A00004 or synthetic-test-000003."
+)
+@click.option("--method", required=True, help="Attribution method, e.g. dtd.")
+@click.option(
+    "--branch",
+    type=click.Choice(["morphology", "rhythm", "ensemble"]),
+    default="morphology",
+    show_default=True,
+)
+@click.option(
+    "--results",
+    "results_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("xecgbench-results"),
+    show_default=True,
+    help="Output directory of a finished `xecgbench run` (its fine-tuned models are used).",
+)
+@click.option(
+    "--pretraining", default=None, help="Which cell's model (default: the suite's first)."
+)
+@click.option("--freezing", default=None, help="Which cell's model (default: the suite's first).")
+@click.option("--seed", type=int, default=None, help="Which seed's model (default: the first).")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Root of local PhysioNet data (sets XECGBENCH_DATA).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("explanation.png"),
+    show_default=True,
+)
+@click.pass_context
+def explain_command(
+    ctx: click.Context,
+    dataset: str,
+    record: str,
+    method: str,
+    branch: str,
+    results_dir: Path,
+    pretraining: str | None,
+    freezing: str | None,
+    seed: int | None,
+    data_dir: Path | None,
+    out: Path,
+) -> None:
+    """Plot the relevance of one record over its ECG, with P/QRS/T shading."""
+    from xecgbench.explain import explain_record
+    from xecgbench.relevance_figure import save_relevance_figure
+
+    if data_dir is not None:
+        os.environ["XECGBENCH_DATA"] = str(data_dir.resolve())
+    system = _system(ctx)
+    system.registry["attributions"].registration(method)
+    result = explain_record(
+        results_dir,
+        system,
+        dataset=dataset,
+        record=record,
+        method=method,
+        branch=branch,
+        pretraining=pretraining,
+        freezing=freezing,
+        seed=seed,
+    )
+    save_relevance_figure(
+        out, result.signal, result.relevance, result.masks, result.fs, result.title
+    )
+    click.echo(f"wrote {out}")
+
+
+cli.add_command(leaderboard)
 
 
 def build_cli(system: PluginSystem) -> click.Group:

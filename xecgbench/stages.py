@@ -114,7 +114,8 @@ def explained_indices(labels: np.ndarray, n: int) -> np.ndarray:
     return np.array((order + rest)[:n], dtype=np.int64)
 
 
-def _build_model(context: StageContext, seed: int, n_samples: int) -> Any:
+def build_model(context: StageContext, seed: int, n_samples: int) -> Any:
+    """A fresh model of the suite, initialised from ``seed``."""
     from xecgbench.training import seed_everything
 
     seed_everything(seed)
@@ -125,7 +126,7 @@ def _build_model(context: StageContext, seed: int, n_samples: int) -> Any:
 
 def _load_model(context: StageContext, task: StageTask, upstream: str) -> Any:
     _, test = load_data(context)
-    model = _build_model(context, task.seed, test.signals.shape[-1])
+    model = build_model(context, task.seed, test.signals.shape[-1])
     model.load_state_dict(context.cache.load_state(*task.upstream[upstream]))
     model.eval()
     return model
@@ -134,7 +135,7 @@ def _load_model(context: StageContext, task: StageTask, upstream: str) -> Any:
 def run_pretrain(context: StageContext, task: StageTask) -> StageOutcome:
     """Build a model from the seed and pre-train the branches the strategy declares."""
     train, _ = load_data(context)
-    model = _build_model(context, task.seed, train.signals.shape[-1])
+    model = build_model(context, task.seed, train.signals.shape[-1])
     spec = task.specs["pretraining"]
     strategy = context.component("pretraining", spec)(**spec.params)
     report = strategy.pretrain(
