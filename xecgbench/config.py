@@ -67,6 +67,9 @@ class DataConfig(_Frozen):
 
     dataset: ComponentSpec = ComponentSpec(name="synthetic")
     test: ComponentSpec | None = None
+    #: Split of the test source; default ``"all"`` for a separate source (external validation:
+    #: every record of it), ``"test"`` otherwise.
+    test_split: str | None = None
     fs: float = Field(250.0, gt=0)
     duration_s: float = Field(10.0, gt=0)
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from xecgbench.cache import ArtifactCache
-from xecgbench.components import ECGSet, ExplanationBatch
+from xecgbench.components import DatasetError, ECGSet, ExplanationBatch
 from xecgbench.config import ComponentSpec, Suite
 from xecgbench.plugin_manager import PluginSystem
 
@@ -100,8 +100,9 @@ def load_data(context: StageContext) -> tuple[ECGSet, ECGSet]:
             "train", fs=data.fs, duration_s=data.duration_s
         )
         test_spec = data.test or data.dataset
+        split = data.test_split or ("all" if data.test else "test")
         test_cls = context.component("datasets", test_spec)
-        test = test_cls(**test_spec.params).load("test", fs=data.fs, duration_s=data.duration_s)
+        test = test_cls(**test_spec.params).load(split, fs=data.fs, duration_s=data.duration_s)
         context.data = (train, test)
     return context.data
 
@@ -327,11 +328,13 @@ def execute(context: StageContext, task: StageTask) -> StageOutcome | StageFailu
     try:
         outcome = RUNNERS[task.stage](context, task)
     except Exception as exc:
-        spec = task.component
+        kind, spec = STAGE_KIND[task.stage], task.component
+        if isinstance(exc, DatasetError):  # the data, not the stage's component, is to blame
+            kind, spec = "datasets", context.suite.data.dataset
         return StageFailure(
             key=task.key,
-            component=f"{STAGE_KIND[task.stage]}:{spec.display}",
-            plugin=context.plugin_of(STAGE_KIND[task.stage], spec.name),
+            component=f"{kind}:{spec.display}",
+            plugin=context.plugin_of(kind, spec.name),
             error=f"{type(exc).__name__}: {exc}",
             traceback=traceback.format_exc(),
         )
