@@ -39,7 +39,7 @@ def test_state_round_trip_with_weights_only(tmp_path: Path) -> None:
 
 
 def test_names_are_content_addressed(tmp_path: Path) -> None:
-    """Different bytes for the same stage key never overwrite each other; equal bytes share a name."""
+    """Other bytes for the same stage key never overwrite a file; equal bytes share a name."""
     cache = ArtifactCache(tmp_path)
     first = cache.save_arrays("attribute", "key", {"a": np.zeros(3)})
     second = cache.save_arrays("attribute", "key", {"a": np.ones(3)})

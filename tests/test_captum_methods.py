@@ -56,11 +56,13 @@ def logit_gain(model: nn.Module, x: torch.Tensor, target: torch.Tensor, baseline
 
 @pytest.mark.parametrize("baseline", [0.0, 0.5])
 def test_integrated_gradients_is_complete(baseline, x, target) -> None:
-    # Σ attributions = f(x) − f(baseline); 200 Gauss-Legendre steps leave < 1 % of the gain.
+    # Σ attributions = f(x) − f(baseline). With the default 50 Gauss-Legendre steps the gap
+    # measured ≤ 1e-3 of the attribution mass Σ|a| (200 steps do no better: the rest is
+    # float32 rounding), so allow 2e-3.
     model = conv_net()
-    attributions = IntegratedGradients(model, baseline=baseline, n_steps=200)(x, target)
-    gain = logit_gain(model, x, target, baseline)
-    torch.testing.assert_close(attributions.sum(dim=(1, 2)), gain, rtol=1e-2, atol=1e-4)
+    attributions = IntegratedGradients(model, baseline=baseline)(x, target)
+    gap = (attributions.sum(dim=(1, 2)) - logit_gain(model, x, target, baseline)).abs()
+    assert (gap <= 2e-3 * attributions.abs().sum(dim=(1, 2))).all(), gap
 
 
 def test_deeplift_sums_to_the_logit_gain(x, target) -> None:

@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -57,11 +58,14 @@ def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
 
 def done_stages(store: Path) -> int:
     """Stages recorded as done, read the way any other process would read the store."""
+    if not store.exists():
+        return 0
     try:
-        with sqlite3.connect(store, timeout=5) as db:
-            return int(db.execute("SELECT COUNT(*) FROM stages WHERE status = 'done'").fetchone()[0])
+        with closing(sqlite3.connect(store, timeout=5)) as db:
+            row = db.execute("SELECT COUNT(*) FROM stages WHERE status = 'done'").fetchone()
     except sqlite3.OperationalError:  # not created yet
         return 0
+    return int(row[0])
 
 
 def wait_for(process: subprocess.Popen[str], store: Path, n_done: int) -> None:
@@ -75,7 +79,7 @@ def wait_for(process: subprocess.Popen[str], store: Path, n_done: int) -> None:
 
 def check_store(store: Path, reference: pd.DataFrame) -> None:
     """Intact database, every score once, equal to the uninterrupted run's."""
-    with sqlite3.connect(store) as db:
+    with closing(sqlite3.connect(store)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     with ResultsStore(store) as results:
         assert results.count_scores() == len(reference)
@@ -161,8 +165,9 @@ def test_two_concurrent_runs_on_one_store(tmp_path: Path, reference: pd.DataFram
 
 
 def test_failed_cells_give_exit_code_1(tmp_path: Path) -> None:
+    bad = "{name: saliency, label: bad, params: {x: 1}}"
     process = start(tmp_path, "--set", "pretraining=[none]", "--set", "freezing=[none]",
-                    "--set", "attributions=[saliency, {name: saliency, label: bad, params: {x: 1}}]")
+                    "--set", f"attributions=[saliency, {bad}]")
     code, output = finish(process)
     assert code == 1, output
     assert "1 failed, 1 skipped" in output

@@ -7,8 +7,11 @@ module and copied before a test changes it.
 from __future__ import annotations
 
 import io
+import os
+import platform
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -117,7 +120,8 @@ def test_rerun_computes_nothing_and_gives_identical_scores(copy_of_finished: Pat
     summary = run_suite(smoke(), system, copy_of_finished, quiet=True)
     assert summary.computed == {}
     assert summary.reused == SMOKE_STAGES
-    pd.testing.assert_frame_equal(sorted_scores(copy_of_finished / STORE_NAME, summary.run_id), before)
+    after = sorted_scores(copy_of_finished / STORE_NAME, summary.run_id)
+    pd.testing.assert_frame_equal(after, before)
     with ResultsStore(copy_of_finished / STORE_NAME) as store:
         assert store.count_scores() == len(before)
 
@@ -174,8 +178,6 @@ def test_another_seed_gives_other_scores(finished: Path, tmp_path: Path,
 
 
 def test_provenance_is_recorded_per_run(finished: Path) -> None:
-    import platform
-
     import torch
 
     with ResultsStore(finished / STORE_NAME) as store:
@@ -187,7 +189,8 @@ def test_provenance_is_recorded_per_run(finished: Path) -> None:
     assert "git_commit" in provenance
     assert provenance["seeds"] == [0]
     assert provenance["execution"] == {"executor": "local", "workers": 1, "address": None,
-                                       "stage_threads": 1}
+                                       "stage_threads": 1, "host": platform.node(),
+                                       "pid": os.getpid()}
     assert Suite.model_validate(run["config"]) == smoke()
     assert provenance["config_hash"] == run["config_hash"] == smoke().config_hash()
 
@@ -295,5 +298,5 @@ def test_quiet_progress_prints_nothing() -> None:
 
 
 def test_store_integrity(finished: Path) -> None:
-    with sqlite3.connect(finished / STORE_NAME) as db:
+    with closing(sqlite3.connect(finished / STORE_NAME)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ def store(tmp_path: Path) -> ResultsStore:
 
 
 def test_uses_wal(store: ResultsStore) -> None:
-    mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]
+    with closing(sqlite3.connect(store.path)) as db:
+        mode = db.execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
 
 
@@ -94,6 +96,11 @@ def test_load_scores_returns_a_dataframe(store: ResultsStore) -> None:
     assert frame["attribution"].unique().tolist() == ["dtd"]
 
 
+def test_load_scores_of_an_unknown_run_lists_the_runs(store: ResultsStore) -> None:
+    with pytest.raises(KeyError, match=r"no run 'nope'.*runs: run1"):
+        load_scores(store.path, "nope")
+
+
 def test_load_scores_of_a_missing_store_says_so(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no results store at"):
         load_scores(tmp_path / "nothing.sqlite")
@@ -104,9 +111,9 @@ def test_a_held_write_lock_gives_a_clear_error(store: ResultsStore) -> None:
     blocker = sqlite3.connect(store.path, isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        with ResultsStore(store.path, timeout_s=0.2) as second:
-            with pytest.raises(StoreLockedError, match="locked by another process"):
-                second.finish_run("run1", "ok")
+        with (ResultsStore(store.path, timeout_s=0.2) as second,
+              pytest.raises(StoreLockedError, match="locked by another process")):
+            second.finish_run("run1", "ok")
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()

@@ -132,12 +132,6 @@ def test_ensemble_relevance_is_the_mean_of_branch_relevances(method, x, target) 
     torch.testing.assert_close(together, mean, rtol=1e-4, atol=1e-6 * float(mean.abs().max()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="xecgarch.EnsembleLogits averages with torch.stack(...).mean(), which LRP treats as "
-    "a plain gradient (each branch gets half the ensemble relevance, not its own share); an "
-    "AvgPool1d over the stacked logits, as PooledEnsemble here, fixes it",
-)
 @pytest.mark.parametrize("method", [DTD], ids=lambda m: m.name)
 def test_xecgarch_ensemble_relevance_is_the_mean_of_branch_relevances(method, x, target) -> None:
     torch.manual_seed(0)

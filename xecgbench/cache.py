@@ -80,7 +80,8 @@ class ArtifactCache:
     def save_arrays(self, stage: str, key: str, arrays: dict[str, np.ndarray]) -> tuple[str, str]:
         """Save named arrays as an ``.npz``; returns (relative path, checksum)."""
         buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
+        named: dict[str, Any] = dict(arrays)  # numpy's stubs take ** for its own keywords
+        np.savez(buffer, **named)
         return self._write(stage, key, ".npz", buffer.getvalue())
 
     def load_arrays(self, relative: str, checksum: str) -> dict[str, np.ndarray]:

@@ -12,7 +12,7 @@ and ``ray`` give identical scores on any machine; parallelism comes from workers
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -59,13 +59,13 @@ def stage_threads() -> Iterator[None]:
 
 
 def lost_worker(task: StageTask, error: BaseException) -> StageFailure:
-    """A task whose worker died (killed, out of memory): a failure of that task, not of the run."""
+    """A task whose worker died or could not start: a failure of that task, not of the run."""
     spec = task.component
     return StageFailure(
         key=task.key,
         component=f"{STAGE_KIND[task.stage]}:{spec.display}",
         plugin="?",
-        error=f"worker lost while running {task.stage} ({type(error).__name__}: {error})",
+        error=f"worker could not run {task.stage}: {type(error).__name__}: {error}",
     )
 
 
@@ -153,15 +153,16 @@ class RayExecutor:
         self.ray = ray
         self.started = not ray.is_initialized()
         if self.started:
-            local = {} if address else {"num_cpus": workers if workers > 1 else None}
-            ray.init(address=address, include_dashboard=False, log_to_driver=False, **local)
+            num_cpus = workers if workers > 1 and address is None else None
+            ray.init(address=address, num_cpus=num_cpus, include_dashboard=False,
+                     log_to_driver=False)
         self.args = _worker_args(suite, cache)
-        self.remote: Callable[..., Any] = ray.remote(num_cpus=1)(run_in_worker)
+        self.remote: Any = ray.remote(num_cpus=1)(run_in_worker)
         self.pending: dict[Any, StageTask] = {}
 
     def run(self, tasks: Sequence[StageTask]) -> Iterator[tuple[StageTask, Result]]:
         """Submit every task to the cluster; yield each as it completes."""
-        self.pending = {self.remote.remote(*self.args, task): task for task in tasks}  # type: ignore[attr-defined]
+        self.pending = {self.remote.remote(*self.args, task): task for task in tasks}
         while self.pending:
             done, _ = self.ray.wait(list(self.pending), num_returns=1)
             for ref in done:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import platform
 import time
 import uuid
 from collections import Counter
@@ -123,6 +125,19 @@ def _make_executor(kind: str, context: StageContext, workers: int, address: str 
     raise ValueError(f"unknown executor {kind!r}; valid executors: local, ray")
 
 
+@contextmanager
+def _open_executor(kind: str, context: StageContext, workers: int,
+                   address: str | None) -> Iterator[Executor]:
+    """An executor that is closed on the way out, stopping its running stages on an error."""
+    executor = _make_executor(kind, context, workers, address)
+    try:
+        yield executor
+    except BaseException:
+        executor.close(abort=True)
+        raise
+    executor.close()
+
+
 def _cached(store: ResultsStore, cache: ArtifactCache, task: StageTask) -> bool:
     """Finished before and its artifact still verifies (a corrupt one is recomputed)."""
     record = store.stage(task.key)
@@ -155,21 +170,20 @@ def run_suite(
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     summary = RunSummary(run_id, out_dir / STORE_NAME)
     execution = {"executor": executor, "workers": workers, "address": address,
-                 "stage_threads": STAGE_THREADS}
-    with ResultsStore(summary.store_path) as store:
+                 "stage_threads": STAGE_THREADS, "host": platform.node(), "pid": os.getpid()}
+    totals = {s: sum(1 for p in planned if p.task.stage == s) for s in STAGES}
+    with (ResultsStore(summary.store_path) as store,
+          _open_executor(executor, context, workers, address) as runner):
         store.start_run(run_id, suite.name, suite.model_dump(mode="json"), suite.config_hash(),
                         {**provenance(system, suite), "execution": execution})
-        totals = {s: sum(1 for p in planned if p.task.stage == s) for s in STAGES}
-        runner = _make_executor(executor, context, workers, address)
         try:
             with Progress(quiet).session({s: n for s, n in totals.items() if n}) as progress:
                 for stage in STAGES:
                     _run_stage(stage, planned, store, cache, runner, summary, progress)
-        except KeyboardInterrupt:
-            runner.close(abort=True)
-            store.finish_run(run_id, "interrupted")
+        except BaseException as exc:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+            store.finish_run(run_id, status)
             raise
-        runner.close()
         store.finish_run(run_id, "ok" if summary.ok else "failed-cells")
     summary.seconds = time.perf_counter() - started
     system.pm.hook.xecgbench_run_finished(config=suite, results=summary)

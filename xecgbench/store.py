@@ -239,4 +239,7 @@ def load_scores(path: Path | str, run_id: str | None = None) -> Any:
     if not Path(path).is_file():
         raise FileNotFoundError(f"no results store at {path} (xecgbench run writes results.sqlite)")
     with ResultsStore(path) as store:
+        runs = [run["run_id"] for run in store.runs()]
+        if run_id is not None and run_id not in runs:
+            raise KeyError(f"no run {run_id!r} in {path}; runs: {', '.join(runs) or '(none)'}")
         return store.scores_frame(run_id)

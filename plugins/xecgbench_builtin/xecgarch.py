@@ -55,15 +55,49 @@ class Branch(nn.Module):
         return self.head(self.blocks(x))
 
 
-class EnsembleLogits(nn.Module):
-    """Mean of the branch logits: an LRP-explainable stand-in for the probability mean."""
+def contrast_linear(linear: nn.Linear) -> nn.Linear:
+    """A copy of a two-class head giving ``z_c − z_other`` for each class ``c``.
 
-    def __init__(self, branches: nn.ModuleDict) -> None:
+    Softmax turns exactly this difference into the class probability, so it is the evidence
+    for the explained class against the other. Explaining raw logits instead would make the
+    sign of DTD relevance depend on the arbitrary offset shared by both logits.
+    """
+    contrast = nn.Linear(linear.in_features, 2)
+    with torch.no_grad():
+        contrast.weight.copy_(linear.weight - linear.weight.flip(0))
+        contrast.bias.copy_(linear.bias - linear.bias.flip(0))
+    return contrast
+
+
+class ExplainedBranch(nn.Module):
+    """A branch's blocks and pooling, sharing its weights, with the class-contrast head."""
+
+    def __init__(self, branch: Branch) -> None:
         super().__init__()
-        self.members = branches
+        self.blocks = branch.blocks
+        self.gap = branch.head.gap
+        self.flatten = branch.head.flatten
+        self.linear = contrast_linear(branch.head.linear)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.stack([b(x) for b in self.members.values()]).mean(dim=0)
+        return self.linear(self.flatten(self.gap(self.blocks(x))))
+
+
+class ExplainedEnsemble(nn.Module):
+    """Mean of the branches' contrasts through ``AvgPool1d``, a layer LRP rules can see.
+
+    A tensor ``.mean()`` would pass relevance back as a plain gradient, giving each branch half
+    of the ensemble's relevance instead of its own share.
+    """
+
+    def __init__(self, members: dict[str, ExplainedBranch]) -> None:
+        super().__init__()
+        self.members = nn.ModuleDict(members)
+        self.average = nn.AvgPool1d(len(members))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        stacked = torch.stack([member(x) for member in self.members.values()], dim=-1)
+        return self.average(stacked).squeeze(-1)
 
 
 def _odd(value: float) -> int:
@@ -108,20 +142,23 @@ class XECGArch(nn.Module):
     def __init__(self, branches: dict[str, Branch]) -> None:
         super().__init__()
         self.branches = nn.ModuleDict(branches)
-        self.ensemble = EnsembleLogits(self.branches)
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Logits ``(N, 2)`` per branch."""
         return {name: branch(x) for name, branch in self.branches.items()}
 
     def explainable(self, branch: str) -> nn.Module:
-        """The module explained for ``branch`` (a branch name or ``"ensemble"``)."""
+        """The module explained for ``branch`` (a branch name or ``"ensemble"``).
+
+        It shares the model's weights and outputs class contrasts ``z_c − z_other`` (see
+        :func:`contrast_linear`); build it after training, since the contrast head is a copy.
+        """
         if branch == "ensemble":
-            return self.ensemble
+            return ExplainedEnsemble({n: ExplainedBranch(b) for n, b in self.branches.items()})
         if branch not in self.branches:
             valid = ", ".join([*self.branches, "ensemble"])
             raise ValueError(f"unknown branch {branch!r}; valid branches: {valid}")
-        return self.branches[branch]
+        return ExplainedBranch(self.branches[branch])
 
     def predict_proba(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """AF probability ``(N,)`` per branch and their mean as ``"ensemble"``."""

@@ -1,10 +1,10 @@
-"""Gradient × sign: the target logit's input gradient, signed by the input around a midpoint."""
-
 from xecgbench import hookimpl
 from xecgbench.attribution_checks import validate_inputs
 
 
 class GradientXSign:
+    """Gradient × sign: the target logit's input gradient, signed by x around ``midpoint``."""
+
     name = "gradient_x_sign"
     version = "0.1.0"
     family = "gradient"

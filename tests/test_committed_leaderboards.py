@@ -1,0 +1,45 @@
+"""Every committed leaderboard table must equal a rebuild from its committed raw results."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_leaderboard import make_results
+
+from xecgbench.reporting import (
+    RunInfo,
+    RunRecord,
+    committed_directories,
+    stale_tables,
+    validate_directory,
+    write_raw_results,
+    write_tables,
+)
+
+ROOT = Path(__file__).resolve().parent.parent / "leaderboards"
+COMMITTED = committed_directories(ROOT)
+
+
+@pytest.mark.parametrize("directory", COMMITTED, ids=[d.name for d in COMMITTED])
+def test_committed_tables_are_up_to_date(directory: Path, tmp_path: Path) -> None:
+    copy = tmp_path / directory.name
+    shutil.copytree(directory, copy)  # rebuild in a temporary copy, never in the tree
+    stale = stale_tables(copy)
+    assert stale == [], (
+        f"{', '.join(Path(p).name for p in stale)} in {directory} differ from a rebuild; "
+        "regenerate with `xecgbench leaderboard rebuild` (tables are never edited by hand)"
+    )
+
+
+def test_a_generated_leaderboard_round_trips(tmp_path: Path) -> None:
+    """Holds even with no committed leaderboards: write raw files, build, rebuild, compare."""
+    results = make_results()
+    record = RunRecord(run=RunInfo(**results.run), metrics=dict(results.metrics),
+                       pretraining=list(results.pretraining))
+    directory = write_raw_results(record, results.scores, tmp_path / "example")
+    write_tables(validate_directory(directory), directory)
+    assert stale_tables(directory) == []
+    (directory / "leaderboard.md").write_text("edited by hand\n", encoding="utf-8")
+    assert [Path(p).name for p in stale_tables(directory)] == ["leaderboard.md"]

@@ -1,0 +1,187 @@
+"""Tests of the leaderboard tables on a seeded fake run with planted effects."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xecgbench.leaderboard import (
+    RunResults,
+    build_leaderboard,
+    latex_escape,
+    tidy,
+    to_csv,
+    to_latex,
+    to_markdown,
+)
+
+METRICS = {
+    "accuracy": {"name": "accuracy", "category": "accuracy", "higher_is_better": True},
+    "relevance_mass_accuracy": {"name": "relevance_mass_accuracy", "category": "localisation",
+                                "higher_is_better": True},
+    "interval_profile": {"name": "interval_profile", "category": "interval_profile",
+                         "higher_is_better": True},
+    "mprt": {"name": "mprt", "category": "randomisation", "higher_is_better": False},
+    "complexity": {"name": "complexity", "category": "complexity", "higher_is_better": False},
+}
+ALIGNMENT = {"morphology": ["p_wave"], "rhythm": ["r_peak", "qrs"]}
+
+
+def make_results(attributions=("dtd", "random"), pretrainings=("none", "p_wave_detection"),
+                 seeds=(0, 1, 2), n_samples=12, dataset="synthetic") -> RunResults:
+    """A fake run: P-wave pretraining moves morphology relevance onto P waves; ``random``
+    explanations fail MPRT; accuracy does not change."""
+    rng = np.random.default_rng(0)
+    rows = []
+
+    def add(**row):
+        rows.append({"stage_key": "k", "dataset": dataset, "category": None, "record_id": None,
+                     **row})
+
+    for pretraining, seed in itertools.product(pretrainings, seeds):
+        for branch in ("morphology", "rhythm", "ensemble"):
+            add(seed=seed, pretraining=pretraining, freezing="none", attribution=None,
+                branch=branch, metric="accuracy", region="", sample=-1,
+                value=0.9 + rng.normal(0, 0.01))
+        for attribution, branch in itertools.product(attributions, ("morphology", "rhythm")):
+            cell = {"seed": seed, "pretraining": pretraining, "freezing": "none",
+                    "attribution": attribution, "branch": branch}
+            boost = 0.3 if (pretraining != "none" and branch == "morphology"
+                            and attribution != "random") else 0.0
+            for sample in range(n_samples):
+                for region in ALIGNMENT[branch]:
+                    add(**cell, metric="relevance_mass_accuracy", region=region, sample=sample,
+                        value=0.2 + boost + rng.normal(0, 0.02))
+                shares = rng.dirichlet(np.ones(6))
+                for name, share in zip(("P", "PR", "QRS", "ST", "T", "TP"), shares, strict=True):
+                    add(**cell, metric="interval_profile", region=name, sample=sample, value=share)
+                add(**cell, metric="complexity", region="", sample=sample, value=rng.random())
+                if sample < 2:
+                    similarity = 0.95 if attribution == "random" else 0.1
+                    add(**cell, metric="mprt", region="", sample=sample, value=similarity)
+    scores = pd.DataFrame(rows)
+    config = {
+        "name": "fake",
+        "seeds": list(seeds),
+        "primary_metric": "relevance_mass_accuracy",
+        "pretraining": list(pretrainings),
+        "freezing": ["none"],
+        "attributions": list(attributions),
+        "metrics": list(METRICS),
+        "explain": {"alignment": ALIGNMENT},
+    }
+    run = {"run_id": "run-1", "suite": "fake", "config_hash": "abc123", "config": config,
+           "provenance": {"packages": {"torch": "2.x"}, "plugins": {"builtin": "0.1"}},
+           "started": 1_700_000_000.0, "status": "ok"}
+    pretraining_reports = [
+        {"pretraining": "p_wave_detection", "seed": s, "p_wave_f1": 0.8 + 0.01 * s}
+        for s in seeds
+    ]
+    return RunResults(scores, run, METRICS, pretraining_reports)
+
+
+@pytest.fixture(scope="module")
+def board():
+    return build_leaderboard(make_results())
+
+
+def test_tables_each_answer_one_question(board) -> None:
+    names = [t.name for t in board.tables]
+    assert names == ["alignment-morphology", "alignment-rhythm", "interval-profile",
+                     "explanation-quality", "accuracy", "pretraining"]
+
+
+def test_alignment_is_ranked_by_the_primary_metric_and_finds_the_planted_effect(board) -> None:
+    table = board.table("alignment-morphology")
+    assert list(table.rows["rank"]) == [1, 2, 3, 4]
+    top = table.rows.iloc[0]
+    assert (top["pretraining"], top["attribution"]) == ("p_wave_detection", "dtd")
+    values = table.values
+    dsi = values[(values["metric"] == "domain_specificity")
+                 & (values["attribution"] == "dtd")].iloc[0]
+    assert dsi["mean"] == pytest.approx(0.5 / 0.2, rel=0.05)
+    assert dsi["p_value"] < 1e-3
+    rand = values[(values["metric"] == "domain_specificity")
+                  & (values["attribution"] == "random")].iloc[0]
+    assert rand["mean"] == pytest.approx(1.0, abs=0.05)
+
+
+def test_lower_is_better_primary_ranks_ascending() -> None:
+    results = make_results()
+    metrics = {**results.metrics, "relevance_mass_accuracy": {
+        **results.metrics["relevance_mass_accuracy"], "higher_is_better": False}}
+    flipped = build_leaderboard(RunResults(results.scores, results.run, metrics,
+                                           results.pretraining))
+    last = flipped.table("alignment-morphology").rows.iloc[-1]
+    assert (last["pretraining"], last["attribution"]) == ("p_wave_detection", "dtd")
+
+
+def test_rhythm_table_shows_every_paired_mask(board) -> None:
+    headers = [c.header for c in board.table("alignment-rhythm").columns]
+    assert "relevance_mass_accuracy [r_peak] ↑" in headers
+    assert "relevance_mass_accuracy [qrs] ↑" in headers
+
+
+def test_mprt_failures_are_flagged(board) -> None:
+    rows = board.table("explanation-quality").rows
+    verdict = dict(zip(rows["attribution"], rows["MPRT sanity"], strict=False))
+    assert verdict == {"dtd": "pass", "random": "FAIL"}
+    assert "`random`" in board.table("explanation-quality").caption
+
+
+def test_interval_profile_columns_in_beat_order(board) -> None:
+    headers = [c.header for c in board.table("interval-profile").columns]
+    assert headers == ["P", "PR", "QRS", "ST", "T", "TP"]
+
+
+def test_ci_is_over_seeds(board) -> None:
+    values = board.table("pretraining").values.iloc[0]
+    assert values["mean"] == pytest.approx(0.81)
+    assert values["n_seeds"] == 3
+    assert values["ci95"] == pytest.approx(4.303 * 0.01 / np.sqrt(3), rel=1e-3)
+
+
+def test_markdown_has_every_table_and_the_provenance(board) -> None:
+    text = to_markdown(board)
+    assert text.count("\n## ") == len(board.tables) + 1
+    assert "config hash abc123" in text and "run-1" in text and "2023-11-14" in text
+    assert re.search(r"\| 1 \| p_wave_detection \| none \| dtd \| 0\.\d{3} ± 0\.\d{3} \|", text)
+
+
+def test_markdown_escapes_plugin_strings() -> None:
+    results = make_results(attributions=("a|b<script>",))
+    text = to_markdown(build_leaderboard(results))
+    assert "<script>" not in text and "a\\|b&lt;script&gt;" in text
+
+
+def test_csv_is_tidy_one_row_per_cell_and_metric(board) -> None:
+    frame = tidy(board)
+    assert not frame.duplicated(["table", "pretraining", "freezing", "attribution", "branch",
+                                 "metric", "region"]).any()
+    assert set(frame["table"]) == {t.name for t in board.tables}
+    assert to_csv(board).splitlines()[0] == (
+        "table,rank,pretraining,freezing,attribution,branch,metric,region,mean,ci95,n_seeds,"
+        "p_value"
+    )
+    morphology = frame[frame["table"] == "alignment-morphology"]
+    assert set(morphology["branch"]) == {"morphology"}
+
+
+def test_latex_is_booktabs_and_escaped() -> None:
+    text = to_latex(build_leaderboard(make_results(attributions=("lrp_50%&#",))))
+    assert r"\toprule" in text and r"\midrule" in text and r"\bottomrule" in text
+    assert r"lrp\_50\%\&\#" in text
+    assert latex_escape("a_b ± {c}") == r"a\_b $\pm$ \{c\}"
+    columns = re.findall(r"\\begin\{tabular\}\{(\w+)\}", text)
+    rows = [line for line in text.splitlines() if line.endswith(r"\\")]
+    assert rows and all(line.count(" & ") == len(columns[0]) - 1 for line in rows[:3])
+
+
+def test_single_seed_shows_means_without_ci() -> None:
+    board = build_leaderboard(make_results(seeds=(0,)))
+    text = to_markdown(board)
+    assert "±" not in text.split("## Provenance")[0].split("## Clinical")[1]
