@@ -12,7 +12,13 @@ median over the repetitions is reported. Two references are timed in the same ro
 
 Target: ``dtd`` ≤ 1.5 × ``saliency`` per sample.
 
-Usage: ``python benchmarks/bench_attribution.py [--n 16] [--repeats 5] [--json FILE]``;
+torch runs on one thread by default here (``--threads``): on a shared machine whose load
+exceeds its cores, two intra-op threads made every method several times slower and its
+repetitions several times noisier, while the ratios, which compare the same kinds of ops,
+do not depend on the thread count.
+
+Usage: ``python benchmarks/bench_attribution.py [--n 16] [--repeats 5] [--threads 1]
+[--json FILE]``;
 ``--quick`` runs 2 windows, 2 repetitions, 100 Hz only.
 """
 
@@ -52,7 +58,7 @@ def _ratios(values: dict[str, float], reference: str) -> dict[str, float]:
 
 
 def run(n: int = 16, repeats: int = 5, rates: tuple[float, ...] = RATES,
-        methods: tuple[str, ...] | None = None) -> dict[str, Any]:
+        methods: tuple[str, ...] | None = None, threads: int | None = 1) -> dict[str, Any]:
     """Median ms/sample per (rate, branch, method); ratios to saliency and to fwd+bwd."""
     import torch
     from xecgbench_builtin.xecgarch import build_xecgarch
@@ -61,6 +67,8 @@ def run(n: int = 16, repeats: int = 5, rates: tuple[float, ...] = RATES,
     from xecgbench.plugin_manager import load_plugins
 
     warnings.simplefilter("ignore")
+    if threads:
+        torch.set_num_threads(threads)
     registry = load_plugins(autoload=False).registry["attributions"]
     names = [r.name for r in registry if methods is None or r.name in methods]
     load_before = load_average()
@@ -101,6 +109,7 @@ def run(n: int = 16, repeats: int = 5, rates: tuple[float, ...] = RATES,
         "benchmark": "attribution",
         "n": n,
         "repeats": repeats,
+        "threads": torch.get_num_threads(),
         "width": WIDTH,
         "cases": cases,
         "load_average_before": load_before,
@@ -126,16 +135,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=16, help="Windows per call.")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (0: default).")
     parser.add_argument("--methods", nargs="*", default=None, help="Only these (default: all).")
     parser.add_argument("--quick", action="store_true", help="2 windows, 2 repeats, 100 Hz.")
     parser.add_argument("--json", default=None, help="Also write the results here.")
     args = parser.parse_args()
+    methods = tuple(args.methods) if args.methods else None
     if args.quick:
-        result = run(2, 2, (RATES[0],), tuple(args.methods) if args.methods else None)
+        result = run(2, 2, (RATES[0],), methods, args.threads or None)
     else:
-        result = run(args.n, args.repeats, RATES, tuple(args.methods) if args.methods else None)
-    print(f"ms/sample, median of {result['repeats']}, N = {result['n']} "
-          "(in brackets: × saliency)")
+        result = run(args.n, args.repeats, RATES, methods, args.threads or None)
+    print(f"ms/sample, median of {result['repeats']}, N = {result['n']}, "
+          f"{result['threads']} torch threads (in brackets: × saliency)")
     print(markdown(result))
     for row in result["rows"]:
         print(f"{row['figure']}: {row['value']:.2f} (target {row['target']})")

@@ -8,7 +8,7 @@ the runner calls it, so its extra work counts against it: a validation pass and 
 snapshot every epoch. The bare loop trains on the same training indices and validates
 nothing. The two run interleaved; medians are reported.
 
-Usage: ``python benchmarks/bench_training.py [--n 320] [--epochs 3] [--repeats 5]
+Usage: ``python benchmarks/bench_training.py [--n 640] [--epochs 4] [--repeats 7]
 [--threads 1] [--json FILE]``; ``--quick`` trains 64 windows for 1 epoch, 2 repetitions.
 """
 
@@ -46,7 +46,9 @@ def bare_loop(model: Any, x: Any, y: Any, train_idx: np.ndarray, epochs: int, se
             optimiser.step()
 
 
-def run(n: int = 320, epochs: int = 3, repeats: int = 5, threads: int | None = 1) -> dict[str, Any]:
+def run(
+    n: int = 640, epochs: int = 4, repeats: int = 7, threads: int | None = 1
+) -> dict[str, Any]:
     """Median samples/s of ``fine_tune`` and of the bare loop, and their ratio."""
     import torch
     from xecgbench_builtin.synthetic import SyntheticECG
@@ -101,9 +103,9 @@ def run(n: int = 320, epochs: int = 3, repeats: int = 5, threads: int | None = 1
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=320, help="Windows (80 %% train, 20 %% val).")
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--n", type=int, default=640, help="Windows (80 %% train, 20 %% val).")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (0: default).")
     parser.add_argument("--quick", action="store_true", help="64 windows, 1 epoch, 2 repeats.")
     parser.add_argument("--json", default=None, help="Also write the results here.")

@@ -166,9 +166,10 @@ def test_two_concurrent_runs_on_one_store(tmp_path: Path, reference: pd.DataFram
 
 def test_failed_cells_give_exit_code_1(tmp_path: Path) -> None:
     bad = "{name: saliency, label: bad, params: {x: 1}}"
-    process = start(tmp_path, "--set", "pretraining=[none]", "--set", "freezing=[none]",
+    process = start(tmp_path, "--set", "pretraining=[none]",
                     "--set", f"attributions=[saliency, {bad}]")
     code, output = finish(process)
     assert code == 1, output
-    assert "1 failed, 1 skipped" in output
-    assert "FAILED attributions:bad (plugin builtin-attributions)" in output
+    assert "2 failed, 2 skipped" in output
+    assert "FAILED attributions:bad (plugin builtin-attributions) in 2 cells" in output
+    assert f"details: xecgbench status --store {tmp_path / STORE_NAME}" in output

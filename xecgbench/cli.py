@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -160,10 +161,11 @@ def run_command(
     )
     click.echo(f"results: {summary.store_path}\nleaderboard: {board_path}")
     if not summary.ok:
-        for failure in summary.failed:
-            click.echo(
-                f"FAILED {failure.component} (plugin {failure.plugin}): {failure.error}", err=True
-            )
+        grouped = Counter((f.component, f.plugin, f.error) for f in summary.failed)
+        for (component, plugin, error), count in grouped.items():
+            cells = f" in {count} cells" if count > 1 else ""
+            click.echo(f"FAILED {component} (plugin {plugin}){cells}: {error}", err=True)
+        click.echo(f"details: xecgbench status --store {summary.store_path}", err=True)
         ctx.exit(1)
 
 
