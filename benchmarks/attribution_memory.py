@@ -70,10 +70,10 @@ def best_seconds(method: Any, x: Any, target: Any, repeats: int = 3) -> float:
 def measure_timing(n: int = 8) -> None:
     import torch
     from torch import nn
-    from xecgbench_builtin.xecgarch import build_xecgarch
 
     from xecgbench.attribution_checks import make_attribution
     from xecgbench.plugin_manager import load_plugins
+    from xecgbench_builtin.xecgarch import build_xecgarch
 
     torch.manual_seed(0)
     tiny = nn.Sequential(

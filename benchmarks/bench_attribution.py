@@ -61,10 +61,10 @@ def run(n: int = 16, repeats: int = 5, rates: tuple[float, ...] = RATES,
         methods: tuple[str, ...] | None = None, threads: int | None = 1) -> dict[str, Any]:
     """Median ms/sample per (rate, branch, method); ratios to saliency and to fwd+bwd."""
     import torch
-    from xecgbench_builtin.xecgarch import build_xecgarch
 
     from xecgbench.attribution_checks import make_attribution
     from xecgbench.plugin_manager import load_plugins
+    from xecgbench_builtin.xecgarch import build_xecgarch
 
     warnings.simplefilter("ignore")
     if threads:

@@ -51,11 +51,11 @@ def run(
 ) -> dict[str, Any]:
     """Median samples/s of ``fine_tune`` and of the bare loop, and their ratio."""
     import torch
-    from xecgbench_builtin.synthetic import SyntheticECG
-    from xecgbench_builtin.xecgarch import build_xecgarch
 
     from xecgbench.components import FineTuneStage, TrainingBudget
     from xecgbench.training import fine_tune, stratified_split
+    from xecgbench_builtin.synthetic import SyntheticECG
+    from xecgbench_builtin.xecgarch import build_xecgarch
 
     if threads:
         torch.set_num_threads(threads)

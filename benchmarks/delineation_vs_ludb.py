@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from xecgbench_builtin.ecg_windows import BadRecordError
 from xecgbench_builtin.fiducial_events import event_f1
 from xecgbench_builtin.fiducials import (

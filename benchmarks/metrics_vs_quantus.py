@@ -20,11 +20,11 @@ import warnings
 from collections.abc import Callable
 
 import numpy as np
+
+from xecgbench.components import ExplanationBatch
 from xecgbench_builtin.localisation import LOCALISATION_METRICS, positive_relevance
 from xecgbench_builtin.quality_metrics import Complexity, Sparseness
 from xecgbench_builtin.quantus_backend import QUIET
-
-from xecgbench.components import ExplanationBatch
 
 
 def _inputs(n: int, length: int, seed: int = 0) -> ExplanationBatch:

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 from sklearn import metrics as skm
+
 from xecgbench_builtin.accuracy_metrics import (
     ACCURACY_METRICS,
     AUROC,

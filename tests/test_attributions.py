@@ -14,7 +14,6 @@ import sys
 import pytest
 import torch
 from torch import nn
-from xecgbench_builtin.xecgarch import build_xecgarch
 
 from xecgbench import hookimpl
 from xecgbench.attribution_checks import (
@@ -24,6 +23,7 @@ from xecgbench.attribution_checks import (
     make_attribution,
 )
 from xecgbench.plugin_manager import load_plugins
+from xecgbench_builtin.xecgarch import build_xecgarch
 
 FS = 100.0
 T = 256

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from torch import nn
+
 from xecgbench_builtin.captum_methods import (
     DeepLift,
     GradientShap,

@@ -9,11 +9,11 @@ import click
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from xecgbench_builtin.commands import xecgbench_register_commands
-from xecgbench_builtin.data_cli import data
 
 from xecgbench.components import MASK_NAMES
 from xecgbench.plugin_manager import PluginSystem, load_plugins
+from xecgbench_builtin.commands import xecgbench_register_commands
+from xecgbench_builtin.data_cli import data
 
 
 @pytest.fixture(scope="module")

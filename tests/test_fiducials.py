@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from xecgbench_builtin.ecg_windows import BadRecordError
 from xecgbench_builtin.fiducials import (
     ATRIAL_WINDOW_MS,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from xecgbench_builtin.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
 
 from xecgbench.components import FineTuneStage
+from xecgbench_builtin.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
 
 
 def test_none_freezes_nothing() -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from xecgbench.components import ExplanationBatch
 from xecgbench_builtin.interval_profile import (
     INTERVALS,
     IntervalProfile,
     interval_labels,
     wave_codes,
 )
-
-from xecgbench.components import ExplanationBatch
 
 T = 100
 #: Two beats: P 10-19, QRS 25-29, T 40-54, then P 70-79, QRS 85-89 (no second T wave).

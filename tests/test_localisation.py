@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 import quantus
+
+from xecgbench.components import ExplanationBatch
 from xecgbench_builtin.localisation import (
     AUC,
     LOCALISATION_METRICS,
@@ -17,8 +19,6 @@ from xecgbench_builtin.localisation import (
     RelevanceRankAccuracy,
     TopKIntersection,
 )
-
-from xecgbench.components import ExplanationBatch
 
 T = 300
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from xecgbench_builtin.ecg_windows import BadRecordError, DatasetError
 from xecgbench_builtin.fiducial_events import run_bounds
 from xecgbench_builtin.ludb import LUDB, LUDB_LEADS

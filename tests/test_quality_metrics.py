@@ -8,6 +8,8 @@ import quantus
 import torch
 from captum.attr import Saliency
 from torch import nn
+
+from xecgbench.components import ExplanationBatch
 from xecgbench_builtin.quality_metrics import (
     MPRT,
     QUALITY_METRICS,
@@ -21,8 +23,6 @@ from xecgbench_builtin.quality_metrics import (
     Sparseness,
     nearest_divisor,
 )
-
-from xecgbench.components import ExplanationBatch
 
 T = 240
 N = 6

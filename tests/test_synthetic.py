@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 from scipy import ndimage, stats
 from scipy import signal as sps
+
+from xecgbench.components import MASK_NAMES, Dataset, ECGSet
+from xecgbench.plugin_manager import load_plugins
 from xecgbench_builtin import datasets
 from xecgbench_builtin.synthetic import (
     CHUNK,
@@ -16,9 +19,6 @@ from xecgbench_builtin.synthetic import (
     fibrillatory_waves,
     rr_statistics,
 )
-
-from xecgbench.components import MASK_NAMES, Dataset, ECGSet
-from xecgbench.plugin_manager import load_plugins
 
 FS, SECONDS = 250.0, 10.0
 

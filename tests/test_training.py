@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from xecgbench_builtin.xecgarch import build_xecgarch
 
 from xecgbench.components import ECGSet, FineTuneStage, TrainingBudget
 from xecgbench.training import fine_tune, freeze_first_blocks, seed_everything, stratified_split
+from xecgbench_builtin.xecgarch import build_xecgarch
 
 BUDGET = TrainingBudget(epochs=2, batch_size=16, lr=1e-2, patience=5, val_fraction=0.25)
 

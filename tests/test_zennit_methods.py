@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+
 from xecgbench_builtin.xecgarch import build_xecgarch
 from xecgbench_builtin.zennit_methods import (
     DTD,
