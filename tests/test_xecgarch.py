@@ -80,3 +80,15 @@ def test_unknown_branch_and_too_short_windows_are_clear_errors() -> None:
         model.explainable("atrial")
     with pytest.raises(ValueError, match="too short"):
         build_xecgarch(fs=100, n_samples=16)
+
+
+def test_explainable_modules_share_weights_and_mode() -> None:
+    model = build_xecgarch(fs=100, n_samples=600, width=4).eval()
+    for branch in ("morphology", "rhythm", "ensemble"):
+        module = model.explainable(branch)
+        assert not module.training
+    explained = model.explainable("morphology")
+    assert explained.blocks is model.branches["morphology"].blocks
+    x = torch.rand(2, 1, 600)
+    logits = model(x)["morphology"]
+    torch.testing.assert_close(explained(x)[:, 1], logits[:, 1] - logits[:, 0])

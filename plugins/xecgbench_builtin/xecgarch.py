@@ -153,12 +153,15 @@ class XECGArch(nn.Module):
         It shares the model's weights and outputs class contrasts ``z_c − z_other`` (see
         :func:`contrast_linear`); build it after training, since the contrast head is a copy.
         """
+        module: nn.Module
         if branch == "ensemble":
-            return ExplainedEnsemble({n: ExplainedBranch(b) for n, b in self.branches.items()})
-        if branch not in self.branches:
+            module = ExplainedEnsemble({n: ExplainedBranch(b) for n, b in self.branches.items()})
+        elif branch in self.branches:
+            module = ExplainedBranch(self.branches[branch])
+        else:
             valid = ", ".join([*self.branches, "ensemble"])
             raise ValueError(f"unknown branch {branch!r}; valid branches: {valid}")
-        return ExplainedBranch(self.branches[branch])
+        return module.train(self.training)  # same mode as the model (Quantus checks eval)
 
     def predict_proba(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """AF probability ``(N,)`` per branch and their mean as ``"ensemble"``."""
