@@ -34,6 +34,22 @@ def _system(ctx: click.Context) -> PluginSystem:
     return system
 
 
+def _set_data_root(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """``--data-dir`` sets the root every real-data loader resolves its default path under."""
+    if value is not None:
+        os.environ["XECGBENCH_DATA"] = str(value.resolve())
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    callback=_set_data_root,
+    expose_value=False,
+    is_eager=True,
+    help="Root of local PhysioNet data (sets XECGBENCH_DATA).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xecgbench")
 def cli() -> None:
@@ -120,12 +136,7 @@ def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--workers", type=int, default=1, show_default=True, help="Parallel workers.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local one).")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Root of local PhysioNet data (sets XECGBENCH_DATA).",
-)
+@data_dir_option
 @click.option("--quiet", is_flag=True, help="No progress bars (for logs and CI).")
 @click.pass_context
 def run_command(
@@ -136,15 +147,12 @@ def run_command(
     executor: str,
     workers: int,
     address: str | None,
-    data_dir: Path | None,
     quiet: bool,
 ) -> None:
     """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
     from xecgbench.reporting import write_leaderboard
     from xecgbench.runner import run_suite
 
-    if data_dir is not None:
-        os.environ["XECGBENCH_DATA"] = str(data_dir.resolve())
     config = load_suite(suite, overrides)
     system = _system(ctx)
     summary = run_suite(
@@ -228,12 +236,7 @@ def status_command(store_path: Path, run_id: str | None) -> None:
 )
 @click.option("--freezing", default=None, help="Which cell's model (default: the suite's first).")
 @click.option("--seed", type=int, default=None, help="Which seed's model (default: the first).")
-@click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Root of local PhysioNet data (sets XECGBENCH_DATA).",
-)
+@data_dir_option
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -251,15 +254,12 @@ def explain_command(
     pretraining: str | None,
     freezing: str | None,
     seed: int | None,
-    data_dir: Path | None,
     out: Path,
 ) -> None:
     """Plot the relevance of one record over its ECG, with P/QRS/T shading."""
     from xecgbench.explain import explain_record
     from xecgbench.relevance_figure import save_relevance_figure
 
-    if data_dir is not None:
-        os.environ["XECGBENCH_DATA"] = str(data_dir.resolve())
     system = _system(ctx)
     system.registry["attributions"].registration(method)
     result = explain_record(
