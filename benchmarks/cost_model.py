@@ -6,7 +6,7 @@
    pretrain ``n_train × epochs``, fine-tune ``n_train × Σ schedule epochs``, evaluate
    ``n_test``, attribute ``n_explained × branches``, score ``n_scored × branches``. ``a`` and
    ``b`` come from two small measured runs of the same grid (synthetic windows at the suite's
-   rate and model, one seed, a few epochs; sizes ``SMALL`` and ``3 × SMALL``) timed by the
+   rate and model, one seed, a few epochs; sizes ``SMALL`` and ``LARGE``) timed by the
    runner itself (``stages.seconds``), so fixed costs (model build, LUDB load) are not scaled
    up with the data. With ``--store`` (a results store of this suite, e.g. the lead's
    ``/work/runs/paper/results.sqlite``), the mean measured seconds of every finished
@@ -50,7 +50,8 @@ from measure import load_average, stamp, write_json
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Full CinC 2017 training set: 8,528 records of which 284 are noisy (``~``), 80/20 split.
 CINC_USABLE_RECORDS = 8528 - 284
-SMALL = {"n_train": 64, "n_test": 32, "n_samples": 8, "n_costly": 2}
+SMALL = {"n_train": 128, "n_test": 64, "n_samples": 8, "n_costly": 2}
+LARGE = {"n_train": 1024, "n_test": 512, "n_samples": 64, "n_costly": 8}
 COMPONENT_LABEL = {
     "pretrain": "pretraining", "finetune": "freezing", "evaluate": None,
     "attribute": "attribution", "score": "metric",
@@ -263,7 +264,7 @@ def run(suite_name: str = "paper", store: Path | None = None, n_train: int | Non
     n_test = n_test or CINC_USABLE_RECORDS - n_train
     load_before = load_average()
 
-    sizes = [SMALL] if quick else [SMALL, {k: 3 * v for k, v in SMALL.items()}]
+    sizes = [SMALL] if quick else [SMALL, LARGE]
     measured = []
     for size in sizes:
         small = small_suite(suite_name, size)
