@@ -121,7 +121,7 @@ def save_examples(examples: Examples, path: Path) -> None:
     arrays |= {f"mask_{name}": mask for name, mask in examples.masks.items()}
     for i, key in enumerate(keys):
         arrays |= {f"rel_{i}_{branch}": r for branch, r in examples.relevance[key].items()}
-    np.savez_compressed(path, **arrays)
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
 
 def load_examples(path: Path) -> Examples:

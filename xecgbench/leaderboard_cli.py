@@ -31,6 +31,7 @@ def _results(store: Path | None, results_dir: Path | None, run_id: str | None) -
     try:
         if store is not None:
             return load_store(store, _system(), run_id)
+        assert results_dir is not None
         return validate_directory(results_dir)
     except ResultsFileError as exc:
         raise LeaderboardError(str(exc)) from None
@@ -45,6 +46,7 @@ def _examples(store: Path | None, results_dir: Path | None, run_id: str, n: int)
     if results_dir is not None:
         path = results_dir / EXAMPLES_FILE
         return load_examples(path) if path.is_file() else None
+    assert store is not None
     return collect_examples(store, _system(), run_id, n)
 
 
@@ -130,7 +132,7 @@ def rebuild_command(root: Path, check: bool) -> None:
     )
 
     directories = committed_directories(root)
-    stale: list[str] = []
+    stale: list[Any] = []
     try:
         for directory in directories:
             if check:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def draw_relevance(
-    ax: object,
+    ax: Any,
     signal: np.ndarray,
     relevance: np.ndarray,
     masks: Mapping[str, np.ndarray],
@@ -41,7 +42,7 @@ def draw_relevance(
                 time[start],
                 time[min(end, len(time) - 1)],
                 color=colour,
-                alpha=0.15,  # type: ignore[attr-defined]
+                alpha=0.15,
                 lw=0,
                 label=label if i == 0 else None,
             )
@@ -49,16 +50,16 @@ def draw_relevance(
     segments = np.stack([points[:-1], points[1:]], axis=1)
     scale = float(np.max(np.abs(relevance))) or 1.0
     line = LineCollection(
-        segments, cmap="bwr", norm=TwoSlopeNorm(0.0, -scale, scale), linewidth=1.6
+        list(segments), cmap="bwr", norm=TwoSlopeNorm(0.0, -scale, scale), linewidth=1.6
     )
     line.set_array((relevance[:-1] + relevance[1:]) / 2)
-    ax.add_collection(line)  # type: ignore[attr-defined]
-    ax.set_xlim(time[0], time[-1])  # type: ignore[attr-defined]
+    ax.add_collection(line)
+    ax.set_xlim(time[0], time[-1])
     margin = 0.05 * (signal.max() - signal.min() or 1.0)
-    ax.set_ylim(signal.min() - margin, signal.max() + margin)  # type: ignore[attr-defined]
-    ax.set_xlabel("time (s)")  # type: ignore[attr-defined]
-    ax.set_ylabel("ECG (normalised)")  # type: ignore[attr-defined]
-    ax.figure.colorbar(line, ax=ax, pad=0.01, label="relevance")  # type: ignore[attr-defined]
+    ax.set_ylim(signal.min() - margin, signal.max() + margin)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("ECG (normalised)")
+    ax.figure.colorbar(line, ax=ax, pad=0.01, label="relevance")
 
 
 def save_relevance_figure(

@@ -36,7 +36,6 @@ RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
 #: Generated table files of a committed leaderboard and the renderer of each.
 TABLE_FILES = {"leaderboard.md": to_markdown, "leaderboard.csv": to_csv,
                "leaderboard.tex": to_latex}
-FORMAT_VERSION = 1
 
 
 class ResultsFileError(Exception):
@@ -70,7 +69,7 @@ class RunRecord(BaseModel):
     """The schema of ``run.json`` (``leaderboards/schema.json`` is generated from it)."""
 
     model_config = ConfigDict(extra="forbid")
-    format: Literal[1] = Field(FORMAT_VERSION, description="raw-results format version")
+    format: Literal[1] = Field(1, description="raw-results format version")
     run: RunInfo
     metrics: dict[str, MetricRecord] = Field(
         description="display label -> metric name, category and direction"

@@ -265,7 +265,7 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
         if metric.info.requires & {"model", "explainer"}
         else None
     )
-    scores = []
+    scores: list[dict[str, Any]] = []
     for branch in explain_cfg.branches:
         module = model.explainable(branch) if model is not None else None
         explain = None

@@ -6,6 +6,7 @@ import copy
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +41,7 @@ def stratified_split(
     return keep, held_out
 
 
-def freeze_first_blocks(model: nn.Module, n_frozen: int) -> None:
+def freeze_first_blocks(model: Any, n_frozen: int) -> None:
     """Freeze the first ``n_frozen`` blocks of every branch: no gradient, eval mode.
 
     Eval mode keeps any normalisation statistics frozen too; the rest is made trainable.
@@ -159,7 +160,7 @@ def fine_tune(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, signals: np.ndarray, batch_size: int = 256) -> dict[str, np.ndarray]:
+def predict(model: Any, signals: np.ndarray, batch_size: int = 256) -> dict[str, np.ndarray]:
     """AF probabilities per branch and for the ensemble, batched to bound memory."""
     model.eval()
     chunks: dict[str, list[np.ndarray]] = {}
