@@ -45,7 +45,7 @@ def run_child(command: list[str]) -> dict[str, float]:
     output = child.stdout.read()
     _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
+    child.returncode = os.waitstatus_to_exitcode(status)  # reaped by wait4, not by Popen
     if child.returncode != 0:
         tail = output.decode(errors="replace")[-3000:]
         raise RuntimeError(f"{' '.join(command)} exited with {child.returncode}:\n{tail}")
@@ -57,8 +57,10 @@ def run_child(command: list[str]) -> dict[str, float]:
 
 
 def run(suite: str = "quick", reruns: int = 3, out: Path | None = None) -> dict[str, Any]:
-    """First run and ``reruns`` cached re-runs of ``suite`` into ``out`` (a fresh temp dir)."""
-    out = Path(tempfile.mkdtemp(prefix="xecgbench-bench-")) if out is None else out
+    """First run and ``reruns`` cached re-runs of ``suite`` into ``out`` (default: a temp dir)."""
+    if out is None:
+        with tempfile.TemporaryDirectory(prefix="xecgbench-bench-") as tmp:
+            return run(suite, reruns, Path(tmp))
     command = [*xecgbench_command(), "run", suite, "--out", str(out), "--quiet"]
     load_before = load_average()
     first = run_child(command)

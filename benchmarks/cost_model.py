@@ -15,9 +15,12 @@
    branches its strategy declares), one test sample (forward) and one explained sample per
    method and branch, counted with ``torch.utils.flop_counter``.
    Achieved FLOP/s here = FLOPs of the grid's torch work / its modelled CPU seconds; the GPU
-   estimate divides the same FLOPs by an assumed sustained GPU rate (``--gpu-tflops``) and
-   keeps scoring and data loading on the CPU; the Ray estimate spreads the CPU seconds over
-   ``--ray-workers`` single-thread workers, bounded below by one cell's critical path.
+   estimate takes, per torch stage, the larger of FLOPs / an assumed sustained GPU rate
+   (``--gpu-tflops``) and batches × a per-batch floor (``--gpu-step-ms``: these layers are
+   too small to fill a GPU, so kernel launches bound them), and keeps scoring and data
+   loading on the CPU; the Ray estimate spreads the CPU seconds over
+   ``--ray-workers`` single-thread workers, bounded below by one cell's critical path, plus
+   the one-off data preparation (delineation), which the runner does not spread out.
 
 Data-set sizes (``--n-train``, ``--n-test``) default to the suite's data set as found under
 ``--data-dir`` (one 10-s window per record), else to the full CinC 2017 training set (8,528
@@ -266,9 +269,16 @@ def delineation_seconds(data_dir: Path, n_records: int = 5) -> float | None:
     return spent / len(entries)
 
 
+def batch_size(suite: Any, stage: str) -> int:
+    """Samples per torch call in ``stage`` (``predict`` batches 256 test windows)."""
+    return {"pretrain": suite.pretraining_budget.batch_size, "finetune": suite.training.batch_size,
+            "evaluate": 256, "attribute": suite.explain.batch_size}.get(stage, 1)
+
+
 def run(suite_name: str = "paper", store: Path | None = None, n_train: int | None = None,
-        n_test: int | None = None, gpu_tflops: float = 5.0, ray_workers: int = 64,
-        data_dir: Path | None = None, quick: bool = False) -> dict[str, Any]:
+        n_test: int | None = None, gpu_tflops: float = 5.0, gpu_step_ms: float = 1.0,
+        ray_workers: int = 64, data_dir: Path | None = None,
+        quick: bool = False) -> dict[str, Any]:
     """The cost table of ``suite_name`` and its CPU, GPU and Ray totals."""
     import torch
 
@@ -317,11 +327,14 @@ def run(suite_name: str = "paper", store: Path | None = None, n_train: int | Non
             unit_flops = flops[key]
         else:
             unit_flops = 0.0  # metrics run in numpy on the CPU
+        steps = math.ceil(units[key] / batch_size(suite, stage)) if unit_flops else 0
         table.append({
             "stage": stage, "component": component, "count": count, "units": units[key],
             "seconds_per_stage": per_stage, "source": source,
             "cpu_hours": count * per_stage / 3600,
             "tflop": count * units[key] * unit_flops / 1e12,
+            "gpu_seconds": count * max(units[key] * unit_flops / (gpu_tflops * 1e12),
+                                       steps * gpu_step_ms / 1e3),
         })
     delineation = delineation_seconds(data_dir, 2 if quick else 5)
     cpu_s = sum(r["count"] * r["seconds_per_stage"] for r in table)
@@ -329,13 +342,14 @@ def run(suite_name: str = "paper", store: Path | None = None, n_train: int | Non
     torch_rows = [r for r in table if r["tflop"] > 0]
     torch_s = sum(r["count"] * r["seconds_per_stage"] for r in torch_rows)
     tflop = sum(r["tflop"] for r in table)
-    gpu_s = tflop / gpu_tflops + (cpu_s - torch_s) + one_off_s
+    gpu_s = sum(r["gpu_seconds"] for r in torch_rows) + (cpu_s - torch_s) + one_off_s
     scale = (full[0] + full[1]) / (n_train + n_test)  # data-bound stages grow with the records
     full_s = sum(r["count"] * r["seconds_per_stage"] * (scale if r["stage"] in DATA_BOUND else 1)
                  for r in table) + (delineation or 0.0) * (full[0] + full[1])
     critical_s = sum(max(r["seconds_per_stage"] for r in table if r["stage"] == s)
                      for s in {r["stage"] for r in table})
-    ray_s = max((cpu_s + one_off_s) / ray_workers, critical_s + one_off_s / ray_workers)
+    # every worker loads the data set itself; delineation is cached on disk but done once first
+    ray_s = max(cpu_s / ray_workers, critical_s) + one_off_s
     totals = {
         "cpu_hours": (cpu_s + one_off_s) / 3600,
         "wall_hours_2_cores": (cpu_s + one_off_s) / 3600 / 2,
@@ -345,6 +359,7 @@ def run(suite_name: str = "paper", store: Path | None = None, n_train: int | Non
         "achieved_gflops_here": 1e3 * tflop / torch_s if torch_s else math.nan,
         "gpu_hours": gpu_s / 3600,
         "gpu_tflops_assumed": gpu_tflops,
+        "gpu_step_ms_assumed": gpu_step_ms,
         "ray_workers": ray_workers,
         "ray_wall_hours": ray_s / 3600,
         "critical_path_s": critical_s,
@@ -388,13 +403,15 @@ def main() -> None:
     parser.add_argument("--n-test", type=int, default=None)
     parser.add_argument("--gpu-tflops", type=float, default=5.0,
                         help="Sustained GPU rate assumed for these small 1-D convolutions.")
+    parser.add_argument("--gpu-step-ms", type=float, default=1.0,
+                        help="Floor per batch on a GPU (kernel launches of ~30 small layers).")
     parser.add_argument("--ray-workers", type=int, default=64)
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--quick", action="store_true", help="One tiny measured run.")
     parser.add_argument("--json", default=None, help="Also write the results here.")
     args = parser.parse_args()
     result = run(args.suite, args.store, args.n_train, args.n_test, args.gpu_tflops,
-                 args.ray_workers, args.data_dir, args.quick)
+                 args.gpu_step_ms, args.ray_workers, args.data_dir, args.quick)
     print(f"{result['suite']}: n_train {result['n_train']}, n_test {result['n_test']}")
     print(markdown(result))
     for key, value in result["totals"].items():
