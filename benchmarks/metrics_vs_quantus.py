@@ -9,17 +9,21 @@ Three timings per metric:
 - ``quantus/batch``: one Quantus call on the whole batch (its default batch-max
   normalisation, so scores may differ; shown for speed only).
 
-Run: ``.venv/bin/python benchmarks/metrics_vs_quantus.py [--n 256] [--t 2500]``.
+The three run interleaved (A, B, C, A, B, C, … after one untimed warm-up round, see
+``measure.interleaved``) and each time is the median of ``--repeats`` rounds, so load that
+comes and goes hits all three alike and the speed-ups are same-run ratios.
+
+Run: ``.venv/bin/python benchmarks/metrics_vs_quantus.py [--n 256] [--t 2500] [--repeats 7]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 from collections.abc import Callable
 
 import numpy as np
+from measure import interleaved, load_average, median
 
 from xecgbench.components import ExplanationBatch
 from xecgbench_builtin.localisation import LOCALISATION_METRICS, positive_relevance
@@ -47,13 +51,15 @@ def _inputs(n: int, length: int, seed: int = 0) -> ExplanationBatch:
     )
 
 
-def _best_of(repeats: int, run: Callable[[], object]) -> tuple[float, object]:
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+def _keeping(
+    results: dict[str, object], name: str, run: Callable[[], object]
+) -> Callable[[], None]:
+    """``run``, storing its latest result as ``results[name]`` (the scores to compare)."""
+
+    def call() -> None:
+        results[name] = run()
+
+    return call
 
 
 def _quantus_batch_call(metric: object, batch: ExplanationBatch) -> Callable[[], object]:
@@ -80,25 +86,34 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--t", type=int, default=2500)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     batch = _inputs(args.n, args.t)
-    for metric_class in (*LOCALISATION_METRICS, Sparseness, Complexity):  # imports, caches
-        metric_class(backend="quantus").evaluate_batch(_inputs(2, args.t))
-    print(f"N={args.n} T={args.t}; times in ms, best of {args.repeats}")
+    print(f"N={args.n} T={args.t}; times in ms, median of {args.repeats} interleaved rounds")
     header = f"{'metric':26} {'vectorised':>10} {'q/sample':>10} {'q/batch':>10}"
     print(f"{header} {'x sample':>9} {'x batch':>8} {'max|diff|':>10}")
+    load_before = load_average()
     for metric_class in (*LOCALISATION_METRICS, Sparseness, Complexity):
         ours, reference = metric_class(), metric_class(backend="quantus")
-        t_ours, scores = _best_of(args.repeats, lambda m=ours: m.evaluate_batch(batch))
-        t_sample, ref_scores = _best_of(args.repeats, lambda m=reference: m.evaluate_batch(batch))
-        t_batch, _ = _best_of(args.repeats, _quantus_batch_call(ours, batch))
-        diff = np.nanmax(np.abs(np.asarray(scores) - np.asarray(ref_scores)))
+        scores: dict[str, object] = {}
+        timings = interleaved(
+            {
+                "ours": _keeping(scores, "ours", lambda m=ours: m.evaluate_batch(batch)),
+                "sample": _keeping(
+                    scores, "sample", lambda m=reference: m.evaluate_batch(batch)
+                ),
+                "batch": _quantus_batch_call(ours, batch),
+            },
+            args.repeats,
+        )
+        t_ours, t_sample, t_batch = (median(timings.wall[k]) for k in ("ours", "sample", "batch"))
+        diff = np.nanmax(np.abs(np.asarray(scores["ours"]) - np.asarray(scores["sample"])))
         print(
             f"{metric_class.info.name:26} {t_ours * 1e3:10.2f} {t_sample * 1e3:10.1f} "
             f"{t_batch * 1e3:10.1f} {t_sample / t_ours:9.0f} {t_batch / t_ours:8.1f} {diff:10.1e}"
         )
+    print(f"load average {load_before} -> {load_average()}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "attribution": ("bench_attribution.py", [], ["--quick"]),
     "training": ("bench_training.py", [], ["--quick"]),
     "generator": ("bench_generator.py", [], ["--quick"]),
+    "width": ("bench_width.py", [], ["--quick"]),
     "suite": ("bench_suite.py", [], ["--quick"]),
     "memory": ("attribution_memory.py", ["--memory"], None),
     "cost_model": ("cost_model.py", [], ["--quick"]),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -52,6 +55,13 @@ def test_resample_keeps_duration_and_a_slow_sine() -> None:
     expected = np.sin(2 * np.pi * 1.0 * np.arange(5000) / 500.0)
     assert np.abs(out[100:-100] - expected[100:-100]).max() < 1e-3
     assert resample(signal, 300.0, 300.0) is not None and len(resample(signal, 300, 300)) == 3000
+
+
+def test_importing_the_module_leaves_scipy_signal_unloaded() -> None:
+    # scipy.signal costs 0.6-1.2 s to import, which every xecgbench command would pay.
+    code = "import sys, xecgbench_builtin.ecg_windows; print('scipy.signal' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
 
 
 def test_window_policies() -> None:

@@ -13,6 +13,8 @@ from xecgbench_builtin.zennit_methods import (
     DTDFlat,
     LRPAlphaBeta,
     LRPEpsilon,
+    ZennitAttribution,
+    direct_dtd_applies,
     input_layers,
 )
 
@@ -211,3 +213,76 @@ def test_invalid_rule_parameters_are_clear_errors() -> None:
         LRPAlphaBeta(conv_net(bias=True), alpha=2.0, beta=2.0)
     with pytest.raises(ValueError, match="low < high"):
         DTD(conv_net(bias=True), low=1.0, high=0.0)
+
+
+def zennit_path(method: DTD, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """What ``method`` gives through zennit's composite, bypassing DTD's direct path."""
+    with torch.no_grad():
+        return ZennitAttribution._explain(method, x, target)
+
+
+def assert_same_relevance(actual: torch.Tensor, expected: torch.Tensor) -> None:
+    scale = float(expected.abs().max())
+    torch.testing.assert_close(actual, expected, rtol=1e-5, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("fs", [100.0, 250.0])
+@pytest.mark.parametrize("branch", ["morphology", "rhythm", "ensemble"])
+@pytest.mark.parametrize("bounds", [(0.0, 1.0), (-1.0, 2.0)])
+def test_direct_dtd_equals_zennit_on_xecgarch(fs, branch, bounds) -> None:
+    generator = torch.Generator().manual_seed(int(fs) + len(branch))
+    torch.manual_seed(int(fs) + len(branch))
+    n_samples = int(3 * fs)
+    module = build_xecgarch(fs=fs, n_samples=n_samples, width=4).explainable(branch).eval()
+    x = torch.rand(5, 1, n_samples, generator=generator)
+    target = torch.randint(0, 2, (5,), generator=generator)
+    low, high = bounds
+    method = DTD(module, low=low, high=high)
+    assert direct_dtd_applies(module)
+    assert_same_relevance(method(x, target), zennit_path(method, x, target))
+
+
+class LinearStack(nn.Module):
+    """Strided and grouped convs and a linear layer on signed inputs: z+ sees ``x⁻ ≠ 0``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.first = nn.Conv1d(1, 4, 5, stride=2, padding=2)
+        self.grouped = nn.Conv1d(4, 4, 3, padding=1, groups=2)
+        self.flatten = nn.Flatten()
+        self.hidden = nn.Linear(4 * 50, 8)
+        self.out = nn.Linear(8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.hidden(self.flatten(self.grouped(self.first(x)))))
+
+
+def dense_first() -> nn.Module:
+    """A linear layer reads the input (the z^B path without stacked weights)."""
+    return nn.Sequential(nn.Linear(100, 6), nn.ReLU(), nn.Flatten(), nn.Linear(6, 3))
+
+
+@pytest.mark.parametrize("build", [LinearStack, dense_first])
+def test_direct_dtd_equals_zennit_on_signed_layer_inputs(build) -> None:
+    torch.manual_seed(3)
+    generator = torch.Generator().manual_seed(3)
+    x = torch.rand(4, 1, 100, generator=generator) * 2 - 1
+    target = torch.tensor([0, 2, 1, 2])
+    method = DTD(build().eval(), low=-1.0, high=1.0)
+    assert direct_dtd_applies(method.model)
+    assert_same_relevance(method(x, target), zennit_path(method, x, target))
+
+
+@pytest.mark.parametrize(
+    "layer", [nn.Tanh(), nn.ReLU(inplace=True), nn.BatchNorm1d(4)], ids=["tanh", "inplace", "bn"]
+)
+def test_other_layers_fall_back_to_zennit(layer, x, target) -> None:
+    # zennit passes relevance through Tanh unchanged (its Pass rule); the direct path would
+    # take Tanh's gradient, so equal outputs show the fallback ran.
+    torch.manual_seed(0)
+    model = conv_net(bias=True)
+    model[1] = layer
+    model.eval()
+    method = DTD(model)
+    assert not direct_dtd_applies(model)
+    torch.testing.assert_close(method(x, target), zennit_path(method, x, target), rtol=0, atol=0)

@@ -285,19 +285,26 @@ def _mann_whitney_u(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     With outside samples sorted before equal inside ones, an inside sample's sorted position
     minus the inside samples before it counts outside values ``<=`` its own; with the flag
     inverted it counts ``<``. U is the mean of the two sums, which needs two plain sorts
-    instead of an argsort and mid-ranks.
+    instead of an argsort and mid-ranks. Every step runs in place on two buffers (this is the
+    metric's hot path): after the second sort the flag marks outside samples, so the inside
+    positions sum to all positions minus the flagged ones.
     """
     unsigned = np.uint32 if values.dtype == np.float32 else np.uint64
     one = unsigned(1)
-    keys = (values.view(unsigned) & unsigned(np.iinfo(unsigned).max >> 1)) << one  # -0.0 -> 0
+    keys = values.view(unsigned) & unsigned(np.iinfo(unsigned).max >> 1)  # -0.0 -> 0
+    keys <<= one
     inside = mask.view(np.uint8).astype(unsigned)
+    position = np.arange(mask.shape[-1], dtype=unsigned)
+    tagged = keys | inside
+    inside ^= one
+    keys |= inside
+    for buffer in (tagged, keys):
+        buffer.sort(axis=-1)
+        buffer &= one
+        buffer *= position
     n_in = mask.sum(-1)
-    position = np.arange(mask.shape[-1])
-    total = np.zeros(len(values))
-    for tagged, inside_tag in ((keys | inside, 1), (keys | (inside ^ one), 0)):
-        is_inside = (np.sort(tagged, axis=-1) & one) == inside_tag
-        total += np.where(is_inside, position, 0).sum(-1) - n_in * (n_in - 1) / 2
-    return total / 2
+    inside_positions = tagged.sum(-1) + (position.sum() - keys.sum(-1))
+    return (inside_positions - n_in * (n_in - 1.0)) / 2
 
 
 LOCALISATION_METRICS: tuple[type[LocalisationMetric], ...] = (

@@ -182,7 +182,9 @@ def build_xecgarch(
 ) -> XECGArch:
     """Build xECGArch for ``n_samples``-long windows at ``fs`` Hz.
 
-    Defaults (width 8, 4 + 4 blocks) were chosen by CPU cost: see docs/benchmarks.md.
+    Width 8 and 4 + 4 blocks are what the quick and paper suites use. docs/benchmarks.md
+    ("What the width costs") measures only the CPU cost of the width: fine-tuning time per
+    epoch at widths 4, 8 and 16 on the quick suite's data; accuracy per width is not measured.
     """
     downsampling = 2 ** max(morphology_blocks, rhythm_blocks + 1)
     if n_samples < downsampling:
