@@ -66,3 +66,15 @@ def test_stratified_split_holds_out_each_class() -> None:
     keep, held = stratified_split(labels, 0.2, seed=0)
     assert set(keep).isdisjoint(held) and len(keep) + len(held) == 40
     assert np.sum(labels[held] == 0) == 6 and np.sum(labels[held] == 1) == 2
+
+
+def test_branches_are_fine_tuned_independently() -> None:
+    """Changing one branch's weights must not change the other's fine-tuned weights."""
+    first, second = _model(), _model()
+    with torch.no_grad():
+        for parameter in second.branches["rhythm"].parameters():
+            parameter.mul_(1.5)
+    for model in (first, second):
+        fine_tune(model, _data(), [FineTuneStage(0, 3)], BUDGET, seed=0)
+    for name, value in first.branches["morphology"].state_dict().items():
+        assert torch.equal(value, second.branches["morphology"].state_dict()[name]), name

@@ -8,6 +8,7 @@ from typing import Any
 from xecgbench.config import ComponentSpec, Suite, content_hash
 from xecgbench.plugin_manager import PluginSystem
 from xecgbench.stages import StageTask
+from xecgbench.training import FINE_TUNING_VERSION
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ def plan(suite: Suite, system: PluginSystem) -> list[PlannedTask]:
                         pre_key,
                         _component_id(system, "freezing", freezing),
                         suite.training.model_dump(),
+                        FINE_TUNING_VERSION,
                     ]
                 )
                 cell = {**labels, "freezing": freezing.display}

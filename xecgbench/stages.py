@@ -161,10 +161,11 @@ def run_finetune(context: StageContext, task: StageTask) -> StageOutcome:
     artifact, checksum = context.cache.save_state("finetune", task.key, model.state_dict())
     report = {
         "stages": [[s.frozen_blocks, s.epochs] for s in stages],
-        "epochs_run": sum(len(h.train_loss) for h in histories),
-        "final_val_loss": next(
-            (h.val_loss[h.best_epoch] for h in reversed(histories) if h.val_loss), None
-        ),
+        "epochs_run": {b: sum(len(h.train_loss) for h in hs) for b, hs in histories.items()},
+        "final_val_loss": {
+            b: next((h.val_loss[h.best_epoch] for h in reversed(hs) if h.best_epoch >= 0), None)
+            for b, hs in histories.items()
+        },
     }
     return StageOutcome(task.key, artifact, checksum, 0.0, report=report)
 

@@ -120,40 +120,47 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(len(labels) / (2.0 * counts), dtype=torch.float32)
 
 
+#: Bump when the fine-tuning procedure changes, so cached fine-tuned models are not reused.
+FINE_TUNING_VERSION = "2"
+
+
 def fine_tune(
-    model: nn.Module,
+    model: Any,
     data: ECGSet,
     stages: Sequence[FineTuneStage],
     budget: TrainingBudget,
     seed: int,
-) -> list[FitHistory]:
-    """Fine-tune every branch on binary AF, stage by stage, each stage freezing its blocks.
+) -> dict[str, list[FitHistory]]:
+    """Fine-tune each branch on binary AF, stage by stage, each stage freezing its blocks.
 
-    Loss: class-weighted cross-entropy summed over the branches (each branch has its own head;
-    the ensemble is their probability mean). A validation split is carved from ``data``.
+    The branches are independent CNNs (as in xECGArch), so each is trained and early-stopped on
+    its own validation loss with the same data order; stopping them jointly would make one
+    branch's weights depend on the other's training. Loss: class-weighted cross-entropy. The
+    ensemble is the mean of the branch probabilities. A validation split is carved from ``data``.
     """
-    generator = seed_everything(seed)
     train_idx, val_idx = stratified_split(data.labels, budget.val_fraction, seed)
     x = torch.from_numpy(data.signals)
     y = torch.from_numpy(data.labels.astype(np.int64))
     criterion = nn.CrossEntropyLoss(weight=class_weights(data.labels[train_idx]))
+    histories: dict[str, list[FitHistory]] = {}
+    for name, branch in model.branches.items():
+        generator = seed_everything(seed)
 
-    def loss_on(index: np.ndarray) -> torch.Tensor:
-        logits = model(x[index])
-        return sum(criterion(out, y[index]) for out in logits.values())  # type: ignore[return-value]
+        def loss_on(index: np.ndarray, branch: nn.Module = branch) -> torch.Tensor:
+            return criterion(branch(x[index]), y[index])
 
-    def batch_loss(batch: np.ndarray) -> torch.Tensor:
-        return loss_on(train_idx[batch])
+        def batch_loss(batch: np.ndarray, loss_on: BatchLoss = loss_on) -> torch.Tensor:
+            return loss_on(train_idx[batch])
 
-    def val_loss() -> float:
-        return float(loss_on(val_idx)) if len(val_idx) else float("nan")
+        def val_loss(loss_on: BatchLoss = loss_on) -> float:
+            return float(loss_on(val_idx)) if len(val_idx) else float("nan")
 
-    histories = []
-    for stage in stages:
-        freeze_first_blocks(model, stage.frozen_blocks)
-        histories.append(
-            fit([model], batch_loss, val_loss, len(train_idx), budget, generator, stage.epochs)
-        )
+        histories[name] = []
+        for stage in stages:
+            freeze_first_blocks(model, stage.frozen_blocks)
+            histories[name].append(
+                fit([branch], batch_loss, val_loss, len(train_idx), budget, generator, stage.epochs)
+            )
     freeze_first_blocks(model, 0)
     model.eval()
     return histories
