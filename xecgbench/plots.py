@@ -53,8 +53,9 @@ def interval_profile_figure(values: pd.DataFrame, rows: pd.DataFrame,
     branches = list(dict.fromkeys(rows["branch"]))
     configs = rows[["pretraining", "freezing"]].drop_duplicates()
     names = _labels(configs, ["pretraining", "freezing"])
-    figure, axes = _figure(5.5 * len(branches), 2.4 * len(attributions) + 0.8,
-                           len(attributions), len(branches), sharey=True)
+    panel_width = max(5.5, 1.5 + 0.06 * len(names) * len(intervals))  # room for every bar
+    figure, axes = _figure(panel_width * len(branches), 2.4 * len(attributions) + 0.8
+                           + 0.18 * len(names), len(attributions), len(branches), sharey=True)
     colours = _palette(len(names))
     width = 0.8 / max(len(names), 1)
     x = np.arange(len(intervals))
@@ -76,7 +77,8 @@ def interval_profile_figure(values: pd.DataFrame, rows: pd.DataFrame,
             ax.set_title(f"{attribution} · {branch} branch", fontsize=9)
             if j == 0:
                 ax.set_ylabel("relevance share")
-    axes[0][-1].legend(fontsize=7, ncols=1 + len(names) // 6, loc="upper right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, fontsize=7, ncols=min(4, len(names)), loc="outside lower center")
     return figure
 
 
