@@ -80,6 +80,30 @@ def test_vectorised_equals_quantus(
     assert np.isfinite(ours[5:]).sum() >= 8  # the comparison covers real scores
 
 
+@pytest.mark.parametrize("k", [1, 2, 15, 150, T - 1])
+def test_top_k_equals_quantus_for_every_cut(k: int, hard_batch) -> None:
+    """Cuts through tie groups (rows 5-7) and between distinct values, at both ends."""
+    ours = TopKIntersection(k=k).evaluate_batch(hard_batch)
+    reference = TopKIntersection(k=k, backend="quantus").evaluate_batch(hard_batch)
+    np.testing.assert_array_equal(np.isnan(ours), np.isnan(reference))
+    assert np.nanmax(np.abs(ours - reference)) <= 1e-6
+
+
+def test_infinite_relevance_is_undefined_and_minus_infinity_clips_to_zero(hard_batch) -> None:
+    a = hard_batch.attributions[10:13].copy()
+    a[0, 0, 7] = np.inf
+    a[1, 0, 7] = -np.inf
+    clipped = a.copy()
+    clipped[1, 0, 7] = 0.0
+    batch, mask = _batch(a, hard_batch.mask[10:13]), hard_batch.mask[10:13]
+    for metric_class in LOCALISATION_METRICS:
+        metric = metric_class()
+        scores = metric.evaluate_batch(batch)
+        assert metric.undefined_reasons(batch)[0] == "attribution has NaN or infinite values"
+        np.testing.assert_array_equal(scores[1:], metric.evaluate_batch(_batch(clipped, mask))[1:])
+        assert np.isnan(scores[0]) and np.isfinite(scores[1:]).all()
+
+
 @pytest.mark.parametrize("metric_class", LOCALISATION_METRICS, ids=lambda c: c.info.name)
 def test_undefined_samples_are_nan_with_reason(metric_class, hard_batch) -> None:
     metric = metric_class()

@@ -182,6 +182,21 @@ def test_complexity_vectorised_equals_quantus(
     assert alone[0] == ours[3]
 
 
+@pytest.mark.parametrize("metric_class", [Sparseness, Complexity], ids=lambda c: c.info.name)
+def test_any_non_finite_value_makes_the_score_nan(metric_class: type[ComplexityMetric]) -> None:
+    """Sparseness finds the row maximum after sorting: NaN and inf anywhere must still count."""
+    a = np.random.default_rng(4).standard_normal((4, 1, T))
+    a[0, 0, 0] = np.nan  # NaN first, where an unsorted maximum would not see it last
+    a[1, 0, T // 2] = -np.inf
+    a[2, 0, 3] = np.nan
+    a[2, 0, 4] = np.inf
+    batch = ExplanationBatch(
+        x=np.zeros_like(a), y=np.zeros(4), target=np.zeros(4), attributions=a, fs=1.0, seed=0
+    )
+    scores = metric_class().evaluate_batch(batch)
+    np.testing.assert_array_equal(np.isnan(scores), [True, True, True, False])
+
+
 def test_sparseness_depends_on_batch_mates_in_quantus_default(complexity_inputs) -> None:
     """Quantus' batch-max normalisation plus its +1e-7 couples samples; ours does not."""
     a = np.abs(complexity_inputs.attributions[2:4]).astype(np.float64)

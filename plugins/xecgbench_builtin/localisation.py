@@ -48,17 +48,33 @@ def _flat_mask(mask: np.ndarray, n: int) -> np.ndarray:
     return np.asarray(mask, dtype=bool).reshape(n, -1)
 
 
-def _top_set_hits(
-    relevance: np.ndarray, mask: np.ndarray, kth_largest: np.ndarray, k: np.ndarray
-) -> np.ndarray:
-    """Mask hits among each row's ``k`` largest values, in Quantus' ``argsort`` order.
+def _row_counts(flags: np.ndarray) -> np.ndarray:
+    """``True`` entries per row (int32), as a popcount of the bits packed eight to a byte.
 
-    The top-``k`` set is ``relevance >= kth_largest`` unless ties straddle the cut; only those
-    rows are sorted fully, so ties are broken exactly as ``np.argsort(-relevance)`` breaks them.
+    About 4x faster than ``flags.sum(-1)``, whose bool-to-int64 reduction is one of the larger
+    costs of these metrics; the packing pads each row with zero bits, which count nothing.
     """
-    in_top = relevance >= kth_largest[:, None]
-    hits = (in_top & mask).sum(-1)
-    straddling = np.flatnonzero(in_top.sum(-1) != k)
+    return np.bitwise_count(np.packbits(flags, axis=-1)).sum(-1, dtype=np.int32)
+
+
+def _top_set_hits(
+    relevance: np.ndarray,
+    mask: np.ndarray,
+    kth_largest: np.ndarray,
+    below_cut: np.ndarray,
+    k: np.ndarray,
+) -> np.ndarray:
+    """Mask hits among each row's ``k >= 1`` largest values, in Quantus' ``argsort`` order.
+
+    The top-``k`` set is ``relevance >= kth_largest`` unless ties straddle the cut, i.e. the
+    largest value below the cut (``below_cut``, taken where ``k`` < the row length) equals the
+    ``k``-th largest. Only those rows are sorted fully, so ties are broken exactly as
+    ``np.argsort(-relevance)`` breaks them.
+    """
+    in_top = np.greater_equal(relevance, kth_largest[:, None])
+    in_top &= mask
+    hits = _row_counts(in_top)
+    straddling = np.flatnonzero((k < mask.shape[-1]) & (below_cut == kth_largest))
     if straddling.size:
         order = np.argsort(-relevance[straddling], axis=-1)
         ranked = np.take_along_axis(mask[straddling], order, axis=-1)
@@ -104,14 +120,17 @@ class LocalisationMetric:
         return {}
 
     def score(self, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        """Vectorised Quantus formula on normalised ``(N, T)`` relevance and ``(N, T)`` mask."""
+        """Vectorised Quantus formula on normalised ``(N, T)`` relevance and ``(N, T)`` mask.
+
+        ``relevance`` is scratch: a score may overwrite it (saves a copy on the hot path).
+        """
         raise NotImplementedError
 
     def evaluate_batch(self, batch: ExplanationBatch) -> np.ndarray:
         """Per-sample scores ``(N,)``; NaN where :meth:`undefined_reasons` gives a reason."""
         relevance, mask = self._prepared(batch)
         peak = relevance.max(-1)
-        undefined = self._reason_codes(relevance, mask, peak) > 0
+        undefined = self._reason_codes(mask, peak) > 0
         if undefined.any():
             relevance[undefined] = 0
             peak[undefined] = 1
@@ -121,7 +140,8 @@ class LocalisationMetric:
 
                 scores = localisation_scores(self, batch.x, relevance, mask, ~undefined)
             else:  # Quantus' normalise_by_max, per sample (relevance is clipped, so max = max |.|)
-                scores = self.score(relevance / peak[:, None], mask)
+                relevance /= peak[:, None]  # in place: relevance is this call's own copy
+                scores = self.score(relevance, mask)
         scores = np.array(scores, dtype=np.float64)
         scores[undefined] = np.nan
         return scores
@@ -129,19 +149,19 @@ class LocalisationMetric:
     def undefined_reasons(self, batch: ExplanationBatch) -> list[str | None]:
         """Why each sample's score is NaN (``None`` where it is defined)."""
         relevance, mask = self._prepared(batch)
-        codes = self._reason_codes(relevance, mask, relevance.max(-1))
+        codes = self._reason_codes(mask, relevance.max(-1))
         return [REASONS.get(int(code)) for code in codes]
 
-    def _reason_codes(
-        self, relevance: np.ndarray, mask: np.ndarray, peak: np.ndarray
-    ) -> np.ndarray:
-        """Per-sample code from :data:`REASONS` (the first that applies), 0 if defined."""
-        finite = np.isfinite(relevance.sum(-1))
-        if not finite.all():  # a finite row can overflow its sum: check those elementwise
-            suspects = np.flatnonzero(~finite)
-            finite[suspects] = np.isfinite(relevance[suspects]).all(-1)
-        mask_size = mask.sum(-1)
-        codes = np.zeros(len(relevance), dtype=np.int8)
+    def _reason_codes(self, mask: np.ndarray, peak: np.ndarray) -> np.ndarray:
+        """Per-sample code from :data:`REASONS` (the first that applies), 0 if defined.
+
+        ``peak`` is the row maximum of the clipped relevance, whose only non-finite values are
+        NaN and +inf (``-inf`` clips to 0): the maximum propagates NaN and is +inf if any value
+        is, so it tells finiteness without another pass over the row.
+        """
+        finite = np.isfinite(peak)
+        mask_size = _row_counts(mask)
+        codes = np.zeros(len(peak), dtype=np.int8)
         if self.needs_outside:
             codes[mask_size == mask.shape[-1]] = 4
         codes[mask_size == 0] = 3
@@ -187,11 +207,14 @@ class RelevanceRankAccuracy(LocalisationMetric):
     quantus_class = "RelevanceRankAccuracy"
 
     def score(self, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        mask_size = mask.sum(-1)
+        mask_size = _row_counts(mask)  # 0 only on undefined rows, whose score is dropped
         ascending = np.sort(relevance, axis=-1)
-        kth = np.clip(mask.shape[-1] - mask_size, 0, mask.shape[-1] - 1)
-        kth_largest = np.take_along_axis(ascending, kth[:, None], axis=-1)[:, 0]
-        return _top_set_hits(relevance, mask, kth_largest, mask_size) / mask_size
+        rows = np.arange(len(mask))
+        cut = np.clip(mask.shape[-1] - mask_size, 0, mask.shape[-1] - 1)
+        kth_largest, below_cut = ascending[rows, cut], ascending[rows, cut - 1]
+        del ascending  # one N x T buffer less alive during the comparisons
+        hits = _top_set_hits(relevance, mask, kth_largest, below_cut, mask_size)
+        return hits / mask_size
 
 
 class AttributionLocalisation(LocalisationMetric):
@@ -258,8 +281,11 @@ class TopKIntersection(LocalisationMetric):
     def score(self, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
         length = mask.shape[-1]
         k = self.resolved_k(length)
-        kth_largest = np.sort(relevance, axis=-1)[:, length - k]  # faster than np.partition
-        return _top_set_hits(relevance, mask, kth_largest, np.full(len(mask), k)) / k
+        partitioned = np.partition(relevance, length - k, axis=-1)
+        kth_largest = partitioned[:, length - k]
+        below_cut = partitioned[:, : length - k].max(-1)
+        del partitioned
+        return _top_set_hits(relevance, mask, kth_largest, below_cut, np.full(len(mask), k)) / k
 
 
 class AUC(LocalisationMetric):
@@ -274,7 +300,7 @@ class AUC(LocalisationMetric):
     needs_outside = True
 
     def score(self, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        n_in = mask.sum(-1).astype(np.float64)
+        n_in = _row_counts(mask).astype(np.float64)
         return _mann_whitney_u(relevance, mask) / (n_in * (mask.shape[-1] - n_in))
 
 
@@ -285,24 +311,24 @@ def _mann_whitney_u(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     With outside samples sorted before equal inside ones, an inside sample's sorted position
     minus the inside samples before it counts outside values ``<=`` its own; with the flag
     inverted it counts ``<``. U is the mean of the two sums, which needs two plain sorts
-    instead of an argsort and mid-ranks. Every step runs in place on two buffers (this is the
-    metric's hot path): after the second sort the flag marks outside samples, so the inside
-    positions sum to all positions minus the flagged ones.
+    instead of an argsort and mid-ranks. Every step runs in place on two buffers, ``values``
+    itself (scratch, overwritten) and one copy, since every extra ``N x T`` temporary costs
+    fresh pages on this hot path: after the second sort the flag marks outside samples, so the
+    inside positions sum to all positions minus the flagged ones.
     """
     unsigned = np.uint32 if values.dtype == np.float32 else np.uint64
     one = unsigned(1)
-    keys = values.view(unsigned) & unsigned(np.iinfo(unsigned).max >> 1)  # -0.0 -> 0
+    keys = values.view(unsigned)
+    keys &= unsigned(np.iinfo(unsigned).max >> 1)  # -0.0 -> 0
     keys <<= one
-    inside = mask.view(np.uint8).astype(unsigned)
+    tagged = np.bitwise_or(keys, mask.view(np.uint8), dtype=unsigned)
+    np.bitwise_xor(tagged, one, out=keys)  # the same keys with the mask flag inverted
     position = np.arange(mask.shape[-1], dtype=unsigned)
-    tagged = keys | inside
-    inside ^= one
-    keys |= inside
     for buffer in (tagged, keys):
         buffer.sort(axis=-1)
         buffer &= one
         buffer *= position
-    n_in = mask.sum(-1)
+    n_in = _row_counts(mask)
     inside_positions = tagged.sum(-1) + (position.sum() - keys.sum(-1))
     return (inside_positions - n_in * (n_in - 1.0)) / 2
 
