@@ -6,22 +6,17 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from score_checks import sorted_scores
 
 from xecgbench.config import load_suite
 from xecgbench.executors import STAGE_THREADS, lost_worker, stage_threads
 from xecgbench.plugin_manager import PluginSystem, load_plugins
 from xecgbench.runner import STORE_NAME, run_suite
 from xecgbench.stages import StageTask
-from xecgbench.store import ResultsStore, load_scores
+from xecgbench.store import ResultsStore
 
-SCORE_KEY = ["stage_key", "branch", "metric", "region", "sample"]
 SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 8, "score": 8}
 
-
-def sorted_scores(path: Path) -> pd.DataFrame:
-    frame = load_scores(path)
-    assert not frame.duplicated(SCORE_KEY).any(), "duplicate score rows"
-    return frame.sort_values(SCORE_KEY).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")

@@ -17,21 +17,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from score_checks import sorted_scores
 
 from xecgbench.config import load_suite
 from xecgbench.plugin_manager import load_plugins
 from xecgbench.runner import STORE_NAME, run_suite
-from xecgbench.store import ResultsStore, load_scores
+from xecgbench.store import ResultsStore
 
-SCORE_KEY = ["stage_key", "branch", "metric", "region", "sample"]
 SMOKE_TOTAL = 26
 TIMEOUT_S = 120
 
-
-def sorted_scores(path: Path, run_id: str | None = None) -> pd.DataFrame:
-    frame = load_scores(path, run_id)
-    assert not frame.duplicated(SCORE_KEY).any(), "duplicate score rows"
-    return frame.sort_values(SCORE_KEY).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")

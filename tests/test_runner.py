@@ -19,15 +19,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from rich.console import Console
+from score_checks import sorted_scores
 
 from xecgbench import hookimpl
 from xecgbench.cli import build_cli
 from xecgbench.config import Suite, load_suite
 from xecgbench.plugin_manager import PluginSystem, load_plugins
 from xecgbench.runner import CACHE_DIR, STORE_NAME, Progress, run_suite
-from xecgbench.store import ResultsStore, load_scores
+from xecgbench.store import ResultsStore
 
-SCORE_KEY = ["stage_key", "branch", "metric", "region", "sample"]
 SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 8, "score": 8}
 ONE_CELL = ("pretraining=[none]", "freezing=[none]")
 
@@ -79,11 +79,6 @@ class BrokenPlugin:
 def smoke(*overrides: str) -> Suite:
     return load_suite("smoke", overrides)
 
-
-def sorted_scores(path: Path, run_id: str | None = None) -> pd.DataFrame:
-    frame = load_scores(path, run_id)
-    assert not frame.duplicated(SCORE_KEY).any(), "duplicate score rows"
-    return frame.sort_values(SCORE_KEY).reset_index(drop=True)
 
 
 @pytest.fixture(scope="module")

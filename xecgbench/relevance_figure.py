@@ -16,12 +16,6 @@ WAVE_SHADING = (
 )
 
 
-def _spans(mask: np.ndarray) -> list[tuple[int, int]]:
-    padded = np.concatenate([[False], mask.astype(bool), [False]])
-    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
-    return list(zip(edges[0::2], edges[1::2], strict=True))
-
-
 def draw_relevance(
     ax: Any,
     signal: np.ndarray,
@@ -37,15 +31,8 @@ def draw_relevance(
     for name, colour, label in WAVE_SHADING:
         if name not in masks:
             continue
-        for i, (start, end) in enumerate(_spans(masks[name])):
-            ax.axvspan(
-                time[start],
-                time[min(end, len(time) - 1)],
-                color=colour,
-                alpha=0.15,
-                lw=0,
-                label=label if i == 0 else None,
-            )
+        ax.fill_between(time, 0, 1, where=masks[name], transform=ax.get_xaxis_transform(),
+                        step="mid", color=colour, alpha=0.15, lw=0, label=label)
     points = np.stack([time, signal], axis=1)
     segments = np.stack([points[:-1], points[1:]], axis=1)
     scale = float(np.max(np.abs(relevance))) or 1.0

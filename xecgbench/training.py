@@ -142,25 +142,33 @@ def fine_tune(
     x = torch.from_numpy(data.signals)
     y = torch.from_numpy(data.labels.astype(np.int64))
     criterion = nn.CrossEntropyLoss(weight=class_weights(data.labels[train_idx]))
-    histories: dict[str, list[FitHistory]] = {}
-    for name, branch in model.branches.items():
-        generator = seed_everything(seed)
 
-        def loss_on(index: np.ndarray, branch: nn.Module = branch) -> torch.Tensor:
+    def fit_branch(branch: nn.Module) -> list[FitHistory]:
+        generator = seed_everything(seed)  # the same data order for every branch
+
+        def loss_on(index: np.ndarray) -> torch.Tensor:
             return criterion(branch(x[index]), y[index])
 
-        def batch_loss(batch: np.ndarray, loss_on: BatchLoss = loss_on) -> torch.Tensor:
-            return loss_on(train_idx[batch])
-
-        def val_loss(loss_on: BatchLoss = loss_on) -> float:
+        def val_loss() -> float:
             return float(loss_on(val_idx)) if len(val_idx) else float("nan")
 
-        histories[name] = []
+        histories = []
         for stage in stages:
             freeze_first_blocks(model, stage.frozen_blocks)
-            histories[name].append(
-                fit([branch], batch_loss, val_loss, len(train_idx), budget, generator, stage.epochs)
+            histories.append(
+                fit(
+                    [branch],
+                    lambda batch: loss_on(train_idx[batch]),
+                    val_loss,
+                    len(train_idx),
+                    budget,
+                    generator,
+                    stage.epochs,
+                )
             )
+        return histories
+
+    histories = {name: fit_branch(branch) for name, branch in model.branches.items()}
     freeze_first_blocks(model, 0)
     model.eval()
     return histories
