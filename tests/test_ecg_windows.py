@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from xecgbench_builtin.ecg_windows import (
+from xecgbench_builtin.data.ecg_windows import (
     BadRecordError,
     DatasetError,
     check_duration,
@@ -59,7 +59,7 @@ def test_resample_keeps_duration_and_a_slow_sine() -> None:
 
 def test_importing_the_module_leaves_scipy_signal_unloaded() -> None:
     # scipy.signal costs 0.6-1.2 s to import, which every xecgbench command would pay.
-    code = "import sys, xecgbench_builtin.ecg_windows; print('scipy.signal' in sys.modules)"
+    code = "import sys, xecgbench_builtin.data.ecg_windows; print('scipy.signal' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 

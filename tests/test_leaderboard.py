@@ -9,15 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xecgbench.leaderboard import (
-    RunResults,
-    build_leaderboard,
-    latex_escape,
-    tidy,
-    to_csv,
-    to_latex,
-    to_markdown,
-)
+from xecgbench.report.render import latex_escape, tidy, to_csv, to_latex, to_markdown
+from xecgbench.report.tables import RunResults, build_leaderboard
 
 METRICS = {
     "accuracy": {"name": "accuracy", "category": "accuracy", "higher_is_better": True},

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from xecgbench.components import ECGSet, FineTuneStage, TrainingBudget
-from xecgbench.training import fine_tune, freeze_first_blocks, seed_everything, stratified_split
-from xecgbench_builtin.xecgarch import build_xecgarch
+from xecgbench.plugins.components import ECGSet, FineTuneStage, TrainingBudget
+from xecgbench.run.training import fine_tune, freeze_first_blocks, seed_everything, stratified_split
+from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 BUDGET = TrainingBudget(epochs=2, batch_size=16, lr=1e-2, patience=5, val_fraction=0.25)
 
