@@ -53,7 +53,7 @@ def run(
     import torch
 
     from xecgbench.plugins.components import FineTuneStage, TrainingBudget
-    from xecgbench.run.training import fine_tune, stratified_split
+    from xecgbench.run.training import fine_tune, stratified_holdout
     from xecgbench_builtin.data.synthetic import SyntheticECG
     from xecgbench_builtin.models.xecgarch import build_xecgarch
 
@@ -61,7 +61,7 @@ def run(
         torch.set_num_threads(threads)
     data = SyntheticECG(n_train=n, n_test=0).load("train", fs=FS, duration_s=DURATION_S)
     budget = TrainingBudget(epochs=epochs, batch_size=BATCH_SIZE, lr=LR, patience=epochs + 1)
-    train_idx, _ = stratified_split(data.labels, budget.val_fraction, seed=0)
+    train_idx, _ = stratified_holdout(data.labels, budget.val_fraction, seed=0)
     x = torch.from_numpy(data.signals)
     y = torch.from_numpy(data.labels.astype(np.int64))
     n_samples = data.signals.shape[-1]

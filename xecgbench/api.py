@@ -4,6 +4,7 @@ Import from here (``from xecgbench.api import MetricInfo``); the modules behind 
 move, this list does not. ``docs/api.md`` documents each name and a test imports every one.
 """
 
+from xecgbench.errors import UserError
 from xecgbench.plugins.attribution_checks import validate_inputs
 from xecgbench.plugins.components import (
     BRANCHES,
@@ -22,6 +23,7 @@ from xecgbench.plugins.components import (
     FreezingSchedule,
     MetricInfo,
     PretrainingStrategy,
+    SanityCheck,
     TrainingBudget,
 )
 from xecgbench.plugins.hookspecs import hookimpl
@@ -48,7 +50,9 @@ __all__ = [
     "MetricInfo",
     "PretrainingStrategy",
     "RegistryError",
+    "SanityCheck",
     "TrainingBudget",
+    "UserError",
     "hookimpl",
     "load_scores",
     "receptive_field",

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from xecgbench import __version__
+from xecgbench.errors import UserError
 from xecgbench.plugins.components import DatasetError
 from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugins
 from xecgbench.plugins.registry import KINDS, RegistryError
@@ -21,11 +22,6 @@ from xecgbench.run.store import StoreLockedError
 
 USER_ERRORS = (SuiteError, RegistryError, PluginLoadError, StoreLockedError, DatasetError)
 
-
-class UserError(click.ClickException):
-    """A mistake the user can fix: one line, exit code 2, no traceback."""
-
-    exit_code = 2
 
 
 def _system(ctx: click.Context) -> PluginSystem:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import ConfigDict, Field
@@ -118,17 +118,21 @@ class TrainingBudget:
     """Optimisation settings shared by pretraining and fine-tuning (validated, one definition
     for suites and training code alike)."""
 
-    epochs: int = Field(10, ge=0)
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(1e-3, gt=0)
-    patience: int = Field(3, ge=1)
-    val_fraction: float = Field(0.2, ge=0, lt=1)
+    epochs: Annotated[int, Field(ge=0)] = 10
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    lr: Annotated[float, Field(gt=0)] = 1e-3
+    patience: Annotated[int, Field(ge=1)] = 3
+    val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.2
 
 
 class PretrainingStrategy(Protocol):
     """Pre-trains some branches in place on a task of their domain.
 
-    ``branches`` declares which branches it touches (empty for ``none``).
+    ``branches`` declares which branches it touches; a strategy that touches none is the
+    baseline the tables compare against. Optional class attributes describe the report
+    :meth:`pretrain` returns, for the pretraining table: ``report_directions`` (report key ->
+    True if higher is better, False if lower, None if descriptive) and ``report_description``
+    (what the numbers are, e.g. "P-wave detection F1 at ±50 ms").
     """
 
     name: ClassVar[str]
@@ -187,12 +191,24 @@ METRIC_CATEGORIES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class SanityCheck:
+    """A pass/FAIL verdict the tables show beside a metric.
+
+    A cell FAILs when its mean score exceeds ``fail_above``. The caption reads "``column``:
+    FAIL when the `<metric>` ``description`` exceeds ``fail_above`` (``failure``)".
+    """
+
+    fail_above: float
+    column: str
+    description: str
+    failure: str
+
+
+@dataclass(frozen=True)
 class MetricInfo:
     """What every metric declares. ``higher_is_better`` is ours, not Quantus'.
 
-    ``category`` is one of :data:`METRIC_CATEGORIES` (checked at registration).
-    ``fail_above``: a sanity threshold; a cell whose mean score exceeds it is marked FAIL in
-    the tables (MPRT: an explanation that barely changes when the weights are randomised).
+    ``category`` is one of :data:`METRIC_CATEGORIES`; ``sanity`` an optional pass/FAIL check.
     """
 
     name: str
@@ -200,7 +216,7 @@ class MetricInfo:
     category: str
     higher_is_better: bool
     requires: frozenset[str] = frozenset()
-    fail_above: float | None = None
+    sanity: SanityCheck | None = None
 
 
 class AccuracyMetric(Protocol):

@@ -9,14 +9,11 @@ from typing import Any
 
 import click
 
+from xecgbench.errors import UserError
+
 DEFAULT_ROOT = Path("leaderboards")
 FORMATS = ("md", "csv", "latex", "html")
 
-
-class LeaderboardError(click.ClickException):
-    """A results file or store the user must fix: one line, exit code 2."""
-
-    exit_code = 2
 
 
 def _system() -> Any:
@@ -34,7 +31,7 @@ def _results(store: Path | None, results_dir: Path | None, run_id: str | None) -
         assert results_dir is not None
         return validate_directory(results_dir)
     except ResultsFileError as exc:
-        raise LeaderboardError(str(exc)) from None
+        raise UserError(str(exc)) from None
 
 
 def _examples(store: Path | None, results_dir: Path | None, run_id: str, n: int) -> Any:
@@ -115,7 +112,7 @@ def export_command(store: Path | None, run_id: str | None, out: Path, n_examples
     try:
         export_results(store, _system(), out, run_id, n_examples)
     except ResultsFileError as exc:
-        raise LeaderboardError(str(exc)) from None
+        raise UserError(str(exc)) from None
     click.echo(f"exported to {out}")
 
 
@@ -142,7 +139,7 @@ def rebuild_command(root: Path, check: bool) -> None:
                 for path in write_tables(validate_directory(directory), directory):
                     click.echo(f"wrote {path}")
     except ResultsFileError as exc:
-        raise LeaderboardError(str(exc)) from None
+        raise UserError(str(exc)) from None
     if check:
         for path in stale:
             click.echo(f"stale: {path}", err=True)
@@ -166,7 +163,7 @@ def validate_command(path: Path) -> None:
         results = validate_directory(directory)
         board = build_leaderboard(results)
     except ResultsFileError as exc:
-        raise LeaderboardError(str(exc)) from None
+        raise UserError(str(exc)) from None
     click.echo(
         f"{directory}: valid ({len(results.scores)} scores, run {results.run['run_id']}, "
         f"{len(board.tables)} tables)"

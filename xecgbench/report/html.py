@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xecgbench.report.board import INTERVALS, Leaderboard, RunResults, Table
 from xecgbench.report.examples import Examples
 from xecgbench.report.render import cell_texts, headers
-from xecgbench.report.tables import INTERVALS, Leaderboard, RunResults, Table
 
 # ---------------------------------------------------------------- figures
 
@@ -69,8 +69,8 @@ def _scatter_figure(board: Leaderboard, results: RunResults) -> str | None:
 
 def _heatmap_figures(examples: Examples, results: RunResults) -> list[tuple[str, str]]:
     """One figure per attribution method: (attribution, data URI)."""
+    from xecgbench.report.board import suite_order
     from xecgbench.report.figures import heatmap_figure, to_data_uri
-    from xecgbench.report.tables import suite_order
 
     order = suite_order(results)
     keys = sorted(

@@ -1,4 +1,4 @@
-"""Rendering a :class:`~xecgbench.report.tables.Leaderboard`: Markdown, tidy CSV and LaTeX.
+"""Rendering a :class:`~xecgbench.report.board.Leaderboard`: Markdown, tidy CSV and LaTeX.
 
 Every string a plugin or a suite chose is escaped for its target format; numbers are formatted
 in one place so the three renderings agree.
@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from xecgbench.report.tables import TIDY_COLUMNS, Leaderboard, Table
+from xecgbench.report.board import TIDY_COLUMNS, Leaderboard, Table
 
 
 def format_number(value: Any) -> str:

@@ -25,8 +25,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.board import RunResults
 from xecgbench.report.render import to_csv, to_latex, to_markdown
-from xecgbench.report.tables import RunResults, build_leaderboard
+from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.store import SCORE_COLUMNS, ResultsStore
 
 RUN_FILE = "run.json"
@@ -42,6 +43,16 @@ class ResultsFileError(Exception):
     """A results directory or file that cannot be used; the message names the file."""
 
 
+class SanityRecord(BaseModel):
+    """A metric's pass/FAIL check (see :class:`xecgbench.api.SanityCheck`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    fail_above: float
+    column: str
+    description: str
+    failure: str
+
+
 class MetricRecord(BaseModel):
     """How to read one metric's numbers: its registered name, category and direction."""
 
@@ -49,6 +60,17 @@ class MetricRecord(BaseModel):
     name: str
     category: str
     higher_is_better: bool
+    sanity: SanityRecord | None = None
+
+
+class StrategyRecord(BaseModel):
+    """How to read one pretraining strategy: what it pre-trains and what its report means."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    branches: list[str]
+    report_directions: dict[str, bool | None] = Field(default_factory=dict)
+    report_description: str = ""
 
 
 class RunInfo(BaseModel):
@@ -74,6 +96,10 @@ class RunRecord(BaseModel):
     metrics: dict[str, MetricRecord] = Field(
         description="display label -> metric name, category and direction"
     )
+    strategies: dict[str, StrategyRecord] = Field(
+        default_factory=dict,
+        description="pretraining display label -> name, pre-trained branches, report meaning",
+    )
     pretraining: list[dict[str, Any]] = Field(
         default_factory=list,
         description="one row per pretraining stage: pretraining, seed and report numbers",
@@ -86,18 +112,14 @@ def schema() -> dict[str, Any]:
     return RunRecord.model_json_schema()
 
 
-def _metric_catalogue(config: Mapping[str, Any], system: PluginSystem) -> dict[str, Any]:
-    from xecgbench.run.config import ComponentSpec
+def _catalogue(run: Mapping[str, Any], system: PluginSystem) -> dict[str, Any]:
+    """The catalogue frozen into the run when it started; stores written before 0.2 lack it,
+    and are read with the installed plugins' metadata instead."""
+    from xecgbench.run.config import Suite
+    from xecgbench.run.provenance import component_catalogue
 
-    registry = system.registry["metrics"]
-    catalogue = {}
-    for raw in config["metrics"]:
-        spec = ComponentSpec.model_validate(raw)
-        if spec.name in registry:
-            info = registry.get(spec.name).info
-            catalogue[spec.display] = {"name": spec.name, "category": info.category,
-                                       "higher_is_better": bool(info.higher_is_better)}
-    return catalogue
+    frozen = run["provenance"].get("catalogue")
+    return frozen if frozen else component_catalogue(system, Suite.model_validate(run["config"]))
 
 
 def _pretraining_rows(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
@@ -132,9 +154,12 @@ def record_from_store(store_path: Path, system: PluginSystem,
     with ResultsStore(store_path) as store:
         run = _run_of(store, run_id, Path(store_path))
         scores = store.scores_frame(run["run_id"])
+        catalogue = _catalogue(run, system)
+        provenance = {k: v for k, v in run["provenance"].items() if k != "catalogue"}
         record = RunRecord(
-            run=RunInfo(**run),
-            metrics=_metric_catalogue(run["config"], system),
+            run=RunInfo(**{**run, "provenance": provenance}),
+            metrics=catalogue["metrics"],
+            strategies=catalogue["strategies"],
             pretraining=_pretraining_rows(store, run["run_id"]),
             failures=store.failures(run["run_id"]),
         )
@@ -147,6 +172,7 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
         scores=scores,
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
+        strategies={k: v.model_dump() for k, v in record.strategies.items()},
         pretraining=record.pretraining,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import subprocess
 from importlib import metadata
@@ -39,9 +40,39 @@ def git_commit(path: Path | None = None) -> str | None:
     return result.stdout.strip() or None
 
 
+def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
+    """How to read the run's numbers, frozen when the run starts (not looked up at report time).
+
+    ``metrics``: display label -> name, category, direction and optional sanity check;
+    ``strategies``: pretraining display label -> name, pre-trained branches and what its
+    report keys mean. Labels whose plugin is not installed are left out.
+    """
+    metrics, strategies = {}, {}
+    for spec in suite.metrics:
+        if spec.name in system.registry["metrics"]:
+            info = system.registry["metrics"].get(spec.name).info
+            sanity = dataclasses.asdict(info.sanity) if info.sanity is not None else None
+            metrics[spec.display] = {
+                "name": spec.name, "category": info.category,
+                "higher_is_better": bool(info.higher_is_better),
+                **({"sanity": sanity} if sanity else {}),
+            }
+    for spec in suite.pretraining:
+        if spec.name in system.registry["pretraining"]:
+            strategy = system.registry["pretraining"].get(spec.name)
+            strategies[spec.display] = {
+                "name": spec.name,
+                "branches": list(strategy.branches),
+                "report_directions": dict(getattr(strategy, "report_directions", {})),
+                "report_description": str(getattr(strategy, "report_description", "")),
+            }
+    return {"metrics": metrics, "strategies": strategies}
+
+
 def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:
-    """Everything needed to say what produced a result."""
+    """Everything needed to say what produced a result, and how to read it (``catalogue``)."""
     return {
+        "catalogue": component_catalogue(system, suite),
         "xecgbench": __version__,
         "python": platform.python_version(),
         "platform": platform.platform(),

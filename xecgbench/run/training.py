@@ -26,7 +26,7 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def stratified_split(
+def stratified_holdout(
     labels: np.ndarray, fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices (keep, held_out) with ``fraction`` of every class held out (at least one)."""
@@ -138,7 +138,7 @@ def fine_tune(
     branch's weights depend on the other's training. Loss: class-weighted cross-entropy. The
     ensemble is the mean of the branch probabilities. A validation split is carved from ``data``.
     """
-    train_idx, val_idx = stratified_split(data.labels, budget.val_fraction, seed)
+    train_idx, val_idx = stratified_holdout(data.labels, budget.val_fraction, seed)
     x = torch.from_numpy(data.signals)
     y = torch.from_numpy(data.labels.astype(np.int64))
     criterion = nn.CrossEntropyLoss(weight=class_weights(data.labels[train_idx]))

@@ -17,6 +17,9 @@ zennit's own "first layer in module order" would pick only the first branch's.
 computes and discards (the unmodified backward pass, ``z+``'s pass over the negative inputs
 that ReLU outputs do not have) and costs 1.2–1.4× ``saliency`` instead of 3× (measured in
 docs/benchmarks.md). Its relevance equals the zennit path's to float rounding.
+
+Long because the direct DTD propagation path and the zennit composites it must equal live
+side by side, so one diff shows both.
 """
 
 from __future__ import annotations

@@ -9,13 +9,8 @@ from typing import Any
 import click
 import numpy as np
 
+from xecgbench.errors import UserError
 from xecgbench_builtin.data.ecg_windows import DatasetError
-
-
-class DataError(click.ClickException):
-    """A dataset problem the user can fix: one line, exit code 2."""
-
-    exit_code = 2
 
 
 def _dataset_class(ctx: click.Context, name: str) -> Any:
@@ -29,7 +24,7 @@ def _dataset_class(ctx: click.Context, name: str) -> Any:
     try:
         return system.registry["datasets"].get(name)
     except RegistryError as exc:
-        raise DataError(str(exc)) from exc
+        raise UserError(str(exc)) from exc
 
 
 def _dataset(ctx: click.Context, name: str, path: Path | None, **config: Any) -> Any:
@@ -39,12 +34,12 @@ def _dataset(ctx: click.Context, name: str, path: Path | None, **config: Any) ->
     try:
         return cls(**config)
     except (DatasetError, TypeError) as exc:
-        raise DataError(f"{name}: {exc}") from exc
+        raise UserError(f"{name}: {exc}") from exc
 
 
 def _needs(dataset: Any, method: str, name: str) -> None:
     if not callable(getattr(dataset, method, None)):
-        raise DataError(f"dataset {name!r} does not support `data {method}` (not a local WFDB set)")
+        raise UserError(f"dataset {name!r} does not support `data {method}` (not a local WFDB set)")
 
 
 @click.group("data")
@@ -68,7 +63,7 @@ def check_command(ctx: click.Context, name: str, path: Path | None, duration_s: 
     try:
         report = dataset.check(duration_s=duration_s)
     except DatasetError as exc:
-        raise DataError(str(exc)) from exc
+        raise UserError(str(exc)) from exc
     if as_json:
         click.echo(json.dumps({
             "dataset": report.dataset, "path": str(report.path), "records": report.n_records,
@@ -116,7 +111,7 @@ def export_command(ctx: click.Context, name: str, path: Path | None, out: Path, 
     try:
         windows = dataset.load(split, fs=fs, duration_s=duration_s)
     except DatasetError as exc:
-        raise DataError(str(exc)) from exc
+        raise UserError(str(exc)) from exc
     arrays: dict[str, np.ndarray] = {
         "signals": windows.signals,
         "labels": windows.labels,
@@ -147,5 +142,5 @@ def download_command(ctx: click.Context, name: str, path: Path | None) -> None:
     try:
         dataset.download(dataset.path)
     except OSError as exc:
-        raise DataError(f"download of {name} failed: {exc}") from exc
+        raise UserError(f"download of {name} failed: {exc}") from exc
     click.echo(f"done; check it with `xecgbench data check {name} --path {dataset.path}`")

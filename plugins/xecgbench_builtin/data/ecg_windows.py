@@ -172,7 +172,7 @@ def stratified_subset(
     return sorted(chosen)
 
 
-def stratified_split(
+def split_records(
     ids: Sequence[str], strata: Sequence[str], test_fraction: float, seed: int
 ) -> tuple[list[str], list[str]]:
     """Split record ids into (train, test), ``test_fraction`` of each stratum in test.

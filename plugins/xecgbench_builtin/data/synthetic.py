@@ -18,6 +18,9 @@ and T waves later, where needed to keep a 20 ms PR and ST segment between the ex
 intervals never fall below the span from the atrial window to the QRS offset (+20 ms), so
 ``p_wave`` never overlaps ``qrs``. ``t_wave`` may touch the next beat's ``p_wave`` at fast
 rates (as in real tachycardia). An AF beat's ``p_wave`` marks where its P wave would be.
+
+Long because the generator, its controlled variants and its exact masks share one set of
+beat parameters; split apart they would drift.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 A subclass says how to list its records (:meth:`WFDBDataset._catalogue`) and read one
 (:meth:`WFDBDataset._read`); this class does record selection, splits, resampling,
 windowing, normalisation, masks and the bad-record policy, so both loaders behave alike.
+
+Long because one pipeline keeps one bad-record policy for both PhysioNet loaders.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from xecgbench_builtin.data.ecg_windows import (
     cut_window,
     normalise,
     resample,
-    stratified_split,
+    split_records,
     stratified_subset,
     window_starts,
 )
@@ -244,7 +246,7 @@ class WFDBDataset:
             by_id = {e.record: e for e in usable}
             strata = [by_id[i].stratum for i in ids]
         if split != "all":
-            train, test = stratified_split(ids, strata, self.test_fraction, self.split_seed)
+            train, test = split_records(ids, strata, self.test_fraction, self.split_seed)
             ids = train if split == "train" else test
         chosen = set(ids)
         refused = {e.record: str(e.fault) for e in catalogue if e.fault is not None}

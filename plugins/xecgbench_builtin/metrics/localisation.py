@@ -138,7 +138,10 @@ class LocalisationMetric:
             if self.backend == "quantus":
                 from xecgbench_builtin.metrics.quantus_backend import localisation_scores
 
-                scores = localisation_scores(self, batch.x, relevance, mask, ~undefined)
+                params = self.quantus_params(relevance.shape[-1])
+                scores = localisation_scores(
+                    self.quantus_class, params, batch.x, relevance, mask, ~undefined
+                )
             else:  # Quantus' normalise_by_max, per sample (relevance is clipped, so max = max |.|)
                 relevance /= peak[:, None]  # in place: relevance is this call's own copy
                 scores = self.score(relevance, mask)

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import ExplanationBatch, MetricInfo
+from xecgbench.plugins.components import ExplanationBatch, MetricInfo, SanityCheck
 
 BACKENDS: tuple[str, ...] = ("vectorised", "quantus")
 _MODEL = frozenset({"model"})
@@ -189,7 +189,16 @@ class MPRT(QuantusQualityMetric):
     survives randomising the weights does not explain the model.
     """
 
-    info = _info("mprt", "randomisation", False, _MODEL_AND_EXPLAINER)
+    info = dataclasses.replace(
+        _info("mprt", "randomisation", False, _MODEL_AND_EXPLAINER),
+        sanity=SanityCheck(
+            fail_above=0.5,  # Adebayo et al. 2018: still similar after randomisation
+            column="MPRT sanity",
+            description="similarity between the explanation of the trained and of the fully "
+            "randomised model",
+            failure="the explanation barely depends on the weights",
+        ),
+    )
     quantus_class = "MPRT"
 
     def __init__(self, reduction: str = "last", layer_order: str = "top_down") -> None:

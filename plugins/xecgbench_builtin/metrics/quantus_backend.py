@@ -14,14 +14,11 @@ from __future__ import annotations
 import contextlib
 import warnings
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from xecgbench.plugins.components import ExplanationBatch
-
-if TYPE_CHECKING:
-    from xecgbench_builtin.metrics.localisation import LocalisationMetric
 
 #: Options every Quantus metric gets: no console output, no per-call warnings.
 QUIET: dict[str, bool] = {"disable_warnings": True, "display_progressbar": False}
@@ -62,17 +59,16 @@ def _per_sample(
 
 
 def localisation_scores(
-    metric: LocalisationMetric,
+    class_name: str,
+    params: dict[str, Any],
     x: np.ndarray,
     relevance: np.ndarray,
     mask: np.ndarray,
     defined: np.ndarray,
 ) -> np.ndarray:
-    """Scores of ``metric``'s Quantus class on positive, un-normalised ``(N, T)`` relevance."""
+    """Quantus ``class_name`` (with ``params``) on positive, un-normalised ``(N, T)`` relevance."""
     n, length = relevance.shape
-    quantus_metric = _quantus_metric(
-        metric.quantus_class, **{"abs": False, "normalise": True, **metric.quantus_params(length)}
-    )
+    quantus_metric = _quantus_metric(class_name, **{"abs": False, "normalise": True, **params})
     return _per_sample(
         quantus_metric,
         np.asarray(x, dtype=np.float64).reshape(n, 1, length),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -16,6 +16,8 @@ class NoPretraining:
     name = "none"
     version = "1"
     branches: tuple[str, ...] = ()
+    report_directions: ClassVar[dict[str, bool | None]] = {}
+    report_description = ""
 
     def pretrain(
         self, model: Any, data: ECGSet, *, seed: int, budget: TrainingBudget
@@ -37,6 +39,10 @@ class PWaveDetection:
     name = "p_wave_detection"
     version = "1"
     branches: tuple[str, ...] = ("morphology",)
+    report_directions: ClassVar[dict[str, bool | None]] = {
+        "p_wave_f1": True, "p_wave_ppv": True, "p_wave_sensitivity": True,
+    }
+    report_description = "P-wave detection F1 at ±50 ms"
 
     def __init__(
         self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0
@@ -65,7 +71,7 @@ class PWaveDetection:
         from torch import nn
         from torch.nn import functional as F
 
-        from xecgbench.run.training import fit, seed_everything, stratified_split
+        from xecgbench.run.training import fit, seed_everything, stratified_holdout
 
         generator = seed_everything(seed)
         windows = self._training_windows(data)
@@ -74,7 +80,7 @@ class PWaveDetection:
         x = torch.from_numpy(windows.signals)
         target = torch.from_numpy(windows.masks["p_wave"].astype(np.float32))
         weight = torch.from_numpy(_annotated(windows).astype(np.float32))
-        train_idx, val_idx = stratified_split(windows.labels, budget.val_fraction, seed)
+        train_idx, val_idx = stratified_holdout(windows.labels, budget.val_fraction, seed)
 
         def logits(signals: torch.Tensor) -> torch.Tensor:
             coarse = head(branch.features(signals))
@@ -135,6 +141,8 @@ class RRVariability:
     name = "rr_variability"
     version = "1"
     branches: tuple[str, ...] = ("rhythm",)
+    report_directions: ClassVar[dict[str, bool | None]] = {"rr_r2": True, "rr_mae_ms": False}
+    report_description = "RR-variability regression R² and MAE"
     statistic = "rmssd_ms"
 
     def pretrain(
@@ -145,7 +153,7 @@ class RRVariability:
         from torch import nn
         from torch.nn import functional as F
 
-        from xecgbench.run.training import fit, seed_everything, stratified_split
+        from xecgbench.run.training import fit, seed_everything, stratified_holdout
 
         generator = seed_everything(seed)
         rmssd = np.array([rmssd_ms(m[0], data.fs) for m in data.masks["r_peak"]])
@@ -158,7 +166,7 @@ class RRVariability:
         y = torch.from_numpy(((log_target - mean) / std).astype(np.float32))
         branch = model.branches["rhythm"]
         head = nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(branch.width, 1))
-        train_idx, val_idx = stratified_split(data.labels[usable], budget.val_fraction, seed)
+        train_idx, val_idx = stratified_holdout(data.labels[usable], budget.val_fraction, seed)
 
         def predict(index: np.ndarray) -> torch.Tensor:
             return head(branch.features(x[index]))[:, 0]
@@ -192,6 +200,10 @@ class BothPretraining:
     name = "both"
     version = "1"
     branches: tuple[str, ...] = ("morphology", "rhythm")
+    report_directions: ClassVar[dict[str, bool | None]] = {
+        **PWaveDetection.report_directions, **RRVariability.report_directions,
+    }
+    report_description = ""  # its parts' descriptions cover its report
 
     def __init__(
         self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0
