@@ -7,13 +7,16 @@ from xecgbench.registry import BoundRegistry
 from xecgbench_builtin.accuracy_metrics import ACCURACY_METRICS
 from xecgbench_builtin.interval_profile import IntervalProfile
 from xecgbench_builtin.localisation import LOCALISATION_METRICS
-from xecgbench_builtin.quality_metrics import QUALITY_METRICS
+from xecgbench_builtin.quality_batched import BATCHED_QUALITY_METRICS
+from xecgbench_builtin.quality_metrics import Complexity, Sparseness
 
 ALL_METRICS: tuple[type, ...] = (
     *ACCURACY_METRICS,
     *LOCALISATION_METRICS,
     IntervalProfile,
-    *QUALITY_METRICS,
+    *BATCHED_QUALITY_METRICS,  # backend='quantus' is the reference path
+    Sparseness,
+    Complexity,
 )
 
 
