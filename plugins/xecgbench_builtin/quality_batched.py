@@ -210,7 +210,9 @@ class BatchedQualityMetric:
 
         info = self.info  # type: ignore[attr-defined]
         missing = sorted(
-            _BATCH_FIELD[need] for need in info.requires if getattr(batch, _BATCH_FIELD[need]) is None
+            _BATCH_FIELD[need]
+            for need in info.requires
+            if getattr(batch, _BATCH_FIELD[need]) is None
         )
         if missing:
             raise ValueError(f"metric {info.name!r} needs batch.{', batch.'.join(missing)}")
