@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -116,6 +116,8 @@ class Suite(_Frozen):
     metrics: tuple[ComponentSpec, ...] = (ComponentSpec(name="accuracy"),)
     explain: ExplainConfig = ExplainConfig()
     primary_metric: str = "relevance_mass_accuracy"
+    #: Where models, attributions and batched metrics run (``--device``); not in any key.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @field_validator("seeds")
     @classmethod
@@ -136,8 +138,8 @@ class Suite(_Frozen):
         return value
 
     def config_hash(self) -> str:
-        """A short content hash of the resolved config."""
-        return content_hash(self.model_dump(mode="json"))[:12]
+        """A short content hash of the resolved config (the device is not part of it)."""
+        return content_hash(self.model_dump(mode="json", exclude={"device"}))[:12]
 
 
 def content_hash(value: Any) -> str:

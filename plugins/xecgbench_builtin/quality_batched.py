@@ -45,11 +45,12 @@ import math
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from xecgbench.components import ExplanationBatch
+from xecgbench.components import ExplanationBatch, MetricInfo
+from xecgbench.device import model_device
 from xecgbench_builtin.quality_metrics import (
     _BATCH_FIELD,
     BACKENDS,
@@ -63,23 +64,12 @@ from xecgbench_builtin.quality_metrics import (
     nearest_divisor,
 )
 
-if TYPE_CHECKING:
-    import torch
-
 #: Rows per forward pass or re-explanation call: large enough to amortise per-call overhead,
 #: small enough that a 2-core CPU stays in cache (per-sample cost grows beyond a few hundred).
 DEFAULT_CHUNK = 256
 
 
 # --- shared helpers -----------------------------------------------------------------------
-
-
-def _device(model: Any) -> torch.device:
-    """Where ``model``'s parameters live (CPU for a parameter-free module)."""
-    import torch
-
-    parameter = next(iter(model.parameters()), None)
-    return parameter.device if parameter is not None else torch.device("cpu")
 
 
 def class_output(
@@ -93,7 +83,7 @@ def class_output(
     """
     import torch
 
-    device = _device(model)
+    device = model_device(model)
     out = np.empty(len(x), dtype=np.float32)
     rows = torch.as_tensor(np.asarray(target, dtype=np.int64))
     with torch.no_grad():
@@ -114,7 +104,7 @@ def re_explain(
     import torch
 
     assert batch.explain is not None  # checked by the caller's ``requires``
-    device = _device(batch.model)
+    device = model_device(batch.model)
     parts = []
     for start in range(0, len(x), chunk):
         inputs = torch.as_tensor(x[start : start + chunk], dtype=torch.float32).to(device)
@@ -175,6 +165,13 @@ def _weights_of(module: Any, state: dict[str, Any]) -> Iterator[None]:
         yield
     finally:
         module.load_state_dict(saved)
+
+
+def _v2(info: MetricInfo) -> MetricInfo:
+    """Version 2: the batched backend (version 1 was the Quantus path alone); its scores
+    differ from version 1 only where Quantus refused a sample or averaged in the original
+    model (see the module docstring), but cached scores are recomputed all the same."""
+    return dataclasses.replace(info, version="2")
 
 
 class BatchedQualityMetric:
@@ -239,6 +236,8 @@ class BatchedQualityMetric:
 class BatchedPixelFlipping(BatchedQualityMetric, PixelFlipping):
     """Pixel flipping with every step of the whole batch in one set of forward passes."""
 
+    info = _v2(PixelFlipping.info)
+
     def __init__(
         self,
         steps: int = 50,
@@ -278,6 +277,8 @@ class BatchedPixelFlipping(BatchedQualityMetric, PixelFlipping):
 
 class BatchedFaithfulnessCorrelation(BatchedQualityMetric, FaithfulnessCorrelation):
     """Faithfulness correlation with all ``nr_runs`` subsets of the batch in one pass set."""
+
+    info = _v2(FaithfulnessCorrelation.info)
 
     def __init__(
         self,
@@ -367,6 +368,8 @@ class _BatchedSensitivity(BatchedQualityMetric):
 class BatchedMaxSensitivity(_BatchedSensitivity, MaxSensitivity):
     """Max sensitivity over stacked noise draws."""
 
+    info = _v2(MaxSensitivity.info)
+
     def __init__(
         self,
         nr_samples: int = 10,
@@ -383,6 +386,8 @@ class BatchedMaxSensitivity(_BatchedSensitivity, MaxSensitivity):
 
 class BatchedAvgSensitivity(_BatchedSensitivity, AvgSensitivity):
     """Average sensitivity over stacked noise draws."""
+
+    info = _v2(AvgSensitivity.info)
 
     def __init__(
         self,
@@ -404,6 +409,8 @@ class BatchedAvgSensitivity(_BatchedSensitivity, AvgSensitivity):
 class BatchedMPRT(BatchedQualityMetric, MPRT):
     """MPRT re-explaining only what the score needs (Quantus also explains the original model
     when it skips the intermediate layers), the whole batch per randomised model."""
+
+    info = _v2(MPRT.info)
 
     def __init__(
         self,
@@ -450,6 +457,8 @@ class BatchedMPRT(BatchedQualityMetric, MPRT):
 
 class BatchedRandomLogit(BatchedQualityMetric, RandomLogit):
     """Random logit with the other-class re-explanations in one call per chunk."""
+
+    info = _v2(RandomLogit.info)
 
     num_classes = 2
 
