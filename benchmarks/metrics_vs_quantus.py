@@ -121,15 +121,19 @@ def _quality_inputs(n: int, length: int, fs: float, width: int) -> ExplanationBa
 
 def quality_table(args: argparse.Namespace) -> None:
     """Batched quality metrics against their Quantus backend, per explained window."""
+    import torch
+
+    from xecgbench.executors import STAGE_THREADS
     from xecgbench_builtin.quality_batched import BATCHED_QUALITY_METRICS
 
+    torch.set_num_threads(STAGE_THREADS)  # as the runner runs every stage
     batch = _quality_inputs(args.quality_n, args.quality_t, args.fs, args.width)
     n = args.quality_n
     reexplain = interleaved({"explain": lambda: batch.explain(batch.x, batch.target)}, 3)  # type: ignore[misc]
     floor = median(reexplain.wall["explain"]) / n
     print(
         f"\nquality: N={n} T={args.quality_t} fs={args.fs:g} width={args.width}, DTD; "
-        f"ms per window, median of {args.repeats} interleaved rounds; "
+        f"ms per window, median of {args.repeats} interleaved rounds, {STAGE_THREADS} thread; "
         f"one re-explanation {floor * 1e3:.3f} ms/window"
     )
     print(f"{'metric':26} {'batched':>9} {'quantus':>9} {'x':>7} {'max|diff|':>10}")
