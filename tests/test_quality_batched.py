@@ -188,6 +188,7 @@ def test_noise_draws_change_with_the_seed(batch) -> None:
     )
 
 
+@pytest.mark.filterwarnings("ignore:An input array is constant")
 def test_row_spearman_equals_scipy_with_ties_and_constant_rows() -> None:
     from scipy.stats import spearmanr
 
