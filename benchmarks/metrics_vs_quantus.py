@@ -13,7 +13,16 @@ The three run interleaved (A, B, C, A, B, C, … after one untimed warm-up round
 ``measure.interleaved``) and each time is the median of ``--repeats`` rounds, so load that
 comes and goes hits all three alike and the speed-ups are same-run ratios.
 
-Run: ``.venv/bin/python benchmarks/metrics_vs_quantus.py [--n 256] [--t 2500] [--repeats 7]``.
+The second table times the batched explanation-quality metrics (pixel flipping, faithfulness
+correlation, max/avg sensitivity, MPRT, random logit) against their Quantus backend on one
+model and explainer: the quick suite's xECGArch branch (``--fs`` Hz, ``--width``) explained by
+DTD, ``--quality-n`` windows of ``--t`` samples. Both paths run interleaved as above; times
+are per explained window, with the max abs score difference (identical draws, see
+:mod:`xecgbench_builtin.metrics.quality_batched`) and the time of one plain re-explanation of the
+batch, the floor the re-explaining metrics share with Quantus.
+
+Run: ``.venv/bin/python benchmarks/metrics_vs_quantus.py [--n 256] [--t 2500] [--repeats 7]
+[--quality-n 32] [--quality-t 1000] [--only quality|localisation]``.
 """
 
 from __future__ import annotations
@@ -82,13 +91,89 @@ def _quantus_batch_call(metric: object, batch: ExplanationBatch) -> Callable[[],
     )
 
 
+def _quality_inputs(n: int, length: int, fs: float, width: int) -> ExplanationBatch:
+    """A trained-shape xECGArch rhythm branch, DTD relevance of synthetic ECG-like windows."""
+    import torch
+
+    from xecgbench.plugins.attribution_checks import eval_mode
+    from xecgbench_builtin.attribution.zennit_methods import DTD
+    from xecgbench_builtin.models.xecgarch import build_xecgarch
+
+    torch.manual_seed(0)
+    module = build_xecgarch(fs=fs, n_samples=length, width=width).explainable("rhythm").eval()
+    method = DTD(module)
+    rng = np.random.default_rng(0)
+    t = np.arange(length) / fs
+    beats = np.sin(2 * np.pi * 1.2 * t) ** 15  # spiky, roughly R-peak-like
+    x = (beats[None, None] + 0.1 * rng.standard_normal((n, 1, length))).astype(np.float32)
+    target = np.arange(n, dtype=np.int64) % 2
+
+    def explain(inputs: object, labels: object) -> object:
+        with eval_mode(module):
+            return method(torch.as_tensor(inputs), torch.as_tensor(labels))
+
+    relevance = explain(x, target).detach().numpy()  # type: ignore[attr-defined]
+    return ExplanationBatch(
+        x=x, y=target, target=target, attributions=relevance, fs=fs, seed=0, model=module,
+        explain=explain,
+    )  # fmt: skip
+
+
+def quality_table(args: argparse.Namespace) -> None:
+    """Batched quality metrics against their Quantus backend, per explained window."""
+    import torch
+
+    from xecgbench.run.executors import STAGE_THREADS
+    from xecgbench_builtin.metrics.quality_batched import BATCHED_QUALITY_METRICS
+
+    torch.set_num_threads(STAGE_THREADS)  # as the runner runs every stage
+    batch = _quality_inputs(args.quality_n, args.quality_t, args.fs, args.width)
+    n = args.quality_n
+    reexplain = interleaved({"explain": lambda: batch.explain(batch.x, batch.target)}, 3)  # type: ignore[misc]
+    floor = median(reexplain.wall["explain"]) / n
+    print(
+        f"\nquality: N={n} T={args.quality_t} fs={args.fs:g} width={args.width}, DTD; "
+        f"ms per window, median of {args.repeats} interleaved rounds, {STAGE_THREADS} thread; "
+        f"one re-explanation {floor * 1e3:.3f} ms/window"
+    )
+    print(f"{'metric':26} {'batched':>9} {'quantus':>9} {'x':>7} {'max|diff|':>10}")
+    for metric_class in BATCHED_QUALITY_METRICS:
+        ours, reference = metric_class(), metric_class(backend="quantus")
+        scores: dict[str, object] = {}
+        timings = interleaved(
+            {
+                "ours": _keeping(scores, "ours", lambda m=ours: m.evaluate_batch(batch)),
+                "quantus": _keeping(
+                    scores, "quantus", lambda m=reference: m.evaluate_batch(batch)
+                ),
+            },
+            args.repeats,
+        )
+        t_ours, t_quantus = (median(timings.wall[k]) / n for k in ("ours", "quantus"))
+        diff = np.nanmax(np.abs(np.asarray(scores["ours"]) - np.asarray(scores["quantus"])))
+        print(
+            f"{metric_class.info.name:26} {t_ours * 1e3:9.3f} {t_quantus * 1e3:9.2f} "
+            f"{t_quantus / t_ours:7.1f} {diff:10.1e}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--t", type=int, default=2500)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quality-n", type=int, default=32, help="explained windows")
+    parser.add_argument("--quality-t", type=int, default=1000, help="window length (samples)")
+    parser.add_argument("--fs", type=float, default=100.0, help="quality model's rate (Hz)")
+    parser.add_argument("--width", type=int, default=8, help="quality model's width")
+    parser.add_argument("--only", choices=("localisation", "quality"), default=None)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
+    if args.only == "quality":
+        load_before = load_average()
+        quality_table(args)
+        print(f"load average {load_before} -> {load_average()}")
+        return
     batch = _inputs(args.n, args.t)
     print(f"N={args.n} T={args.t}; times in ms, median of {args.repeats} interleaved rounds")
     header = f"{'metric':26} {'vectorised':>10} {'q/sample':>10} {'q/batch':>10}"
@@ -113,6 +198,8 @@ def main() -> None:
             f"{metric_class.info.name:26} {t_ours * 1e3:10.2f} {t_sample * 1e3:10.1f} "
             f"{t_batch * 1e3:10.1f} {t_sample / t_ours:9.0f} {t_batch / t_ours:8.1f} {diff:10.1e}"
         )
+    if args.only is None:
+        quality_table(args)
     print(f"load average {load_before} -> {load_average()}")
 
 

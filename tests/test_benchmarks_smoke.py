@@ -80,9 +80,16 @@ def test_run_all_parses_the_quantus_comparison() -> None:
         "metric  vectorised q/sample q/batch x sample x batch max|diff|\n"
         "relevance_mass_accuracy 0.10 20.0 5.0 200 50.0 0.0e+00\n"
         "sparseness 1.00 20.0 5.0 20 5.0 3.0e-06\n"
+        "quality: N=32 T=1000\n"
+        "metric batched quantus x max|diff|\n"
+        "pixel_flipping 0.500 60.0 120.0 0.0e+00\n"
+        "mprt 1.000 2.0 2.0 1.1e-16\n"
     )
     result = run_all.parse_metrics(stdout)
     met = {row["figure"]: row["met"] for row in result["rows"]}
     assert met["relevance_mass_accuracy vs Quantus (per sample), speed-up"] is True
     assert met["sparseness vs Quantus (per sample), speed-up"] is False
     assert met["sparseness vs Quantus, max |score diff|"] is False
+    assert met["pixel_flipping vs Quantus (per window), speed-up"] is True
+    assert met["mprt vs Quantus (per window), speed-up"] is False
+    assert result["metrics"]["mprt"]["max_abs_diff"] == pytest.approx(1.1e-16)

@@ -18,10 +18,17 @@ from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugin
 from xecgbench.plugins.registry import KINDS, RegistryError
 from xecgbench.report.cli import leaderboard
 from xecgbench.run.config import SuiteError, builtin_suites, load_suite
+from xecgbench.run.device import DeviceError, resolve_device
 from xecgbench.run.store import StoreLockedError
 
-USER_ERRORS = (SuiteError, RegistryError, PluginLoadError, StoreLockedError, DatasetError)
-
+USER_ERRORS = (
+    SuiteError,
+    RegistryError,
+    PluginLoadError,
+    StoreLockedError,
+    DatasetError,
+    DeviceError,
+)
 
 
 def _system(ctx: click.Context) -> PluginSystem:
@@ -134,6 +141,12 @@ def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
 @click.option("--address", default=None, help="Ray cluster address (default: start a local one).")
 @data_dir_option
 @click.option("--quiet", is_flag=True, help="No progress bars (for logs and CI).")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default=None,
+    help="Where models, attributions and batched metrics run (default: the suite's, auto).",
+)
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -144,12 +157,14 @@ def run_command(
     workers: int,
     address: str | None,
     quiet: bool,
+    device: str | None,
 ) -> None:
     """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
     from xecgbench.report.results_files import write_leaderboard
     from xecgbench.run.runner import run_suite
 
-    config = load_suite(suite, overrides)
+    config = load_suite(suite, (*overrides, *([f"device={device}"] if device else [])))
+    resolve_device(config.device)  # an unavailable GPU is a one-line error before any stage
     system = _system(ctx)
     summary = run_suite(
         config, system, out_dir, executor=executor, workers=workers, address=address, quiet=quiet

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from xecgbench.run.device import to_cpu
+
 
 class CorruptArtifactError(Exception):
     """An artifact is missing or its bytes do not match the recorded checksum."""
@@ -67,7 +69,7 @@ class ArtifactCache:
         import torch
 
         buffer = io.BytesIO()
-        torch.save(state, buffer)
+        torch.save(to_cpu(state), buffer)  # device-independent: a GPU run's model loads anywhere
         return self._write(stage, key, ".pt", buffer.getvalue())
 
     def load_state(self, relative: str, checksum: str) -> dict[str, Any]:
@@ -75,7 +77,7 @@ class ArtifactCache:
         import torch
 
         data = self._read(relative, checksum)
-        return dict(torch.load(io.BytesIO(data), weights_only=True))
+        return dict(torch.load(io.BytesIO(data), weights_only=True, map_location="cpu"))
 
     def save_arrays(self, stage: str, key: str, arrays: dict[str, np.ndarray]) -> tuple[str, str]:
         """Save named arrays as an ``.npz``; returns (relative path, checksum)."""

@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -104,6 +104,8 @@ class Suite(_Frozen):
     metrics: tuple[ComponentSpec, ...]
     explain: ExplainConfig = ExplainConfig()
     primary_metric: str
+    #: Where models, attributions and batched metrics run (``--device``); not in any key.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
 
     @field_validator("seeds")
     @classmethod
@@ -124,8 +126,8 @@ class Suite(_Frozen):
         return value
 
     def config_hash(self) -> str:
-        """A short content hash of the resolved config."""
-        return content_hash(self.model_dump(mode="json"))[:12]
+        """A short content hash of the resolved config (the device is not part of it)."""
+        return content_hash(self.model_dump(mode="json", exclude={"device"}))[:12]
 
 
 def content_hash(value: Any) -> str:

@@ -82,6 +82,13 @@ class StageContext:
     cache: ArtifactCache
     data: tuple[ECGSet, ECGSet] | None = None
 
+    @property
+    def device(self) -> str:
+        """The torch device stages compute on (``suite.device`` resolved, never in a key)."""
+        from xecgbench.run.device import resolve_device
+
+        return resolve_device(self.suite.device)
+
     def component(self, kind: str, spec: ComponentSpec) -> Any:
         """The registered component for ``spec`` (a class or factory, not yet configured)."""
         return self.system.registry[kind].get(spec.name)
@@ -116,6 +123,7 @@ def _load_model(context: StageContext, task: StageTask, upstream: str) -> Any:
     _, test = load_data(context)
     model = build_model(context, task.seed, test.signals.shape[-1])
     model.load_state_dict(context.cache.load_state(*task.upstream[upstream]))
+    model.to(context.device)
     model.eval()
     return model
 
@@ -123,7 +131,7 @@ def _load_model(context: StageContext, task: StageTask, upstream: str) -> Any:
 def run_pretrain(context: StageContext, task: StageTask) -> StageOutcome:
     """Build a model from the seed and pre-train the branches the strategy declares."""
     train, _ = load_data(context)
-    model = build_model(context, task.seed, train.signals.shape[-1])
+    model = build_model(context, task.seed, train.signals.shape[-1]).to(context.device)
     spec = task.specs["pretraining"]
     strategy = context.component("pretraining", spec)(**spec.params)
     report = strategy.pretrain(
@@ -220,15 +228,15 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
     model = _load_model(context, task, "finetune")
     explain_cfg = context.suite.explain
     index = explained_indices(test.labels, explain_cfg.n_samples)
-    x = torch.from_numpy(test.signals[index])
-    target = torch.from_numpy(test.labels[index].astype(np.int64))
+    x = torch.from_numpy(test.signals[index]).to(context.device)
+    target = torch.from_numpy(test.labels[index].astype(np.int64)).to(context.device)
     arrays = {"index": index}
     for branch in explain_cfg.branches:
         explain = _checked_explain(context, task, _explainer(context, task, model, branch))
         parts = [
-            explain(
-                x[s : s + explain_cfg.batch_size], target[s : s + explain_cfg.batch_size]
-            ).numpy()
+            explain(x[s : s + explain_cfg.batch_size], target[s : s + explain_cfg.batch_size])
+            .cpu()
+            .numpy()
             for s in range(0, len(x), explain_cfg.batch_size)
         ]
         arrays[branch] = np.concatenate(parts).astype(np.float32)
@@ -259,7 +267,10 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
         explain = None
         if "explainer" in metric.info.requires:
             checked = _checked_explain(context, task, _explainer(context, task, model, branch))
-            explain = lambda x, t, checked=checked: checked(torch.as_tensor(x), torch.as_tensor(t))  # noqa: E731
+            device = context.device
+            explain = lambda x, t, checked=checked, device=device: checked(  # noqa: E731
+                torch.as_tensor(x, device=device), torch.as_tensor(t, device=device)
+            )
         regions = explain_cfg.alignment.get(branch, ()) if "mask" in metric.info.requires else ("",)
         for region in regions:
             batch = ExplanationBatch(

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from xecgbench.plugins.components import ECGSet, FineTuneStage, TrainingBudget
+from xecgbench.run.device import model_device
 
 #: Loss of the batch at these indices of the training arrays.
 BatchLoss = Callable[[np.ndarray], torch.Tensor]
@@ -139,9 +140,10 @@ def fine_tune(
     ensemble is the mean of the branch probabilities. A validation split is carved from ``data``.
     """
     train_idx, val_idx = stratified_holdout(data.labels, budget.val_fraction, seed)
-    x = torch.from_numpy(data.signals)
-    y = torch.from_numpy(data.labels.astype(np.int64))
-    criterion = nn.CrossEntropyLoss(weight=class_weights(data.labels[train_idx]))
+    device = model_device(model)  # the run's device (a no-op move on the CPU)
+    x = torch.from_numpy(data.signals).to(device)
+    y = torch.from_numpy(data.labels.astype(np.int64)).to(device)
+    criterion = nn.CrossEntropyLoss(weight=class_weights(data.labels[train_idx]).to(device))
 
     def fit_branch(branch: nn.Module) -> list[FitHistory]:
         generator = seed_everything(seed)  # the same data order for every branch
@@ -180,7 +182,7 @@ def predict(model: Any, signals: np.ndarray, batch_size: int = 256) -> dict[str,
     model.eval()
     chunks: dict[str, list[np.ndarray]] = {}
     for start in range(0, len(signals), batch_size):
-        probs = model.predict_proba(torch.from_numpy(signals[start : start + batch_size]))
-        for name, values in probs.items():
-            chunks.setdefault(name, []).append(values.numpy())
+        batch = torch.from_numpy(signals[start : start + batch_size]).to(model_device(model))
+        for name, values in model.predict_proba(batch).items():
+            chunks.setdefault(name, []).append(values.cpu().numpy())
     return {name: np.concatenate(parts) for name, parts in chunks.items()}

@@ -7,13 +7,16 @@ from xecgbench.plugins.registry import BoundRegistry
 from xecgbench_builtin.metrics.accuracy import ACCURACY_METRICS
 from xecgbench_builtin.metrics.interval_profile import IntervalProfile
 from xecgbench_builtin.metrics.localisation import LOCALISATION_METRICS
-from xecgbench_builtin.metrics.quality import QUALITY_METRICS
+from xecgbench_builtin.metrics.quality import Complexity, Sparseness
+from xecgbench_builtin.metrics.quality_batched import BATCHED_QUALITY_METRICS
 
 ALL_METRICS: tuple[type, ...] = (
     *ACCURACY_METRICS,
     *LOCALISATION_METRICS,
     IntervalProfile,
-    *QUALITY_METRICS,
+    *BATCHED_QUALITY_METRICS,  # backend='quantus' is the reference path
+    Sparseness,
+    Complexity,
 )
 
 

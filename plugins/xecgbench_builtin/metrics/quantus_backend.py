@@ -145,12 +145,14 @@ def quality_scores(class_name: str, params: dict[str, Any], batch: ExplanationBa
     is all zero), the samples are retried one at a time and refused ones give ``None``.
     Each result is what Quantus returns for a sample (a float, or a curve for PixelFlipping).
     """
+    from xecgbench.run.device import model_device
+
     metric = _quantus_metric(class_name, **params)
     n = len(batch.x)
     x = np.asarray(batch.x, dtype=np.float32).reshape(n, 1, -1)
     a = np.asarray(batch.attributions, dtype=np.float32).reshape(x.shape)
     y = np.asarray(batch.target, dtype=np.int64).reshape(-1)
-    call = {"model": batch.model, "channel_first": True, "device": "cpu"}
+    call = {"model": batch.model, "channel_first": True, "device": str(model_device(batch.model))}
     if batch.explain is not None:
         call["explain_func"] = explain_func(batch)
     with seeded(batch.seed), contextlib.suppress(AssertionError):

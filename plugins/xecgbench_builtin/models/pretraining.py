@@ -71,24 +71,26 @@ class PWaveDetection:
         from torch import nn
         from torch.nn import functional as F
 
+        from xecgbench.run.device import model_device
         from xecgbench.run.training import fit, seed_everything, stratified_holdout
 
         generator = seed_everything(seed)
         windows = self._training_windows(data)
         branch = model.branches["morphology"]
-        head = nn.Conv1d(branch.width, 1, kernel_size=1)
-        x = torch.from_numpy(windows.signals)
-        target = torch.from_numpy(windows.masks["p_wave"].astype(np.float32))
-        weight = torch.from_numpy(_annotated(windows).astype(np.float32))
+        device = model_device(model)  # the run's device; the head is drawn on the CPU first
+        head = nn.Conv1d(branch.width, 1, kernel_size=1).to(device)
+        x = torch.from_numpy(windows.signals).to(device)
+        target = torch.from_numpy(windows.masks["p_wave"].astype(np.float32)).to(device)
+        weight = torch.from_numpy(_annotated(windows).astype(np.float32)).to(device)
         train_idx, val_idx = stratified_holdout(windows.labels, budget.val_fraction, seed)
 
         def logits(signals: torch.Tensor) -> torch.Tensor:
-            coarse = head(branch.features(signals))
+            coarse = head(branch.features(signals.to(device)))
             return F.interpolate(coarse, size=signals.shape[-1], mode="linear", align_corners=False)
 
         # P waves cover ~15 % of a window: weight them up so "no P anywhere" is no optimum.
         positive = float((target * weight).sum()) or 1.0
-        pos_weight = torch.tensor(float(weight.sum()) / positive - 1.0)
+        pos_weight = torch.tensor(float(weight.sum()) / positive - 1.0).to(device)
 
         def loss_on(index: np.ndarray) -> torch.Tensor:
             return F.binary_cross_entropy_with_logits(
@@ -113,7 +115,8 @@ class PWaveDetection:
         import torch
 
         with torch.no_grad():
-            predicted = (torch.sigmoid(logits(torch.from_numpy(windows.signals))) > 0.5).numpy()
+            logit = logits(torch.from_numpy(windows.signals))
+            predicted = (torch.sigmoid(logit) > 0.5).cpu().numpy()
         annotated = _annotated(windows)
         truth = windows.masks["p_wave"] & annotated
         scores = event_f1(
@@ -153,19 +156,22 @@ class RRVariability:
         from torch import nn
         from torch.nn import functional as F
 
+        from xecgbench.run.device import model_device
         from xecgbench.run.training import fit, seed_everything, stratified_holdout
 
         generator = seed_everything(seed)
+        device = model_device(model)
         rmssd = np.array([rmssd_ms(m[0], data.fs) for m in data.masks["r_peak"]])
         usable = np.flatnonzero(np.isfinite(rmssd))
         if len(usable) < 4:
             raise ValueError("rr_variability: fewer than 4 windows with 3 or more R peaks")
         log_target = np.log1p(rmssd[usable])
         mean, std = log_target.mean(), log_target.std() + 1e-8
-        x = torch.from_numpy(data.signals[usable])
-        y = torch.from_numpy(((log_target - mean) / std).astype(np.float32))
+        x = torch.from_numpy(data.signals[usable]).to(device)
+        y = torch.from_numpy(((log_target - mean) / std).astype(np.float32)).to(device)
         branch = model.branches["rhythm"]
         head = nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(branch.width, 1))
+        head.to(device)
         train_idx, val_idx = stratified_holdout(data.labels[usable], budget.val_fraction, seed)
 
         def predict(index: np.ndarray) -> torch.Tensor:
@@ -183,7 +189,7 @@ class RRVariability:
             generator,
         )
         with torch.no_grad():
-            predicted_log = predict(val_idx).numpy() * std + mean
+            predicted_log = predict(val_idx).cpu().numpy() * std + mean
         true_log = log_target[val_idx]
         residual = np.sum((true_log - predicted_log) ** 2)
         total = np.sum((true_log - true_log.mean()) ** 2)
