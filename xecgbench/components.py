@@ -168,9 +168,10 @@ class AttributionMethod(Protocol):
     """``cls(model, **params)`` then ``method(x, target)`` -> relevance of ``x``'s shape.
 
     ``model`` maps ``(N, 1, T)`` to logits ``(N, C)``; ``target`` is an int64 tensor ``(N,)``.
-    Class metadata: ``family`` (``"lrp"``, ``"gradient"``, ``"perturbation"``,
-    ``"control"``), ``needs_baseline`` and ``relative_cost`` (forward+backward passes per
-    sample).
+    Class metadata: ``family`` (``"gradient"``, ``"path"``, ``"propagation"``,
+    ``"perturbation"``, ``"surrogate"``, ``"cam"``, ``"control"``), ``needs_baseline`` and
+    ``relative_cost`` (forward+backward passes per sample). A method whose ``__call__`` takes a
+    ``masks`` keyword also gets the windows' fiducial masks (see ``call_attribution``).
     """
 
     name: ClassVar[str]

@@ -104,7 +104,8 @@ def explain_record(
     )
     x = torch.from_numpy(windows.signals[index : index + 1])
     target = torch.tensor([int(windows.labels[index])])
-    relevance = call_attribution(method, registration.plugin, explainer, x, target)
+    masks = {k: v[index : index + 1] for k, v in windows.masks.items()}
+    relevance = call_attribution(method, registration.plugin, explainer, x, target, masks)
     title = (
         f"{windows.record_ids[index]} ({'AF' if windows.labels[index] else 'non-AF'}) — "
         f"{method} on the {branch} branch; pretraining {labels['pretraining']}, "

@@ -240,7 +240,9 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
         explain = _checked_explain(context, task, _explainer(context, task, model, branch))
         parts = [
             explain(
-                x[s : s + explain_cfg.batch_size], target[s : s + explain_cfg.batch_size]
+                x[s : s + explain_cfg.batch_size],
+                target[s : s + explain_cfg.batch_size],
+                masks={k: m[index[s : s + explain_cfg.batch_size]] for k, m in test.masks.items()},
             ).numpy()
             for s in range(0, len(x), explain_cfg.batch_size)
         ]
@@ -272,7 +274,11 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
         explain = None
         if "explainer" in metric.info.requires:
             checked = _checked_explain(context, task, _explainer(context, task, model, branch))
-            explain = lambda x, t, checked=checked: checked(torch.as_tensor(x), torch.as_tensor(t))  # noqa: E731
+            # re-explained windows are the scored ones (perturbed) when the count matches
+            masks = {k: m[index] for k, m in test.masks.items()}
+            explain = lambda x, t, checked=checked, masks=masks: checked(  # noqa: E731
+                torch.as_tensor(x), torch.as_tensor(t), masks if len(x) == len(index) else None
+            )
         regions = explain_cfg.alignment.get(branch, ()) if "mask" in metric.info.requires else ("",)
         for region in regions:
             batch = ExplanationBatch(
