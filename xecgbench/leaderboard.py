@@ -5,6 +5,7 @@ A run becomes several small tables, each answering one question, instead of one 
 - ``alignment-<branch>``: do explanations land on the branch's clinical region? Ranked by the
   suite's primary metric, with the domain-specificity index against ``none`` pretraining;
 - ``interval-profile``: where on the beat relevance lies (P, PR, QRS, ST, T, TP shares);
+- ``interval-anova``: the same per class, with the class × interval mixed-model tests;
 - ``explanation-quality``: faithfulness, robustness, randomisation sanity, complexity;
 - ``accuracy``: AF detection per pretraining × freezing and branch;
 - ``pretraining``: how well the pretraining tasks themselves were learnt.
@@ -455,9 +456,12 @@ def build_leaderboard(results: RunResults, *,
                             ["pretraining", "freezing", "branch", "metric", "region"])
     summary = seed_summary(explained, [*CELL, "metric", "region"])
     order = suite_order(results)
+    from xecgbench.interval_anova_table import interval_anova_table  # imports this module
+
     tables = [
         *_alignment_tables(results, explained, summary, accuracy, order),
         _interval_table(results, summary, order),
+        interval_anova_table(results, explained, order),
         _quality_table(results, summary, order, mprt_threshold),
         _accuracy_table(results, accuracy, order),
         _pretraining_table(results, order),

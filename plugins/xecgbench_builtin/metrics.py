@@ -5,6 +5,7 @@ from __future__ import annotations
 from xecgbench import hookimpl
 from xecgbench.registry import BoundRegistry
 from xecgbench_builtin.accuracy_metrics import ACCURACY_METRICS
+from xecgbench_builtin.interval_anova import IntervalAnova
 from xecgbench_builtin.interval_profile import IntervalProfile
 from xecgbench_builtin.localisation import LOCALISATION_METRICS
 from xecgbench_builtin.quality_metrics import QUALITY_METRICS
@@ -13,6 +14,7 @@ ALL_METRICS: tuple[type, ...] = (
     *ACCURACY_METRICS,
     *LOCALISATION_METRICS,
     IntervalProfile,
+    IntervalAnova,
     *QUALITY_METRICS,
 )
 
