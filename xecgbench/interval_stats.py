@@ -103,10 +103,15 @@ def _wald(beta: np.ndarray, cov: np.ndarray, contrasts: np.ndarray, df: float) -
         return float("nan")
     estimate = contrasts @ beta
     middle = contrasts @ cov @ contrasts.T
-    statistic = float(estimate @ np.linalg.pinv(middle) @ estimate)
-    q = np.linalg.matrix_rank(middle)
-    if q == 0:
-        return float("nan")
+    if len(contrasts) == 1:  # one contrast: no decomposition (most post-hoc tests)
+        if not middle[0, 0] > 0:
+            return float("nan")
+        statistic, q = float(estimate[0] ** 2 / middle[0, 0]), 1
+    else:
+        statistic = float(estimate @ np.linalg.pinv(middle) @ estimate)
+        q = int(np.linalg.matrix_rank(middle))
+        if q == 0:
+            return float("nan")
     if np.isinf(df):
         return float(stats.chi2.sf(statistic, q))
     return float(stats.f.sf(statistic / q, q, df))
