@@ -11,7 +11,7 @@ KernelSHAP and LIME explain **segments** (superpixels), not samples: fixed windo
 and the fiducial masks passed as ``masks=``, the runs of the beat intervals (each P wave, PR,
 QRS, ST, T, TP stretch of each beat is one feature). A segment switched off is replaced by the
 window's median, the closest single value to the isoelectric line; a segment's relevance is
-spread uniformly over its samples (captum's ``return_input_shape``).
+spread uniformly over its samples, so it sums to the segment's value over the segment.
 """
 
 from __future__ import annotations
@@ -273,7 +273,10 @@ class SegmentSurrogate(CaptumAttribution):
         with eval_mode(self.model), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*lstsq.*")
             relevance = per_sample(one, x, target.long(), self.seed)
-        return relevance.detach().float()
+        # captum repeats a segment's value on each of its samples; spread it instead, so a
+        # segment's relevance sums to its Shapley value / coefficient whatever its length
+        sizes = torch.stack([torch.bincount(row)[row] for row in ids]).reshape(x.shape)
+        return (relevance.detach() / sizes).float()
 
 
 class KernelShap(SegmentSurrogate):
