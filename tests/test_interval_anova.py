@@ -104,7 +104,7 @@ def test_leaderboard_shows_the_interaction_where_it_is_built_in() -> None:
     board = build_leaderboard(fake_run())
     table = board.table("interval-anova")
     rows = table.rows.set_index("attribution")
-    assert float(rows.loc["dtd", "class × interval p"]) < 1e-3
+    assert float(rows.loc["dtd", "class × interval p"].removeprefix("< ")) < 1e-3
     assert float(rows.loc["random", "class × interval p"]) > 0.01
     assert rows.loc["dtd", "AF vs non-AF (Holm p < 0.05)"] == "QRS ↑"
     assert rows.loc["random", "AF vs non-AF (Holm p < 0.05)"] == "none"
@@ -117,3 +117,28 @@ def test_leaderboard_shows_the_interaction_where_it_is_built_in() -> None:
     numbers = tidy(board)
     interaction = numbers[numbers["metric"] == "interval_anova: class × interval"]
     assert set(interaction["attribution"]) == {"dtd", "random"}
+
+
+@pytest.mark.slow
+def test_a_run_passes_masks_to_clinical_occlusion_and_tables_the_anova(tmp_path) -> None:
+    """End to end on the smoke suite: masks reach the method, the table reaches the board."""
+    from xecgbench.config import load_suite
+    from xecgbench.plugin_manager import load_plugins
+    from xecgbench.reporting import load_store
+    from xecgbench.runner import STORE_NAME, run_suite
+
+    system = load_plugins(autoload=False)
+    suite = load_suite("smoke", (
+        "pretraining=[none]", "freezing=[none]", "seeds=[0,1]",
+        "attributions=[clinical_occlusion,grad_cam]", "metrics=[accuracy,interval_anova]",
+        "explain.n_samples=16", "explain.batch_size=16",
+    ))
+    summary = run_suite(suite, system, tmp_path, quiet=True)
+    assert summary.ok, summary
+    results = load_store(tmp_path / STORE_NAME, system)
+    scored = results.scores[results.scores["metric"] == "interval_anova"]
+    occluded = scored[scored["attribution"] == "clinical_occlusion"]
+    assert occluded["value"].notna().any()
+    table = build_leaderboard(results).table("interval-anova")
+    assert set(table.rows["attribution"]) == {"clinical_occlusion", "grad_cam"}
+    assert set(table.rows["branch"]) == {"morphology", "rhythm"}

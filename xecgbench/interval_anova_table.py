@@ -25,8 +25,9 @@ ALPHA = 0.05
 MODEL_TEXT = {
     "mixed": (
         "a linear mixed model on the window-level shares (class × interval cell means and a "
-        "seed block as fixed effects, a random intercept per record; statsmodels MixedLM, "
-        "Wald tests)"
+        "seed block as fixed effects; random record intercepts and record × interval effects, "
+        "so seeds are the replicates and records a random effect; statsmodels MixedLM, Wald "
+        "tests)"
     ),
     "seed_anova": (
         "an ANOVA on the seed-level means (seed block + class × interval cells; seeds are the "
@@ -37,7 +38,9 @@ TEXT_COLUMNS = ("class × interval p", "interval p", "AF vs non-AF (Holm p < 0.0
 
 
 def _p(value: float) -> str:
-    return "—" if value is None or not np.isfinite(value) else f"{value:.2g}"
+    if value is None or not np.isfinite(value):
+        return "—"
+    return "< 1e-16" if value < 1e-16 else f"{value:.2g}"
 
 
 def _region_order(regions: list[str]) -> list[str]:
