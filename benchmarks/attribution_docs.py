@@ -198,7 +198,7 @@ def render(registry: Any, costs: dict[str, Any]) -> str:
 
 def generate() -> str:
     """The page from the installed registry and the committed costs."""
-    from xecgbench.plugin_manager import load_plugins
+    from xecgbench.plugins.manager import load_plugins
 
     registry = load_plugins(autoload=False).registry["attributions"]
     return render(registry, json.loads(COSTS.read_text(encoding="utf-8")))

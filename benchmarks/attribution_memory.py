@@ -24,9 +24,9 @@ RATES = ((250.0, 2500), (500.0, 5000))
 
 CHILD = """
 import json, resource, sys, torch
-from xecgbench.attribution_checks import make_attribution
-from xecgbench.plugin_manager import load_plugins
-from xecgbench_builtin.xecgarch import build_xecgarch
+from xecgbench.plugins.attribution_checks import make_attribution
+from xecgbench.plugins.manager import load_plugins
+from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 name, n, fs, t = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 torch.manual_seed(0)
@@ -71,9 +71,9 @@ def measure_timing(n: int = 8) -> None:
     import torch
     from torch import nn
 
-    from xecgbench.attribution_checks import make_attribution
-    from xecgbench.plugin_manager import load_plugins
-    from xecgbench_builtin.xecgarch import build_xecgarch
+    from xecgbench.plugins.attribution_checks import make_attribution
+    from xecgbench.plugins.manager import load_plugins
+    from xecgbench_builtin.models.xecgarch import build_xecgarch
 
     torch.manual_seed(0)
     tiny = nn.Sequential(

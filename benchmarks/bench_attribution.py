@@ -77,9 +77,9 @@ def run(n: int = 16, repeats: int = 5, rates: tuple[float, ...] = RATES,
     """Median ms/sample per (rate, branch, method); ratios to saliency and to fwd+bwd."""
     import torch
 
-    from xecgbench.attribution_checks import accepts_masks, make_attribution
-    from xecgbench.plugin_manager import load_plugins
-    from xecgbench_builtin.xecgarch import build_xecgarch
+    from xecgbench.plugins.attribution_checks import accepts_masks, make_attribution
+    from xecgbench.plugins.manager import load_plugins
+    from xecgbench_builtin.models.xecgarch import build_xecgarch
 
     warnings.simplefilter("ignore")
     if threads:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from measure import interleaved, load_average, median, spread, stamp, write_json
 
-from xecgbench_builtin.synthetic import SyntheticECG
+from xecgbench_builtin.data.synthetic import SyntheticECG
 
 MAX_SECONDS_PER_10K = 10.0
 FS, DURATION_S = 250.0, 10.0

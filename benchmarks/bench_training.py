@@ -1,4 +1,4 @@
-"""Training throughput: ``xecgbench.training.fine_tune`` against a bare torch loop (≥ 0.8×).
+"""Training throughput: ``xecgbench.run.training.fine_tune`` against a bare torch loop (≥ 0.8×).
 
 Same model (``build_xecgarch(width=8)``, rebuilt from seed 0 for every repetition), same
 synthetic windows (the quick suite's 100 Hz, 10 s), same batch size, optimiser (Adam), loss
@@ -29,7 +29,7 @@ def bare_loop(model: Any, x: Any, y: Any, train_idx: np.ndarray, epochs: int, se
     import torch
     from torch import nn
 
-    from xecgbench.training import class_weights
+    from xecgbench.run.training import class_weights
 
     generator = torch.Generator().manual_seed(seed)
     criterion = nn.CrossEntropyLoss(weight=class_weights(y[train_idx].numpy()))
@@ -52,16 +52,16 @@ def run(
     """Median samples/s of ``fine_tune`` and of the bare loop, and their ratio."""
     import torch
 
-    from xecgbench.components import FineTuneStage, TrainingBudget
-    from xecgbench.training import fine_tune, stratified_split
-    from xecgbench_builtin.synthetic import SyntheticECG
-    from xecgbench_builtin.xecgarch import build_xecgarch
+    from xecgbench.plugins.components import FineTuneStage, TrainingBudget
+    from xecgbench.run.training import fine_tune, stratified_holdout
+    from xecgbench_builtin.data.synthetic import SyntheticECG
+    from xecgbench_builtin.models.xecgarch import build_xecgarch
 
     if threads:
         torch.set_num_threads(threads)
     data = SyntheticECG(n_train=n, n_test=0).load("train", fs=FS, duration_s=DURATION_S)
     budget = TrainingBudget(epochs=epochs, batch_size=BATCH_SIZE, lr=LR, patience=epochs + 1)
-    train_idx, _ = stratified_split(data.labels, budget.val_fraction, seed=0)
+    train_idx, _ = stratified_holdout(data.labels, budget.val_fraction, seed=0)
     x = torch.from_numpy(data.signals)
     y = torch.from_numpy(data.labels.astype(np.int64))
     n_samples = data.signals.shape[-1]

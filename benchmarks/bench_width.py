@@ -31,10 +31,10 @@ def run(
     """Median seconds per fine-tuning epoch for each width."""
     import torch
 
-    from xecgbench.components import FineTuneStage, TrainingBudget
-    from xecgbench.training import fine_tune
-    from xecgbench_builtin.synthetic import SyntheticECG
-    from xecgbench_builtin.xecgarch import build_xecgarch
+    from xecgbench.plugins.components import FineTuneStage, TrainingBudget
+    from xecgbench.run.training import fine_tune
+    from xecgbench_builtin.data.synthetic import SyntheticECG
+    from xecgbench_builtin.models.xecgarch import build_xecgarch
 
     if threads:
         torch.set_num_threads(threads)

@@ -1,6 +1,6 @@
 """Cost model of a suite's grid (default ``paper``): CPU-hours here, GPU and Ray-cluster estimates.
 
-1. **Count** the stages of the grid with :func:`xecgbench.plan.plan`, per stage type and
+1. **Count** the stages of the grid with :func:`xecgbench.run.plan.plan`, per stage type and
    component (pretraining strategy, freezing schedule, attribution method, metric).
 2. **Cost per stage** as ``a + b · units``, where ``units`` is the work the stage scales with:
    pretrain ``n_train × epochs``, fine-tune ``n_train × Σ schedule epochs``, evaluate
@@ -97,7 +97,7 @@ def stage_units(suite: Any, system: Any, n_train: int, n_test: int) -> dict[tupl
 
 def stage_counts(suite: Any, system: Any) -> Counter[tuple[str, str]]:
     """How many stages of each (stage, component) the grid plans."""
-    from xecgbench.plan import plan
+    from xecgbench.run.plan import plan
 
     return Counter(
         (p.task.stage, component_of(p.task.stage, p.task.labels)) for p in plan(suite, system)
@@ -137,7 +137,7 @@ def store_seconds(path: Path) -> dict[tuple[str, str], list[float]]:
 
 def small_suite(name: str, size: dict[str, int]) -> Any:
     """``name`` shrunk to synthetic windows of ``size``, one seed, every epoch run."""
-    from xecgbench.config import load_suite
+    from xecgbench.run.config import load_suite
 
     overrides = [
         "seeds=[0]",
@@ -153,7 +153,7 @@ def small_suite(name: str, size: dict[str, int]) -> Any:
 
 def measured_run(name: str, size: dict[str, int], system: Any) -> dict[tuple[str, str], float]:
     """Mean seconds per (stage, component) of a small run of ``name``, timed by the runner."""
-    from xecgbench.runner import run_suite
+    from xecgbench.run.runner import run_suite
 
     suite = small_suite(name, size)
     with tempfile.TemporaryDirectory(prefix="xecgbench-cost-") as out:
@@ -220,7 +220,7 @@ def flops_per_unit(suite: Any, system: Any) -> dict[tuple[str, str], float]:
 
     import torch
 
-    from xecgbench.attribution_checks import make_attribution
+    from xecgbench.plugins.attribution_checks import make_attribution
 
     fs, t = suite.data.fs, round(suite.data.fs * suite.data.duration_s)
     factory = system.registry["models"].get(suite.model.name)
@@ -252,8 +252,8 @@ def flops_per_unit(suite: Any, system: Any) -> dict[tuple[str, str], float]:
 
 def delineation_seconds(data_dir: Path, n_records: int = 5) -> float | None:
     """Mean seconds of NeuroKit2 delineation per CinC 2017 record (None without the data)."""
-    from xecgbench_builtin.cinc2017 import CinC2017
-    from xecgbench_builtin.fiducials import delineate
+    from xecgbench_builtin.data.cinc2017 import CinC2017
+    from xecgbench_builtin.data.fiducials import delineate
 
     path = data_dir / "cinc2017"
     if not (path / "REFERENCE.csv").exists():
@@ -282,8 +282,8 @@ def run(suite_name: str = "paper", store: Path | None = None, n_train: int | Non
     """The cost table of ``suite_name`` and its CPU, GPU and Ray totals."""
     import torch
 
-    from xecgbench.config import load_suite
-    from xecgbench.plugin_manager import load_plugins
+    from xecgbench.plugins.manager import load_plugins
+    from xecgbench.run.config import load_suite
 
     warnings.simplefilter("ignore")
     torch.set_num_threads(1)  # as the runner's stages (executors.STAGE_THREADS)

@@ -1,9 +1,9 @@
 """How good are NeuroKit2's fiducials (the CinC 2017 masks) against LUDB's cardiologists?
 
-Runs the exact delineation the ``cinc2017`` loader uses (:func:`xecgbench_builtin.fiducials
+Runs the exact delineation the ``cinc2017`` loader uses (:func:`xecgbench_builtin.data.fiducials
 .delineate`: ``ecg_clean`` + ``ecg_peaks`` + ``ecg_delineate(method="dwt")``) on one lead of
 every LUDB record and matches its points to the expert annotations, one-to-one within a
-tolerance (greedy, :func:`xecgbench_builtin.fiducial_events.event_f1`). Only detections inside
+tolerance (greedy, :func:`xecgbench_builtin.data.fiducial_events.event_f1`). Only detections inside
 the annotated span (first to last expert annotation) count: outside it LUDB is silent.
 
 Usage::
@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from xecgbench_builtin.ecg_windows import BadRecordError
-from xecgbench_builtin.fiducial_events import event_f1
-from xecgbench_builtin.fiducials import (
+from xecgbench_builtin.data.ecg_windows import BadRecordError
+from xecgbench_builtin.data.fiducial_events import event_f1
+from xecgbench_builtin.data.fiducials import (
     Fiducials,
     atrial_windows,
     delineate,
@@ -32,7 +32,7 @@ from xecgbench_builtin.fiducials import (
     interval_mask,
     waves_from_annotation,
 )
-from xecgbench_builtin.ludb import LUDB
+from xecgbench_builtin.data.ludb import LUDB
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 #: (row name, NeuroKit2 key, expert point, tolerance in ms)
@@ -78,7 +78,7 @@ def main() -> None:
 
 def cinc_p_rate(path: Path, per_class: int, cache_dir: str | None) -> None:
     """How often NeuroKit2 reports a P peak per beat in random CinC 2017 AF / non-AF records."""
-    from xecgbench_builtin.cinc2017 import CinC2017
+    from xecgbench_builtin.data.cinc2017 import CinC2017
 
     dataset = CinC2017(path=path)
     entries = dataset.records("all")[0]

@@ -25,10 +25,10 @@ from collections.abc import Callable
 import numpy as np
 from measure import interleaved, load_average, median
 
-from xecgbench.components import ExplanationBatch
-from xecgbench_builtin.localisation import LOCALISATION_METRICS, positive_relevance
-from xecgbench_builtin.quality_metrics import Complexity, Sparseness
-from xecgbench_builtin.quantus_backend import QUIET
+from xecgbench.plugins.components import ExplanationBatch
+from xecgbench_builtin.metrics.localisation import LOCALISATION_METRICS, positive_relevance
+from xecgbench_builtin.metrics.quality import Complexity, Sparseness
+from xecgbench_builtin.metrics.quantus_backend import QUIET
 
 
 def _inputs(n: int, length: int, seed: int = 0) -> ExplanationBatch:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from xecgbench_builtin.accuracy_metrics import (
+from xecgbench_builtin.metrics.accuracy import (
     ACCURACY_METRICS,
     AUROC,
     F1AF,

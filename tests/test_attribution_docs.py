@@ -12,7 +12,7 @@ sys.path.insert(0, str(BENCHMARKS))
 import attribution_costs  # noqa: E402
 import attribution_docs  # noqa: E402
 
-from xecgbench.plugin_manager import load_plugins  # noqa: E402
+from xecgbench.plugins.manager import load_plugins  # noqa: E402
 
 REGISTRY = load_plugins(autoload=False).registry["attributions"]
 

@@ -17,15 +17,15 @@ import torch
 from torch import nn
 
 from xecgbench import hookimpl
-from xecgbench.attribution_checks import (
+from xecgbench.plugins.attribution_checks import (
     AttributionError,
     accepts_masks,
     call_attribution,
     check_attribution,
     make_attribution,
 )
-from xecgbench.plugin_manager import load_plugins
-from xecgbench_builtin.xecgarch import build_xecgarch
+from xecgbench.plugins.manager import load_plugins
+from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 FS = 100.0
 T = 256
@@ -190,7 +190,7 @@ def test_random_control_is_seeded_per_sample(models, batch) -> None:
 
 def test_plugin_modules_do_not_import_torch() -> None:
     code = (
-        "import sys, xecgbench_builtin.attributions; "
+        "import sys, xecgbench_builtin.attribution.hooks; "
         "heavy = {'torch', 'zennit', 'captum'} & set(sys.modules); assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

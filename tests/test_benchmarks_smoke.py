@@ -55,8 +55,8 @@ def test_attribution_benchmark_covers_requested_methods() -> None:
 
 
 def test_cost_model_counts_every_planned_stage() -> None:
-    from xecgbench.config import load_suite
-    from xecgbench.plugin_manager import load_plugins
+    from xecgbench.plugins.manager import load_plugins
+    from xecgbench.run.config import load_suite
 
     system = load_plugins(autoload=False)
     suite = load_suite("paper")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from xecgbench.cache import ArtifactCache, CorruptArtifactError
+from xecgbench.run.cache import ArtifactCache, CorruptArtifactError
 
 
 def _flip_byte(path: Path, offset: int = -10) -> None:

@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from xecgbench_builtin.captum_methods import (
+from xecgbench_builtin.attribution.captum_methods import (
     DeepLift,
     GradientShap,
     InputXGradient,
@@ -124,8 +124,8 @@ def test_chunked_batches_equal_one_pass(x, target) -> None:
 PEAK_RSS_SCRIPT = textwrap.dedent(
     """
     import json, resource, sys, torch
-    from xecgbench_builtin.captum_methods import IntegratedGradients, Occlusion
-    from xecgbench_builtin.xecgarch import build_xecgarch
+    from xecgbench_builtin.attribution.captum_methods import IntegratedGradients, Occlusion
+    from xecgbench_builtin.models.xecgarch import build_xecgarch
 
     fs, n_samples = 500.0, 5000
     torch.manual_seed(0)

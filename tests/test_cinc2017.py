@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xecgbench.components import MASK_NAMES, Dataset
-from xecgbench_builtin.cinc2017 import CinC2017
-from xecgbench_builtin.ecg_windows import BadRecordError, DatasetError
-from xecgbench_builtin.fiducial_events import run_bounds
-from xecgbench_builtin.fiducials import ATRIAL_WINDOW_MS
+from xecgbench.plugins.components import MASK_NAMES, Dataset
+from xecgbench_builtin.data.cinc2017 import CinC2017
+from xecgbench_builtin.data.ecg_windows import BadRecordError, DatasetError
+from xecgbench_builtin.data.fiducial_events import run_bounds
+from xecgbench_builtin.data.fiducials import ATRIAL_WINDOW_MS
 
 #: A handful of real records: two normal, two AF, one other rhythm, one noisy.
 RECORDS = {"A00001": "N", "A00002": "N", "A00004": "A", "A00005": "A", "A00008": "O",

@@ -32,14 +32,10 @@ def test_plugins_json_lists_the_bundled_plugins() -> None:
     result = xecgbench("plugins", "--json")
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert {
-        "builtin-datasets",
-        "builtin-models",
-        "builtin-training",
-        "builtin-attributions",
-        "builtin-metrics",
-    } <= set(rows)
-    assert "synthetic" in rows["builtin-datasets"]["registered"]["datasets"]
+    bundled = {"builtin-data", "builtin-models", "builtin-attributions", "builtin-metrics"}
+    assert bundled <= set(rows)
+    assert "synthetic" in rows["builtin-data"]["registered"]["datasets"]
+    assert "iterative" in rows["builtin-models"]["registered"]["freezing"]
     assert all(row["version"] for row in rows.values())
 
 

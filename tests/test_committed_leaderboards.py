@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from test_leaderboard import make_results
 
-from xecgbench.reporting import (
+from xecgbench.report.results_files import (
     RunInfo,
     RunRecord,
     committed_directories,

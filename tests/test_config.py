@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xecgbench.config import SuiteError, builtin_suites, content_hash, load_suite
+from xecgbench.run.config import SuiteError, builtin_suites, content_hash, load_suite
 
 
 @pytest.mark.parametrize("name", sorted(builtin_suites()))

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from xecgbench.components import MASK_NAMES
-from xecgbench.plugin_manager import PluginSystem, load_plugins
-from xecgbench_builtin.commands import xecgbench_register_commands
-from xecgbench_builtin.data_cli import data
+from xecgbench.plugins.components import MASK_NAMES
+from xecgbench.plugins.manager import PluginSystem, load_plugins
+from xecgbench_builtin.data.cli import data
+from xecgbench_builtin.data.hooks import xecgbench_register_commands
 
 
 @pytest.fixture(scope="module")

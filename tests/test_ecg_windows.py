@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from xecgbench_builtin.ecg_windows import (
+from xecgbench_builtin.data.ecg_windows import (
     BadRecordError,
     DatasetError,
     check_duration,
@@ -17,7 +17,7 @@ from xecgbench_builtin.ecg_windows import (
     cut_window,
     normalise,
     resample,
-    stratified_split,
+    split_records,
     stratified_subset,
     window_starts,
 )
@@ -59,7 +59,7 @@ def test_resample_keeps_duration_and_a_slow_sine() -> None:
 
 def test_importing_the_module_leaves_scipy_signal_unloaded() -> None:
     # scipy.signal costs 0.6-1.2 s to import, which every xecgbench command would pay.
-    code = "import sys, xecgbench_builtin.ecg_windows; print('scipy.signal' in sys.modules)"
+    code = "import sys, xecgbench_builtin.data.ecg_windows; print('scipy.signal' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False", result.stderr
 
@@ -91,22 +91,22 @@ def test_normalisations_per_window() -> None:
         normalise(windows, "l2")
 
 
-def test_stratified_split_is_disjoint_complete_proportional_and_seeded() -> None:
+def test_split_records_is_disjoint_complete_proportional_and_seeded() -> None:
     ids = [f"r{i:03d}" for i in range(100)]
     strata = ["A"] * 20 + ["N"] * 50 + ["O"] * 30
-    train, test = stratified_split(ids, strata, 0.2, seed=1)
+    train, test = split_records(ids, strata, 0.2, seed=1)
     assert not set(train) & set(test) and sorted(train + test) == ids
     by_id = dict(zip(ids, strata, strict=True))
     assert sorted(by_id[i] for i in test).count("A") == 4
     assert [by_id[i] for i in test].count("N") == 10
-    assert stratified_split(list(reversed(ids)), list(reversed(strata)), 0.2, seed=1) == (
+    assert split_records(list(reversed(ids)), list(reversed(strata)), 0.2, seed=1) == (
         train, test)
-    assert stratified_split(ids, strata, 0.2, seed=2) != (train, test)
+    assert split_records(ids, strata, 0.2, seed=2) != (train, test)
 
 
 def test_tiny_strata_get_a_record_on_each_side() -> None:
     ids, strata = ["a1", "a2", "n1", "n2", "n3"], ["A", "A", "N", "N", "N"]
-    train, test = stratified_split(ids, strata, 0.1, seed=0)
+    train, test = split_records(ids, strata, 0.1, seed=0)
     assert sorted(t[0] for t in test) == ["a", "n"] and len(train) == 3
 
 

@@ -8,12 +8,13 @@ import pandas as pd
 import pytest
 from score_checks import sorted_scores
 
-from xecgbench.config import load_suite
-from xecgbench.executors import STAGE_THREADS, lost_worker, stage_threads
-from xecgbench.plugin_manager import PluginSystem, load_plugins
-from xecgbench.runner import STORE_NAME, run_suite
-from xecgbench.stages import StageTask
-from xecgbench.store import ResultsStore
+from xecgbench.plugins.manager import PluginSystem, load_plugins
+from xecgbench.run.config import load_suite
+from xecgbench.run.executors import STAGE_THREADS, lost_worker, stage_threads
+from xecgbench.run.layout import STORE_NAME
+from xecgbench.run.runner import run_suite
+from xecgbench.run.stages import StageTask
+from xecgbench.run.store import ResultsStore
 
 SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 8, "score": 8}
 

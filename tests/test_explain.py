@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from xecgbench.cli import build_cli
-from xecgbench.config import load_suite
-from xecgbench.plugin_manager import load_plugins
-from xecgbench.runner import run_suite
+from xecgbench.plugins.manager import load_plugins
+from xecgbench.run.config import load_suite
+from xecgbench.run.runner import run_suite
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from xecgbench_builtin.fiducial_events import event_f1, rmssd_ms, run_bounds, run_centres
+from xecgbench_builtin.data.fiducial_events import event_f1, rmssd_ms, run_bounds, run_centres
 
 
 def test_runs_and_centres() -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xecgbench_builtin.ecg_windows import BadRecordError
-from xecgbench_builtin.fiducials import (
+from xecgbench_builtin.data.ecg_windows import BadRecordError
+from xecgbench_builtin.data.fiducials import (
     ATRIAL_WINDOW_MS,
     CACHE_ENV,
     Fiducials,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from xecgbench.components import FineTuneStage
-from xecgbench_builtin.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
+from xecgbench.plugins.components import FineTuneStage
+from xecgbench_builtin.models.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
 
 
 def test_none_freezes_nothing() -> None:

@@ -9,12 +9,13 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from xecgbench import hookimpl, hookspecs
+from xecgbench import hookimpl
 from xecgbench.cli import build_cli
-from xecgbench.config import load_suite
-from xecgbench.plugin_manager import load_plugins
-from xecgbench.registry import KINDS
-from xecgbench.runner import run_suite
+from xecgbench.plugins import hookspecs
+from xecgbench.plugins.manager import load_plugins
+from xecgbench.plugins.registry import KINDS
+from xecgbench.run.config import load_suite
+from xecgbench.run.runner import run_suite
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "plugin-hooks.md"
 HOOKS = sorted(name for name in dir(hookspecs) if name.startswith("xecgbench_"))

@@ -13,16 +13,16 @@ import numpy as np
 import pytest
 from test_leaderboard import make_results
 
-from xecgbench.html_report import (
-    Examples,
-    figure_count,
-    load_examples,
-    render_report,
-    save_examples,
-)
-from xecgbench.leaderboard import build_leaderboard
+from xecgbench.report.examples import Examples, load_examples, save_examples
+from xecgbench.report.html import render_report
+from xecgbench.report.tables import build_leaderboard
 
 EVIL = "<script>alert(1)</script>"
+
+
+def figure_count(page: str) -> int:
+    """Inline PNG figures in a rendered page."""
+    return len(re.findall(r'<img src="data:image/png;base64,', page))
 
 
 def make_examples(results) -> Examples:

@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xecgbench.components import ExplanationBatch
-from xecgbench.leaderboard import RunResults, build_leaderboard, tidy, to_markdown
-from xecgbench_builtin.interval_anova import CLASS_INTERVALS, IntervalAnova
+from xecgbench.plugins.components import ExplanationBatch
+from xecgbench.report.board import RunResults
+from xecgbench.report.render import tidy, to_markdown
+from xecgbench.report.tables import build_leaderboard
+from xecgbench_builtin.metrics.interval_anova import CLASS_INTERVALS, IntervalAnova
 
 T = 100
 #: Two beats: P 10-19, QRS 25-29, T 40-54, then P 70-79, QRS 85-89.
@@ -122,10 +124,11 @@ def test_leaderboard_shows_the_interaction_where_it_is_built_in() -> None:
 @pytest.mark.slow
 def test_a_run_passes_masks_to_clinical_occlusion_and_tables_the_anova(tmp_path) -> None:
     """End to end on the smoke suite: masks reach the method, the table reaches the board."""
-    from xecgbench.config import load_suite
-    from xecgbench.plugin_manager import load_plugins
-    from xecgbench.reporting import load_store
-    from xecgbench.runner import STORE_NAME, run_suite
+    from xecgbench.plugins.manager import load_plugins
+    from xecgbench.report.results_files import load_store
+    from xecgbench.run.config import load_suite
+    from xecgbench.run.layout import STORE_NAME
+    from xecgbench.run.runner import run_suite
 
     system = load_plugins(autoload=False)
     suite = load_suite("smoke", (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xecgbench.components import ExplanationBatch
-from xecgbench_builtin.interval_profile import (
+from xecgbench.plugins.components import ExplanationBatch
+from xecgbench_builtin.metrics.interval_profile import (
     INTERVALS,
     IntervalProfile,
     interval_labels,

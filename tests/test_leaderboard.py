@@ -9,15 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xecgbench.leaderboard import (
-    RunResults,
-    build_leaderboard,
-    latex_escape,
-    tidy,
-    to_csv,
-    to_latex,
-    to_markdown,
-)
+from xecgbench.report.board import RunResults
+from xecgbench.report.render import latex_escape, tidy, to_csv, to_latex, to_markdown
+from xecgbench.report.tables import build_leaderboard
 
 METRICS = {
     "accuracy": {"name": "accuracy", "category": "accuracy", "higher_is_better": True},
@@ -25,7 +19,9 @@ METRICS = {
                                 "higher_is_better": True},
     "interval_profile": {"name": "interval_profile", "category": "interval_profile",
                          "higher_is_better": True},
-    "mprt": {"name": "mprt", "category": "randomisation", "higher_is_better": False},
+    "mprt": {"name": "mprt", "category": "randomisation", "higher_is_better": False,
+             "sanity": {"fail_above": 0.5, "column": "MPRT sanity", "failure": "weights unused",
+                        "description": "similarity to the randomised model's explanation"}},
     "complexity": {"name": "complexity", "category": "complexity", "higher_is_better": False},
 }
 ALIGNMENT = {"morphology": ["p_wave"], "rhythm": ["r_peak", "qrs"]}
@@ -81,7 +77,14 @@ def make_results(attributions=("dtd", "random"), pretrainings=("none", "p_wave_d
         {"pretraining": "p_wave_detection", "seed": s, "p_wave_f1": 0.8 + 0.01 * s}
         for s in seeds
     ]
-    return RunResults(scores, run, METRICS, pretraining_reports)
+    strategies = {
+        "none": {"name": "none", "branches": [], "report_directions": {},
+                 "report_description": ""},
+        "p_wave_detection": {"name": "p_wave_detection", "branches": ["morphology"],
+                             "report_directions": {"p_wave_f1": True},
+                             "report_description": "P-wave F1"},
+    }
+    return RunResults(scores, run, METRICS, pretraining_reports, strategies)
 
 
 @pytest.fixture(scope="module")

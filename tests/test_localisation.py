@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import quantus
 
-from xecgbench.components import ExplanationBatch
-from xecgbench_builtin.localisation import (
+from xecgbench.plugins.components import ExplanationBatch
+from xecgbench_builtin.metrics.localisation import (
     AUC,
     LOCALISATION_METRICS,
     AttributionLocalisation,

@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xecgbench_builtin.ecg_windows import BadRecordError, DatasetError
-from xecgbench_builtin.fiducial_events import run_bounds
-from xecgbench_builtin.ludb import LUDB, LUDB_LEADS
+from xecgbench_builtin.data.ecg_windows import BadRecordError, DatasetError
+from xecgbench_builtin.data.fiducial_events import run_bounds
+from xecgbench_builtin.data.ludb import LUDB, LUDB_LEADS
 
 FS = 500.0
 R_WIDTH_MS = 40.0

@@ -7,12 +7,12 @@ import pytest
 import torch
 from torch import nn
 
-from xecgbench.attribution_checks import accepts_masks, make_attribution
-from xecgbench.plugin_manager import load_plugins
-from xecgbench_builtin.captum_more import last_convs, segment_ids
-from xecgbench_builtin.clinical_occlusion import interpolate_out
-from xecgbench_builtin.interval_profile import interval_labels, wave_codes
-from xecgbench_builtin.xecgarch import build_xecgarch
+from xecgbench.plugins.attribution_checks import accepts_masks, make_attribution
+from xecgbench.plugins.manager import load_plugins
+from xecgbench_builtin.attribution.captum_more import last_convs, segment_ids
+from xecgbench_builtin.attribution.clinical_occlusion import interpolate_out
+from xecgbench_builtin.metrics.interval_profile import interval_labels, wave_codes
+from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 REGISTRY = load_plugins(autoload=False).registry["attributions"]
 FS, T = 100.0, 256

@@ -6,8 +6,8 @@ import pluggy
 import pytest
 
 from xecgbench import hookimpl
-from xecgbench.plugin_manager import DEFAULT_PLUGINS, load_plugins
-from xecgbench.registry import KINDS, DuplicateComponentError
+from xecgbench.plugins.manager import DEFAULT_PLUGINS, load_plugins
+from xecgbench.plugins.registry import KINDS, DuplicateComponentError
 
 
 class InlineAttribution:

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from xecgbench.components import TrainingBudget
-from xecgbench.plugin_manager import load_plugins
-from xecgbench.training import seed_everything
-from xecgbench_builtin.synthetic import SyntheticECG
-from xecgbench_builtin.xecgarch import build_xecgarch
+from xecgbench.plugins.components import TrainingBudget
+from xecgbench.plugins.manager import load_plugins
+from xecgbench.run.training import seed_everything
+from xecgbench_builtin.data.synthetic import SyntheticECG
+from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 BUDGET = TrainingBudget(epochs=3, batch_size=32, lr=0.01, patience=3, val_fraction=0.25)
 STRATEGIES = load_plugins(autoload=False).registry["pretraining"]

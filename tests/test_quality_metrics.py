@@ -9,8 +9,8 @@ import torch
 from captum.attr import Saliency
 from torch import nn
 
-from xecgbench.components import ExplanationBatch
-from xecgbench_builtin.quality_metrics import (
+from xecgbench.plugins.components import ExplanationBatch
+from xecgbench_builtin.metrics.quality import (
     MPRT,
     QUALITY_METRICS,
     AvgSensitivity,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xecgbench.registry import DuplicateComponentError, Registry, UnknownComponentError
+from xecgbench.plugins.registry import DuplicateComponentError, Registry, UnknownComponentError
 
 
 def test_bound_registry_records_the_plugin_and_version() -> None:

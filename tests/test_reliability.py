@@ -17,12 +17,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from score_checks import sorted_scores
+from score_checks import count_score_rows, sorted_scores
 
-from xecgbench.config import load_suite
-from xecgbench.plugin_manager import load_plugins
-from xecgbench.runner import STORE_NAME, run_suite
-from xecgbench.store import ResultsStore
+from xecgbench.plugins.manager import load_plugins
+from xecgbench.run.config import load_suite
+from xecgbench.run.layout import STORE_NAME
+from xecgbench.run.runner import run_suite
+from xecgbench.run.store import ResultsStore
 
 SMOKE_TOTAL = 26
 TIMEOUT_S = 120
@@ -76,8 +77,7 @@ def check_store(store: Path, reference: pd.DataFrame) -> None:
     """Intact database, every score once, equal to the uninterrupted run's."""
     with closing(sqlite3.connect(store)) as db:
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    with ResultsStore(store) as results:
-        assert results.count_scores() == len(reference)
+    assert count_score_rows(store) == len(reference)
     pd.testing.assert_frame_equal(sorted_scores(store), reference)
 
 

@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from xecgbench.cli import cli
-from xecgbench.leaderboard import build_leaderboard, to_markdown
-from xecgbench.plugin_manager import load_plugins
-from xecgbench.reporting import (
+from xecgbench.plugins.manager import load_plugins
+from xecgbench.report.render import to_markdown
+from xecgbench.report.results_files import (
     ResultsFileError,
     export_results,
     load_store,
@@ -21,6 +21,7 @@ from xecgbench.reporting import (
     validate_directory,
     write_leaderboard,
 )
+from xecgbench.report.tables import build_leaderboard
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,8 @@ def system():
 
 @pytest.fixture(scope="module")
 def smoke_store(tmp_path_factory, system) -> Path:
-    from xecgbench.config import load_suite
-    from xecgbench.runner import run_suite
+    from xecgbench.run.config import load_suite
+    from xecgbench.run.runner import run_suite
 
     out = tmp_path_factory.mktemp("smoke")
     summary = run_suite(load_suite("smoke"), system, out, quiet=True)
@@ -120,7 +121,7 @@ def test_unknown_run_is_a_clear_error(smoke_store, system) -> None:
 
 
 def test_committed_schema_is_the_generated_one() -> None:
-    from xecgbench.reporting import schema
+    from xecgbench.report.results_files import schema
 
     committed = Path(__file__).resolve().parent.parent / "leaderboards" / "schema.json"
     assert json.loads(committed.read_text(encoding="utf-8")) == schema(), (

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xecgbench.config import load_suite
-from xecgbench.plugin_manager import load_plugins
-from xecgbench.runner import run_suite
-from xecgbench.stages import explained_indices
-from xecgbench.store import load_scores
+from xecgbench.plugins.manager import load_plugins
+from xecgbench.run.config import load_suite
+from xecgbench.run.runner import run_suite
+from xecgbench.run.store import load_scores
+from xecgbench.run.windows import explained_indices
 
 TINY = [
     "pretraining=[none]",

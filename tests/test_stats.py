@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from xecgbench.stats import holm, mean_ci95, paired_wilcoxon, seed_summary
+from xecgbench.report.stats import holm, mean_ci95, paired_wilcoxon, seed_summary
 
 
 def test_mean_ci95_matches_scipy_t_interval() -> None:

@@ -9,10 +9,10 @@ import pytest
 from scipy import ndimage, stats
 from scipy import signal as sps
 
-from xecgbench.components import MASK_NAMES, Dataset, ECGSet
-from xecgbench.plugin_manager import load_plugins
-from xecgbench_builtin import datasets
-from xecgbench_builtin.synthetic import (
+from xecgbench.plugins.components import MASK_NAMES, Dataset, ECGSet
+from xecgbench.plugins.manager import load_plugins
+from xecgbench_builtin.data import hooks as data_hooks
+from xecgbench_builtin.data.synthetic import (
     CHUNK,
     SHORTCUT_MV,
     SyntheticECG,
@@ -36,7 +36,7 @@ def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_registered_as_synthetic_through_the_hook() -> None:
-    system = load_plugins(defaults=False, autoload=False, extra=[datasets])
+    system = load_plugins(defaults=False, autoload=False, extra=[data_hooks])
     component = system.registry["datasets"].get("synthetic")
     assert component is SyntheticECG
     assert isinstance(SyntheticECG(), Dataset)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from xecgbench.components import ECGSet, FineTuneStage, TrainingBudget
-from xecgbench.training import fine_tune, freeze_first_blocks, seed_everything, stratified_split
-from xecgbench_builtin.xecgarch import build_xecgarch
+from xecgbench.plugins.components import ECGSet, FineTuneStage, TrainingBudget
+from xecgbench.run.training import (
+    fine_tune,
+    freeze_first_blocks,
+    seed_everything,
+    stratified_holdout,
+)
+from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 BUDGET = TrainingBudget(epochs=2, batch_size=16, lr=1e-2, patience=5, val_fraction=0.25)
 
@@ -61,9 +66,9 @@ def test_fine_tuning_is_deterministic_on_cpu() -> None:
         assert torch.equal(states[0][name], states[1][name]), name
 
 
-def test_stratified_split_holds_out_each_class() -> None:
+def test_stratified_holdout_holds_out_each_class() -> None:
     labels = np.array([0] * 30 + [1] * 10)
-    keep, held = stratified_split(labels, 0.2, seed=0)
+    keep, held = stratified_holdout(labels, 0.2, seed=0)
     assert set(keep).isdisjoint(held) and len(keep) + len(held) == 40
     assert np.sum(labels[held] == 0) == 6 and np.sum(labels[held] == 1) == 2
 

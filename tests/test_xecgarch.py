@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from xecgbench.receptive_field import receptive_field
-from xecgbench_builtin.xecgarch import build_xecgarch
+from xecgbench.plugins.receptive_field import receptive_field
+from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 
 @pytest.mark.parametrize("fs", [100, 250, 500])

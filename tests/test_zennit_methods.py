@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from xecgbench_builtin.xecgarch import build_xecgarch
-from xecgbench_builtin.zennit_methods import (
+from xecgbench_builtin.attribution.zennit_methods import (
     DTD,
     ZENNIT_METHODS,
     DTDFlat,
@@ -17,6 +16,7 @@ from xecgbench_builtin.zennit_methods import (
     direct_dtd_applies,
     input_layers,
 )
+from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 T = 300
 #: z+ and z^B conserve relevance exactly but for the stabiliser added to each denominator, so

@@ -1,6 +1,6 @@
 """xecgbench: does transfer learning make ECG explanations more clinically meaningful?"""
 
-from xecgbench.hookspecs import hookimpl
+from xecgbench.plugins.hookspecs import hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["__version__", "hookimpl"]

@@ -12,20 +12,16 @@ from typing import Any
 import click
 
 from xecgbench import __version__
-from xecgbench.components import DatasetError
-from xecgbench.config import SuiteError, builtin_suites, load_suite
-from xecgbench.leaderboard_cli import leaderboard
-from xecgbench.plugin_manager import PluginLoadError, PluginSystem, load_plugins
-from xecgbench.registry import KINDS, RegistryError
-from xecgbench.store import StoreLockedError
+from xecgbench.errors import UserError
+from xecgbench.plugins.components import DatasetError
+from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugins
+from xecgbench.plugins.registry import KINDS, RegistryError
+from xecgbench.report.cli import leaderboard
+from xecgbench.run.config import SuiteError, builtin_suites, load_suite
+from xecgbench.run.store import StoreLockedError
 
 USER_ERRORS = (SuiteError, RegistryError, PluginLoadError, StoreLockedError, DatasetError)
 
-
-class UserError(click.ClickException):
-    """A mistake the user can fix: one line, exit code 2, no traceback."""
-
-    exit_code = 2
 
 
 def _system(ctx: click.Context) -> PluginSystem:
@@ -150,8 +146,8 @@ def run_command(
     quiet: bool,
 ) -> None:
     """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
-    from xecgbench.reporting import write_leaderboard
-    from xecgbench.runner import run_suite
+    from xecgbench.report.results_files import write_leaderboard
+    from xecgbench.run.runner import run_suite
 
     config = load_suite(suite, overrides)
     system = _system(ctx)
@@ -188,7 +184,7 @@ def run_command(
 @click.option("--run", "run_id", default=None, help="Run id (default: the latest).")
 def status_command(store_path: Path, run_id: str | None) -> None:
     """Show a run's status and list its failed cells."""
-    from xecgbench.store import ResultsStore
+    from xecgbench.run.store import ResultsStore
 
     with ResultsStore(store_path) as store:
         runs = store.runs()
@@ -257,8 +253,8 @@ def explain_command(
     out: Path,
 ) -> None:
     """Plot the relevance of one record over its ECG, with P/QRS/T shading."""
-    from xecgbench.explain import explain_record
-    from xecgbench.relevance_figure import save_relevance_figure
+    from xecgbench.report.explain import explain_record
+    from xecgbench.report.figures import save_relevance_figure
 
     system = _system(ctx)
     system.registry["attributions"].registration(method)

@@ -1,0 +1,1 @@
+"""Attribution family: zennit LRP/DTD, captum gradient and perturbation baselines, controls."""

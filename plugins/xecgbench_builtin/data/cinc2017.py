@@ -1,0 +1,110 @@
+"""PhysioNet/CinC Challenge 2017: single-lead AliveCor ECGs (300 Hz) with rhythm labels.
+
+Layout as PhysioNet ships the training set: ``<path>/REFERENCE.csv`` (``record,class`` rows,
+classes ``N`` normal, ``A`` AF, ``O`` other rhythm, ``~`` noisy) and ``<record>.hea`` +
+``<record>.mat`` per record. Masks come from NeuroKit2 (:mod:`xecgbench_builtin.data.fiducials`).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from xecgbench_builtin.data.ecg_windows import DatasetError
+from xecgbench_builtin.data.fiducials import delineate, fiducials_from_delineation
+from xecgbench_builtin.data.wfdb_dataset import (
+    CatalogueEntry,
+    RawRecord,
+    Waves,
+    WFDBDataset,
+    read_wfdb_lead,
+)
+
+#: The challenge's classes; a REFERENCE.csv label outside this set is a bad record.
+CINC2017_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
+#: AF (``A``) against everything else that is a rhythm; noisy ``~`` is left out.
+DEFAULT_LABEL_MAP: Mapping[str, int] = {"A": 1, "N": 0, "O": 0}
+
+
+class CinC2017(WFDBDataset):
+    """CinC 2017 records as AF (1) / non-AF (0) windows with NeuroKit2 fiducial masks.
+
+    Parameters (besides :class:`~xecgbench_builtin.data.wfdb_dataset.WFDBDataset`'s)
+    ----------
+    label_map : challenge class -> binary label; classes left out are excluded (counted by
+        ``check``, not loaded). Default ``{"A": 1, "N": 0, "O": 0}``.
+    """
+
+    name: ClassVar[str] = "cinc2017"
+    version: ClassVar[str] = "1"
+
+    def __init__(self, *, label_map: Mapping[str, int] | None = None, **config: Any) -> None:
+        super().__init__(**config)
+        self.label_map = dict(DEFAULT_LABEL_MAP if label_map is None else label_map)
+        unknown = sorted(set(self.label_map) - set(CINC2017_CLASSES))
+        if unknown or set(self.label_map.values()) - {0, 1}:
+            raise DatasetError(
+                f"cinc2017 label_map {self.label_map} must map classes of "
+                f"{', '.join(CINC2017_CLASSES)} to 0/1 (unknown: {unknown})"
+            )
+
+    def _catalogue(self) -> list[CatalogueEntry]:
+        reference = self.path / "REFERENCE.csv"
+        if not reference.is_file():
+            raise DatasetError(
+                f"cinc2017: {reference} is missing (it holds the labels; the challenge "
+                f"ships it as REFERENCE-v3.csv)"
+            )
+        entries = []
+        with reference.open(newline="") as handle:
+            for line, row in enumerate(csv.reader(handle), start=1):
+                if not row or not row[0].strip():
+                    continue
+                record = row[0].strip()
+                raw = row[1].strip() if len(row) > 1 else ""
+                fault = None
+                if raw not in CINC2017_CLASSES:
+                    fault = (
+                        f"label {raw!r} (REFERENCE.csv line {line}) not in label set "
+                        f"{', '.join(CINC2017_CLASSES)}"
+                    )
+                label = None if fault else self.label_map.get(raw)
+                entries.append(CatalogueEntry(record, raw, label, stratum=raw, fault=fault))
+        if not entries:
+            raise DatasetError(f"cinc2017: {reference} lists no records")
+        return entries
+
+    def _read(self, entry: CatalogueEntry) -> RawRecord:
+        signal, fs = read_wfdb_lead(entry.record, str(self.path / entry.record))
+        return RawRecord(entry.record, signal, fs)
+
+    def _waves(self, entry: CatalogueEntry, raw: RawRecord) -> Waves:
+        """NeuroKit2 delineation (cached); P detections are not trusted in AF records."""
+        delineation = delineate(raw.record, raw.signal, raw.fs, cache_dir=self.cache_dir)
+        return Waves(fiducials_from_delineation(delineation, raw.fs, trust_p=entry.label != 1))
+
+    @staticmethod
+    def download(path: str | os.PathLike[str]) -> None:
+        """Fetch the 8,528 training records and the final (v3) labels from PhysioNet.
+
+        PhysioNet ships the records as ``training2017.zip`` and the labels separately as
+        ``REFERENCE-v3.csv``; both go through ``wfdb.dl_files``, the zip is unpacked flat
+        into ``path`` and the labels saved as ``REFERENCE.csv`` (the layout this loader reads).
+        """
+        import wfdb
+
+        target = Path(path)
+        target.mkdir(parents=True, exist_ok=True)
+        wfdb.dl_files("challenge-2017", str(target), ["training2017.zip", "REFERENCE-v3.csv"])
+        archive = target / "training2017.zip"
+        with zipfile.ZipFile(archive) as zipped:
+            for member in zipped.infolist():
+                if member.is_dir():
+                    continue
+                (target / Path(member.filename).name).write_bytes(zipped.read(member))
+        archive.unlink()
+        os.replace(target / "REFERENCE-v3.csv", target / "REFERENCE.csv")

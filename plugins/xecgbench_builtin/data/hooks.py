@@ -1,0 +1,31 @@
+"""Registers the bundled data family: datasets and the ``xecgbench data`` commands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from xecgbench import hookimpl
+from xecgbench_builtin.data.cinc2017 import CinC2017
+from xecgbench_builtin.data.ludb import LUDB
+from xecgbench_builtin.data.synthetic import SyntheticECG
+
+if TYPE_CHECKING:
+    import click
+
+    from xecgbench.plugins.registry import BoundRegistry
+
+
+@hookimpl
+def xecgbench_register_datasets(registry: BoundRegistry) -> None:
+    """Register the bundled dataset classes."""
+    registry.register("synthetic", SyntheticECG)
+    registry.register("cinc2017", CinC2017)
+    registry.register("ludb", LUDB)
+
+
+@hookimpl
+def xecgbench_register_commands(cli: click.Group) -> None:
+    """Add ``xecgbench data`` (check, export, download)."""
+    from xecgbench_builtin.data.cli import data
+
+    cli.add_command(data)

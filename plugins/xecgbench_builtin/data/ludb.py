@@ -1,0 +1,144 @@
+"""LUDB: 10 s, 12-lead, 500 Hz ECGs with expert P/QRS/T boundaries for every lead.
+
+Layout as PhysioNet ships v1.0.1: ``<path>/RECORDS`` (``data/<n>`` per line), ``<path>/ludb.csv``
+(diagnoses, ``Rhythms`` column) and ``data/<n>.hea/.dat`` with one annotation file per lead,
+``data/<n>.<lead>``. Experts annotate only part of each record (about samples 640-4000), so
+``ECGSet.annotated`` marks that span: outside it "no annotation" is not "no wave".
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from xecgbench_builtin.data.ecg_windows import BadRecordError, DatasetError
+from xecgbench_builtin.data.fiducials import fiducials_from_annotation, waves_from_annotation
+from xecgbench_builtin.data.wfdb_dataset import (
+    CatalogueEntry,
+    RawRecord,
+    Waves,
+    WFDBDataset,
+    read_wfdb_lead,
+)
+
+LUDB_LEADS: tuple[str, ...] = (
+    "i",
+    "ii",
+    "iii",
+    "avr",
+    "avl",
+    "avf",
+    "v1",
+    "v2",
+    "v3",
+    "v4",
+    "v5",
+    "v6",
+)
+#: ``Rhythms`` entries that make a record AF (label 1); atrial flutter is not AF.
+DEFAULT_AF_RHYTHMS: tuple[str, ...] = ("Atrial fibrillation",)
+
+
+class LUDB(WFDBDataset):
+    """LUDB records of one lead as AF / non-AF windows with exact expert masks.
+
+    Parameters (besides :class:`~xecgbench_builtin.data.wfdb_dataset.WFDBDataset`'s)
+    ----------
+    lead : which of the 12 leads (default ``"ii"``, where P waves are clearest).
+    af_rhythms : ``Rhythms`` values (first line) that count as AF.
+    atrial_window_in_af : in AF records, where experts annotate no P waves, ``p_wave`` marks
+        the expected atrial window before each QRS (as in every other dataset); False leaves
+        it empty.
+    """
+
+    name: ClassVar[str] = "ludb"
+    version: ClassVar[str] = "1"
+
+    def __init__(
+        self,
+        *,
+        lead: str = "ii",
+        af_rhythms: Sequence[str] = DEFAULT_AF_RHYTHMS,
+        atrial_window_in_af: bool = True,
+        **config: Any,
+    ) -> None:
+        super().__init__(**config)
+        if lead.lower() not in LUDB_LEADS:
+            raise DatasetError(f"ludb: unknown lead {lead!r}; leads: {', '.join(LUDB_LEADS)}")
+        self.lead = lead.lower()
+        self.af_rhythms = tuple(r.lower() for r in af_rhythms)
+        self.atrial_window_in_af = atrial_window_in_af
+
+    def _catalogue(self) -> list[CatalogueEntry]:
+        import pandas as pd
+
+        records_file, table_file = self.path / "RECORDS", self.path / "ludb.csv"
+        for required in (records_file, table_file):
+            if not required.is_file():
+                raise DatasetError(f"ludb: {required} is missing")
+        table = pd.read_csv(table_file, dtype={"ID": str})
+        rhythms = {
+            str(i).strip(): str(r).strip().splitlines()[0]
+            if isinstance(r, str) and r.strip()
+            else ""
+            for i, r in zip(table["ID"], table["Rhythms"], strict=True)
+        }
+        entries = []
+        for record in records_file.read_text().split():
+            rhythm = rhythms.get(record.rsplit("/", 1)[-1])
+            if not rhythm:
+                fault = "no rhythm in ludb.csv" if rhythm == "" else "no row in ludb.csv"
+                entries.append(CatalogueEntry(record, "(unknown)", None, "", fault=fault))
+                continue
+            label = int(rhythm.lower() in self.af_rhythms)
+            entries.append(CatalogueEntry(record, rhythm, label, stratum=str(label)))
+        if not entries:
+            raise DatasetError(f"ludb: {records_file} lists no records")
+        return entries
+
+    def _read(self, entry: CatalogueEntry) -> RawRecord:
+        import wfdb
+
+        base = str(self.path / entry.record)
+        try:
+            leads = [name.lower() for name in wfdb.rdheader(base).sig_name]
+        except Exception:  # read_wfdb_lead names the fault
+            leads = [self.lead]
+        if self.lead not in leads:
+            raise BadRecordError(
+                entry.record, f"lead {self.lead!r} not in record; leads: {', '.join(leads)}"
+            )
+        signal, fs = read_wfdb_lead(entry.record, base, leads.index(self.lead))
+        return RawRecord(entry.record, signal, fs)
+
+    def _check_waves(self, entry: CatalogueEntry, raw: RawRecord) -> None:
+        self._waves(entry, raw)
+
+    def _waves(self, entry: CatalogueEntry, raw: RawRecord) -> Waves:
+        """The experts' waves of the selected lead, valid between first and last annotation."""
+        import wfdb
+
+        base = str(self.path / entry.record)
+        try:
+            annotation = wfdb.rdann(base, self.lead)
+            waves = waves_from_annotation(annotation.sample, list(annotation.symbol))
+        except Exception as exc:
+            raise BadRecordError(
+                entry.record, f"missing or corrupt annotation {base}.{self.lead}: {exc}"
+            ) from exc
+        fiducials = fiducials_from_annotation(
+            waves, raw.fs, atrial_fibrillation=entry.label == 1 and self.atrial_window_in_af
+        )
+        return Waves(fiducials, annotated=waves.span)
+
+    @staticmethod
+    def download(path: str | os.PathLike[str]) -> None:
+        """Fetch LUDB (records, per-lead annotations, ``RECORDS``, ``ludb.csv``) from PhysioNet."""
+        import wfdb
+
+        target = Path(path)
+        target.mkdir(parents=True, exist_ok=True)
+        wfdb.dl_database("ludb", str(target), keep_subdirs=True)
+        wfdb.dl_files("ludb", str(target), ["RECORDS", "ludb.csv", "LICENSE.txt"])

@@ -1,0 +1,389 @@
+"""The load pipeline both WFDB datasets share: catalogue -> split -> read -> windows -> ECGSet.
+
+A subclass says how to list its records (:meth:`WFDBDataset._catalogue`) and read one
+(:meth:`WFDBDataset._read`); this class does record selection, splits, resampling,
+windowing, normalisation, masks and the bad-record policy, so both loaders behave alike.
+
+Long because one pipeline keeps one bad-record policy for both PhysioNet loaders.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from xecgbench.plugins.components import MASK_NAMES, ECGSet
+from xecgbench_builtin.data.ecg_windows import (
+    DEFAULT_MIN_WINDOW_SHARE,
+    NORMALISATIONS,
+    WINDOWINGS,
+    BadRecordError,
+    DatasetError,
+    check_duration,
+    check_finite,
+    check_not_flat,
+    cut_window,
+    normalise,
+    resample,
+    split_records,
+    stratified_subset,
+    window_starts,
+)
+from xecgbench_builtin.data.fiducials import Fiducials
+
+DATA_ENV = "XECGBENCH_DATA"
+SPLITS: tuple[str, ...] = ("train", "test", "all")
+BAD_RECORD_POLICIES: tuple[str, ...] = ("skip", "error")
+
+
+def default_path(name: str) -> Path:
+    """``$XECGBENCH_DATA/<name>``, else ``./data/<name>``."""
+    root = os.environ.get(DATA_ENV)
+    return (Path(root) if root else Path("data")) / name
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """A listed record: its dataset class (``"A"``, ``"Sinus rhythm"``) and binary label.
+
+    ``label`` is None when the label map excludes the class (e.g. CinC 2017's noisy ``~``) or
+    when the row itself is unusable; ``fault`` then says why (e.g. a label outside the set).
+    """
+
+    record: str
+    raw_class: str
+    label: int | None
+    stratum: str
+    fault: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        """Listed with a label the benchmark uses."""
+        return self.label is not None and self.fault is None
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as read: single-lead millivolts at its native ``fs``."""
+
+    record: str
+    signal: np.ndarray
+    fs: float
+
+
+@dataclass(frozen=True)
+class Waves:
+    """A record's fiducials and the inclusive sample span where they are valid (None: all)."""
+
+    fiducials: Fiducials
+    annotated: tuple[int, int] | None = None
+
+
+#: Bytes per sample of the common WFDB storage formats (others are not size-checked).
+_FORMAT_BYTES: dict[str, float] = {
+    "8": 1,
+    "80": 1,
+    "16": 2,
+    "61": 2,
+    "160": 2,
+    "212": 1.5,
+    "24": 3,
+    "32": 4,
+}
+
+
+def _expected_file_bytes(header: Any) -> dict[str, int]:
+    """Minimum size of each signal file the header names (0 where the format is unknown)."""
+    needed: dict[str, float] = {}
+    offsets = header.byte_offset or [0] * header.n_sig
+    for file_name, fmt, offset in zip(header.file_name, header.fmt, offsets, strict=True):
+        per_sample = _FORMAT_BYTES.get(str(fmt), 0.0)
+        needed[file_name] = needed.get(file_name, float(offset or 0)) + per_sample * header.sig_len
+    return {name: int(np.ceil(size)) for name, size in needed.items()}
+
+
+def read_wfdb_lead(record: str, base: str, lead: int = 0) -> tuple[np.ndarray, float]:
+    """Lead ``lead`` of the WFDB record at ``base`` in physical units, and its rate.
+
+    Missing, corrupt or truncated files become :class:`BadRecordError` naming the file.
+    """
+    import wfdb
+
+    if not os.path.exists(base + ".hea"):
+        raise BadRecordError(record, f"missing header file {base}.hea")
+    try:
+        header = wfdb.rdheader(base)
+    except Exception as exc:
+        raise BadRecordError(record, f"corrupt header {base}.hea: {exc}") from exc
+    for file_name, needed in _expected_file_bytes(header).items():
+        data_file = os.path.join(os.path.dirname(base), file_name)
+        if not os.path.exists(data_file):
+            raise BadRecordError(record, f"missing signal file {data_file}")
+        size = os.path.getsize(data_file)
+        if size < needed:
+            raise BadRecordError(
+                record, f"truncated signal file {data_file}: {size} bytes, header needs {needed}"
+            )
+    try:
+        rec = wfdb.rdrecord(base)
+    except Exception as exc:
+        raise BadRecordError(record, f"unreadable signal of {base}: {exc}") from exc
+    if rec.p_signal is None or len(rec.p_signal) < header.sig_len:
+        got = 0 if rec.p_signal is None else len(rec.p_signal)
+        raise BadRecordError(
+            record, f"truncated signal: {got} of {header.sig_len} samples in the header"
+        )
+    return np.asarray(rec.p_signal[:, lead], dtype=np.float64), float(rec.fs)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``xecgbench data check`` prints: counts per class and refused records."""
+
+    dataset: str
+    path: Path
+    class_counts: dict[str, int]
+    label_counts: dict[int, int]
+    excluded: dict[str, int]
+    skipped: dict[str, str]
+
+    @property
+    def n_records(self) -> int:
+        """Records listed by the dataset (usable, excluded and skipped)."""
+        return sum(self.class_counts.values())
+
+
+class WFDBDataset:
+    """Base of the WFDB loaders. Constructor kwargs are the config shared by every loader.
+
+    Parameters
+    ----------
+    path : dataset directory; default ``$XECGBENCH_DATA/<name>`` else ``./data/<name>``.
+    split_seed, test_fraction : the stratified record-level train/test split.
+    limit : keep a stratified subset of this many records (before splitting); None = all.
+    on_bad_record : ``"skip"`` (count and report in ``ECGSet.skipped``) or ``"error"`` (raise).
+    normalise : per-window ``"minmax"`` to [0, 1] (xECGArch), ``"zscore"`` or ``"none"`` (mV).
+    windowing : ``"first"`` (one window from the record start) or ``"all"`` (non-overlapping
+        windows, shorter tail dropped); a record shorter than the window is edge-padded.
+    min_duration_s : shorter records are bad ("too short"); default 0.9 x the window length.
+    r_peak_width_ms : width of each ``r_peak`` mask run, centred on the R peak.
+    cache_dir : where derived data (delineations) are cached; default ``$XECGBENCH_CACHE``.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        split_seed: int = 2017,
+        test_fraction: float = 0.2,
+        limit: int | None = None,
+        on_bad_record: str = "skip",
+        normalise: str = "minmax",
+        windowing: str = "first",
+        min_duration_s: float | None = None,
+        r_peak_width_ms: float = 40.0,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_path(self.name)
+        _choice("on_bad_record", on_bad_record, BAD_RECORD_POLICIES)
+        _choice("normalise", normalise, NORMALISATIONS)
+        _choice("windowing", windowing, WINDOWINGS)
+        if not 0 <= test_fraction < 1:
+            raise DatasetError(f"test_fraction must be in [0, 1), got {test_fraction}")
+        if limit is not None and limit < 1:
+            raise DatasetError(f"limit must be a positive number of records, got {limit}")
+        self.split_seed = split_seed
+        self.test_fraction = test_fraction
+        self.limit = limit
+        self.on_bad_record = on_bad_record
+        self.normalise = normalise
+        self.windowing = windowing
+        self.min_duration_s = min_duration_s
+        self.r_peak_width_ms = r_peak_width_ms
+        self.cache_dir = cache_dir
+
+    # -- what a subclass provides -------------------------------------------------------------
+    def _catalogue(self) -> list[CatalogueEntry]:
+        """Every record with its class and label; dataset-level faults raise DatasetError."""
+        raise NotImplementedError
+
+    def _read(self, entry: CatalogueEntry) -> RawRecord:
+        """Read one record's signal; any fault raises :class:`BadRecordError`."""
+        raise NotImplementedError
+
+    def _waves(self, entry: CatalogueEntry, raw: RawRecord) -> Waves:
+        """The record's fiducials (called only on signals that passed the checks)."""
+        raise NotImplementedError
+
+    def _check_waves(self, entry: CatalogueEntry, raw: RawRecord) -> None:
+        """Validate cheap wave sources in ``check`` (annotations); delineation is not run."""
+
+    # -- the shared pipeline -------------------------------------------------------------------
+    def _require_dir(self) -> None:
+        if not self.path.is_dir():
+            raise DatasetError(
+                f"{self.name}: data directory {self.path} does not exist (set path=, "
+                f"--data-dir or ${DATA_ENV}; `xecgbench data download {self.name}` fetches it)"
+            )
+
+    def records(self, split: str) -> tuple[list[CatalogueEntry], dict[str, str]]:
+        """The usable catalogue entries of ``split`` and the records refused before reading."""
+        _choice("split", split, SPLITS)
+        catalogue = self._catalogue()
+        usable = [e for e in catalogue if e.usable]
+        ids = [e.record for e in usable]
+        strata = [e.stratum for e in usable]
+        if self.limit is not None:
+            ids = stratified_subset(ids, strata, self.limit, self.split_seed)
+            by_id = {e.record: e for e in usable}
+            strata = [by_id[i].stratum for i in ids]
+        if split != "all":
+            train, test = split_records(ids, strata, self.test_fraction, self.split_seed)
+            ids = train if split == "train" else test
+        chosen = set(ids)
+        refused = {e.record: str(e.fault) for e in catalogue if e.fault is not None}
+        return [e for e in usable if e.record in chosen], refused
+
+    def load(self, split: str, *, fs: float, duration_s: float) -> ECGSet:
+        """Windows of ``split`` (``train``/``test``/``all``) at ``fs`` Hz, ``duration_s`` long."""
+        self._require_dir()
+        entries, refused = self.records(split)
+        if refused and self.on_bad_record == "error":
+            record, fault = next(iter(refused.items()))
+            raise BadRecordError(record, fault)
+        window = round(duration_s * fs)
+        min_duration = self._min_duration(duration_s)
+        parts: list[dict[str, np.ndarray]] = []
+        labels: list[int] = []
+        record_ids: list[str] = []
+        skipped = dict(refused)
+        for entry in entries:
+            try:
+                raw = self._read(entry)
+                signal, starts, part = self._checked_windows(raw, fs, window, min_duration)
+                waves = self._waves(entry, raw)
+                part.update(self._mask_windows(waves, raw.fs, fs, len(signal), starts, window))
+            except BadRecordError as exc:
+                if self.on_bad_record == "error":
+                    raise
+                skipped[exc.record] = exc.fault
+                continue
+            parts.append(part)
+            n = len(part["signal"])
+            labels += [int(entry.label)] * n  # type: ignore[arg-type]
+            record_ids += [f"{entry.record}#{i}" for i in range(n)]
+        return _assemble(parts, labels, record_ids, fs=fs, window=window, skipped=skipped)
+
+    def check(self, *, duration_s: float = 10.0) -> CheckReport:
+        """Read and validate every listed record: counts and refusals.
+
+        NeuroKit2 delineation is not run here (minutes for a full set), so ``load`` may still
+        skip a record whose delineation fails; it reports that in ``ECGSet.skipped``.
+        """
+        self._require_dir()
+        catalogue = self._catalogue()
+        skipped = {e.record: str(e.fault) for e in catalogue if e.fault is not None}
+        class_counts = Counter(e.raw_class for e in catalogue)
+        excluded = Counter(e.raw_class for e in catalogue if e.label is None and e.fault is None)
+        label_counts: Counter[int] = Counter()
+        min_duration = self._min_duration(duration_s)
+        for entry in catalogue:
+            if not entry.usable:
+                continue
+            try:
+                raw = self._read(entry)
+                window = round(duration_s * raw.fs)
+                self._checked_windows(raw, raw.fs, window, min_duration)
+                self._check_waves(entry, raw)
+            except BadRecordError as exc:
+                skipped[exc.record] = exc.fault
+                continue
+            label_counts[entry.label] += 1
+        return CheckReport(
+            dataset=self.name,
+            path=self.path,
+            class_counts=dict(class_counts),
+            label_counts=dict(sorted(label_counts.items())),
+            excluded=dict(excluded),
+            skipped=skipped,
+        )
+
+    def _min_duration(self, duration_s: float) -> float:
+        if self.min_duration_s is not None:
+            return self.min_duration_s
+        return DEFAULT_MIN_WINDOW_SHARE * duration_s
+
+    def _checked_windows(
+        self, raw: RawRecord, fs: float, window: int, min_duration_s: float
+    ) -> tuple[np.ndarray, list[int], dict[str, np.ndarray]]:
+        """Checked, resampled signal, window starts and ``{"signal": normalised (n, T)}``."""
+        check_finite(raw.record, raw.signal)
+        check_duration(raw.record, len(raw.signal), raw.fs, min_duration_s)
+        signal = resample(raw.signal, raw.fs, fs)
+        starts = window_starts(len(signal), window, self.windowing)
+        windows = np.stack([cut_window(signal, s, window, pad="edge") for s in starts])
+        check_not_flat(raw.record, windows, starts, fs)
+        return signal, starts, {"signal": normalise(windows, self.normalise).astype(np.float32)}
+
+    def _mask_windows(
+        self,
+        waves: Waves,
+        fs_in: float,
+        fs: float,
+        n_samples: int,
+        starts: list[int],
+        window: int,
+    ) -> dict[str, np.ndarray]:
+        """Masks (and ``annotated``) cut into the same windows as the signal."""
+        full = waves.fiducials.resampled(fs).masks(n_samples, r_peak_width_ms=self.r_peak_width_ms)
+        if waves.annotated is not None:
+            first, last = (round(i * fs / fs_in) for i in waves.annotated)
+            full["annotated"] = np.zeros(n_samples, dtype=bool)
+            full["annotated"][first : last + 1] = True
+        return {
+            name: np.stack([cut_window(mask, s, window, pad="zeros") for s in starts])
+            for name, mask in full.items()
+        }
+
+
+def _choice(what: str, value: str, valid: tuple[str, ...]) -> None:
+    if value not in valid:
+        raise DatasetError(f"unknown {what} {value!r}; valid: {', '.join(valid)}")
+
+
+def _assemble(
+    parts: list[dict[str, np.ndarray]],
+    labels: list[int],
+    record_ids: list[str],
+    *,
+    fs: float,
+    window: int,
+    skipped: dict[str, str],
+) -> ECGSet:
+    """Stack per-record windows into an :class:`ECGSet` of shape ``(N, 1, T)``."""
+
+    def stacked(key: str, dtype: type) -> np.ndarray:
+        if not parts:
+            return np.zeros((0, 1, window), dtype=dtype)
+        return np.concatenate([p[key] for p in parts])[:, None, :].astype(dtype)
+
+    annotated = None
+    if any("annotated" in p for p in parts):
+        annotated = stacked("annotated", bool)
+    return ECGSet(
+        signals=stacked("signal", np.float32),
+        labels=np.asarray(labels, dtype=np.int64),
+        masks={name: stacked(name, bool) for name in MASK_NAMES},
+        record_ids=tuple(record_ids),
+        fs=float(fs),
+        annotated=annotated,
+        skipped=skipped,
+    )

@@ -1,0 +1,1 @@
+"""Metric family: accuracy, localisation, interval profile and explanation quality."""

@@ -1,0 +1,120 @@
+"""Classification metrics of the AF detector, computed from AF probabilities.
+
+Every metric takes ``y_true`` (1 = AF, 0 = not AF) and ``y_score`` (the AF probability) and
+thresholds at :data:`THRESHOLD` where it needs hard labels. AF is the positive class, so
+sensitivity is the AF recall and specificity the non-AF recall. Metrics undefined on the
+given labels (AUROC with one class present, sensitivity without AF windows, ...) return NaN
+instead of raising, so one degenerate test split never crashes a run.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from xecgbench.plugins.components import MetricInfo
+
+#: A window is predicted AF when its AF probability is at least this.
+THRESHOLD = 0.5
+
+
+def _checked(y_true: np.ndarray, y_score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Flat ``(labels, probabilities)``; raises on shape, label or probability problems."""
+    y_true = np.asarray(y_true).reshape(-1)
+    y_score = np.asarray(y_score, dtype=np.float64).reshape(-1)
+    if y_true.shape != y_score.shape:
+        raise ValueError(f"y_true has {y_true.size} labels but y_score {y_score.size} scores")
+    if not np.isin(y_true, (0, 1)).all():
+        raise ValueError(f"y_true must hold 0/1 labels, got values {np.unique(y_true)[:5]}")
+    if not np.isfinite(y_score).all():
+        raise ValueError("y_score holds non-finite AF probabilities")
+    return y_true.astype(np.int64), y_score
+
+
+def _predicted(y_score: np.ndarray) -> np.ndarray:
+    return (y_score >= THRESHOLD).astype(np.int64)
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator / denominator) if denominator else float("nan")
+
+
+class Accuracy:
+    """Fraction of windows classified correctly at the 0.5 threshold."""
+
+    info: ClassVar[MetricInfo] = MetricInfo("accuracy", "1", "accuracy", higher_is_better=True)
+
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        y_true, y_score = _checked(y_true, y_score)
+        return _ratio(float((_predicted(y_score) == y_true).sum()), y_true.size)
+
+
+class Sensitivity:
+    """AF recall: true positives / AF windows (NaN without AF windows)."""
+
+    info: ClassVar[MetricInfo] = MetricInfo("sensitivity", "1", "accuracy", higher_is_better=True)
+
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        y_true, y_score = _checked(y_true, y_score)
+        positive = y_true == 1
+        return _ratio(float(_predicted(y_score)[positive].sum()), positive.sum())
+
+
+class Specificity:
+    """Non-AF recall: true negatives / non-AF windows (NaN without non-AF windows)."""
+
+    info: ClassVar[MetricInfo] = MetricInfo("specificity", "1", "accuracy", higher_is_better=True)
+
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        y_true, y_score = _checked(y_true, y_score)
+        negative = y_true == 0
+        return _ratio(float((_predicted(y_score)[negative] == 0).sum()), negative.sum())
+
+
+class BalancedAccuracy:
+    """Mean of sensitivity and specificity; the class-imbalance-robust accuracy."""
+
+    info: ClassVar[MetricInfo] = MetricInfo(
+        "balanced_accuracy", "1", "accuracy", higher_is_better=True
+    )
+
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        recalls = (Sensitivity().evaluate(y_true, y_score), Specificity().evaluate(y_true, y_score))
+        return float(np.mean(recalls))
+
+
+class F1AF:
+    """F1 score of the AF class (NaN when there is neither an AF window nor an AF call)."""
+
+    info: ClassVar[MetricInfo] = MetricInfo("f1_af", "1", "accuracy", higher_is_better=True)
+
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        y_true, y_score = _checked(y_true, y_score)
+        predicted = _predicted(y_score)
+        true_positives = float(((predicted == 1) & (y_true == 1)).sum())
+        return _ratio(2 * true_positives, float(predicted.sum() + y_true.sum()))
+
+
+class AUROC:
+    """Area under the ROC curve of the AF probability (NaN when one class is absent)."""
+
+    info: ClassVar[MetricInfo] = MetricInfo("auroc", "1", "accuracy", higher_is_better=True)
+
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float:
+        from sklearn.metrics import roc_auc_score
+
+        y_true, y_score = _checked(y_true, y_score)
+        if np.unique(y_true).size < 2:
+            return float("nan")
+        return float(roc_auc_score(y_true, y_score))
+
+
+ACCURACY_METRICS: tuple[type, ...] = (
+    Accuracy,
+    BalancedAccuracy,
+    F1AF,
+    AUROC,
+    Sensitivity,
+    Specificity,
+)

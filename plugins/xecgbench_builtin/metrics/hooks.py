@@ -1,0 +1,26 @@
+"""Registers the bundled metrics: accuracy, localisation, interval profile, quality."""
+
+from __future__ import annotations
+
+from xecgbench import hookimpl
+from xecgbench.plugins.registry import BoundRegistry
+from xecgbench_builtin.metrics.accuracy import ACCURACY_METRICS
+from xecgbench_builtin.metrics.interval_anova import IntervalAnova
+from xecgbench_builtin.metrics.interval_profile import IntervalProfile
+from xecgbench_builtin.metrics.localisation import LOCALISATION_METRICS
+from xecgbench_builtin.metrics.quality import QUALITY_METRICS
+
+ALL_METRICS: tuple[type, ...] = (
+    *ACCURACY_METRICS,
+    *LOCALISATION_METRICS,
+    IntervalProfile,
+    IntervalAnova,
+    *QUALITY_METRICS,
+)
+
+
+@hookimpl
+def xecgbench_register_metrics(registry: BoundRegistry) -> None:
+    """Register every bundled metric under its ``info.name``."""
+    for metric in ALL_METRICS:
+        registry.register(metric.info.name, metric)

@@ -1,0 +1,1 @@
+"""Model family: the xECGArch model, pretraining strategies and freezing schedules."""

@@ -1,0 +1,46 @@
+"""Registers the bundled model family: xECGArch, pretraining strategies, freezing schedules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from xecgbench import hookimpl
+from xecgbench_builtin.models.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
+from xecgbench_builtin.models.pretraining import (
+    BothPretraining,
+    NoPretraining,
+    PWaveDetection,
+    RRVariability,
+)
+
+
+class XECGArchFactory:
+    """Builds :class:`~xecgbench_builtin.models.xecgarch.XECGArch`; imports torch on first use."""
+
+    name = "xecgarch"
+    version = "1"
+
+    def __call__(self, *, fs: float, n_samples: int, **params: Any) -> Any:
+        from xecgbench_builtin.models.xecgarch import build_xecgarch
+
+        return build_xecgarch(fs=fs, n_samples=n_samples, **params)
+
+
+@hookimpl
+def xecgbench_register_models(registry: Any) -> None:
+    """Register ``xecgarch``."""
+    registry.register("xecgarch", XECGArchFactory())
+
+
+@hookimpl
+def xecgbench_register_pretraining(registry: Any) -> None:
+    """Register ``none``, ``p_wave_detection``, ``rr_variability`` and ``both``."""
+    for strategy in (NoPretraining, PWaveDetection, RRVariability, BothPretraining):
+        registry.register(strategy.name, strategy)
+
+
+@hookimpl
+def xecgbench_register_freezing(registry: Any) -> None:
+    """Register ``none``, ``freeze_first_k``, ``iterative`` and ``gradual_unfreeze``."""
+    for schedule in (NoFreezing, FreezeFirstK, Iterative, GradualUnfreeze):
+        registry.register(schedule.name, schedule)

@@ -1,0 +1,60 @@
+"""The public API: every name a plugin author or a user of the results imports.
+
+Import from here (``from xecgbench.api import MetricInfo``); the modules behind these names may
+move, this list does not. ``docs/api.md`` documents each name and a test imports every one.
+"""
+
+from xecgbench.errors import UserError
+from xecgbench.plugins.attribution_checks import validate_inputs
+from xecgbench.plugins.components import (
+    BRANCHES,
+    EXPLAINED_BRANCHES,
+    MASK_NAMES,
+    METRIC_CATEGORIES,
+    AccuracyMetric,
+    AttributionMethod,
+    BranchedModel,
+    Dataset,
+    DatasetError,
+    ECGSet,
+    ExplanationBatch,
+    ExplanationMetric,
+    FineTuneStage,
+    FreezingSchedule,
+    MetricInfo,
+    PretrainingStrategy,
+    SanityCheck,
+    TrainingBudget,
+)
+from xecgbench.plugins.hookspecs import hookimpl
+from xecgbench.plugins.receptive_field import receptive_field
+from xecgbench.plugins.registry import BoundRegistry, RegistryError
+from xecgbench.run.store import load_scores
+
+__all__ = [
+    "BRANCHES",
+    "EXPLAINED_BRANCHES",
+    "MASK_NAMES",
+    "METRIC_CATEGORIES",
+    "AccuracyMetric",
+    "AttributionMethod",
+    "BoundRegistry",
+    "BranchedModel",
+    "Dataset",
+    "DatasetError",
+    "ECGSet",
+    "ExplanationBatch",
+    "ExplanationMetric",
+    "FineTuneStage",
+    "FreezingSchedule",
+    "MetricInfo",
+    "PretrainingStrategy",
+    "RegistryError",
+    "SanityCheck",
+    "TrainingBudget",
+    "UserError",
+    "hookimpl",
+    "load_scores",
+    "receptive_field",
+    "validate_inputs",
+]

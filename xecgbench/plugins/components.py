@@ -1,0 +1,264 @@
+"""The contracts every component implements. Core code depends on these, never on a plugin.
+
+Shapes follow one convention everywhere: signals, masks and attributions are ``(N, 1, T)``
+(batch, lead, time), channel first, single lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import ConfigDict, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+#: Fiducial masks a dataset may provide; ``p_wave`` of an AF beat marks its atrial window.
+MASK_NAMES: tuple[str, ...] = ("p_wave", "qrs", "r_peak", "t_wave")
+#: Branch names of the two-branch model, plus the ensemble of both.
+BRANCHES: tuple[str, ...] = ("morphology", "rhythm")
+EXPLAINED_BRANCHES: tuple[str, ...] = (*BRANCHES, "ensemble")
+
+
+class DatasetError(Exception):
+    """A dataset directory or configuration a user must fix; the message names the file."""
+
+
+@dataclass(frozen=True)
+class ECGSet:
+    """Fixed-length single-lead ECG windows with labels and fiducial masks.
+
+    Attributes
+    ----------
+    signals : float32 array ``(N, 1, T)``, normalised as the dataset was configured.
+    labels : int64 array ``(N,)``, 1 = atrial fibrillation, 0 = not AF.
+    masks : mask name -> bool array ``(N, 1, T)``; names from :data:`MASK_NAMES`.
+    record_ids : one identifier per window (``"A00004#0"`` for a record's first window).
+    fs : sampling rate in Hz.
+    annotated : bool array ``(N, 1, T)`` marking where the masks are valid (LUDB annotates only
+        part of each record), or ``None`` when they are valid everywhere.
+    extras : per-window arrays a task may need (e.g. ``"rr_rmssd_ms"``), first axis ``N``.
+    skipped : record id -> reason, for records the loader refused (never silently dropped).
+    """
+
+    signals: np.ndarray
+    labels: np.ndarray
+    masks: Mapping[str, np.ndarray]
+    record_ids: tuple[str, ...]
+    fs: float
+    annotated: np.ndarray | None = None
+    extras: Mapping[str, np.ndarray] = field(default_factory=dict)
+    skipped: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.labels)
+        if self.signals.ndim != 3 or self.signals.shape[:2] != (n, 1):
+            raise ValueError(f"signals must be (N, 1, T) with N={n}, got {self.signals.shape}")
+        for name, mask in self.masks.items():
+            if mask.shape != self.signals.shape:
+                raise ValueError(f"mask {name!r} has shape {mask.shape}, not {self.signals.shape}")
+        if len(self.record_ids) != n:
+            raise ValueError(f"{len(self.record_ids)} record ids for {n} windows")
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> ECGSet:
+        """The windows at ``index`` (any numpy index), with their masks and extras."""
+        index = np.asarray(index)
+        return ECGSet(
+            signals=self.signals[index],
+            labels=self.labels[index],
+            masks={k: v[index] for k, v in self.masks.items()},
+            record_ids=tuple(np.asarray(self.record_ids, dtype=object)[index]),
+            fs=self.fs,
+            annotated=None if self.annotated is None else self.annotated[index],
+            extras={k: v[index] for k, v in self.extras.items()},
+            skipped=self.skipped,
+        )
+
+
+@runtime_checkable
+class Dataset(Protocol):
+    """A source of :class:`ECGSet` windows. Constructor kwargs are the dataset's config."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+
+    def load(self, split: str, *, fs: float, duration_s: float) -> ECGSet:
+        """Windows of ``split`` (``"train"`` or ``"test"``) at ``fs`` Hz, ``duration_s`` long."""
+        ...
+
+
+class BranchedModel(Protocol):
+    """What the core needs from a model: named branches made of named blocks.
+
+    ``model.branches[b]`` maps ``(N, 1, T)`` to AF logits ``(N, 2)``; ``branch.blocks`` is an
+    ``nn.Sequential`` of blocks (so "freeze the first k blocks" is unambiguous) and
+    ``branch.head`` the classification head. ``model.explainable(b)`` returns the module to
+    explain for ``b`` in :data:`EXPLAINED_BRANCHES` (logits ``(N, 2)``).
+    """
+
+    branches: Any
+
+    def explainable(self, branch: str) -> nn.Module: ...
+
+    def predict_proba(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """AF probability ``(N,)`` per branch and for ``"ensemble"`` (the branch mean)."""
+        ...
+
+
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class TrainingBudget:
+    """Optimisation settings shared by pretraining and fine-tuning (validated, one definition
+    for suites and training code alike)."""
+
+    epochs: Annotated[int, Field(ge=0)] = 10
+    batch_size: Annotated[int, Field(ge=1)] = 32
+    lr: Annotated[float, Field(gt=0)] = 1e-3
+    patience: Annotated[int, Field(ge=1)] = 3
+    val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.2
+
+
+class PretrainingStrategy(Protocol):
+    """Pre-trains some branches in place on a task of their domain.
+
+    ``branches`` declares which branches it touches; a strategy that touches none is the
+    baseline the tables compare against. Optional class attributes describe the report
+    :meth:`pretrain` returns, for the pretraining table: ``report_directions`` (report key ->
+    True if higher is better, False if lower, None if descriptive) and ``report_description``
+    (what the numbers are, e.g. "P-wave detection F1 at ±50 ms").
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    branches: ClassVar[tuple[str, ...]]
+
+    def pretrain(
+        self, model: BranchedModel, data: ECGSet, *, seed: int, budget: TrainingBudget
+    ) -> dict[str, float]:
+        """Train ``model`` in place; return a report of pretraining-quality numbers."""
+        ...
+
+
+@dataclass(frozen=True)
+class FineTuneStage:
+    """One stage of fine-tuning: the first ``frozen_blocks`` blocks of every branch frozen."""
+
+    frozen_blocks: int
+    epochs: int
+
+
+class FreezingSchedule(Protocol):
+    """Turns a block count and an epoch budget into fine-tuning stages."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+
+    def stages(self, n_blocks: int, epochs: int) -> list[FineTuneStage]: ...
+
+
+class AttributionMethod(Protocol):
+    """``cls(model, **params)`` then ``method(x, target)`` -> relevance of ``x``'s shape.
+
+    ``model`` maps ``(N, 1, T)`` to logits ``(N, C)``; ``target`` is an int64 tensor ``(N,)``.
+    Class metadata: ``family`` (``"gradient"``, ``"path"``, ``"propagation"``,
+    ``"perturbation"``, ``"surrogate"``, ``"cam"``, ``"control"``), ``needs_baseline`` and
+    ``relative_cost`` (forward+backward passes per sample). A method whose ``__call__`` takes a
+    ``masks`` keyword also gets the windows' fiducial masks (see ``call_attribution``).
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    family: ClassVar[str]
+    needs_baseline: ClassVar[bool]
+    relative_cost: ClassVar[float]
+
+    def __call__(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
+
+#: Metric categories and the leaderboard table each one feeds: ``accuracy`` (AF detection,
+#: scored once per cell), ``localisation`` (clinical-alignment tables), ``interval_profile``
+#: (relevance per ECG interval), and the explanation-quality table's four groups.
+METRIC_CATEGORIES: tuple[str, ...] = (
+    "accuracy", "localisation", "interval_profile", "interval_anova",
+    "faithfulness", "robustness", "randomisation", "complexity",
+)
+
+
+@dataclass(frozen=True)
+class SanityCheck:
+    """A pass/FAIL verdict the tables show beside a metric.
+
+    A cell FAILs when its mean score exceeds ``fail_above``. The caption reads "``column``:
+    FAIL when the `<metric>` ``description`` exceeds ``fail_above`` (``failure``)".
+    """
+
+    fail_above: float
+    column: str
+    description: str
+    failure: str
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    """What every metric declares. ``higher_is_better`` is ours, not Quantus'.
+
+    ``category`` is one of :data:`METRIC_CATEGORIES`; ``sanity`` an optional pass/FAIL check.
+    """
+
+    name: str
+    version: str
+    category: str
+    higher_is_better: bool
+    requires: frozenset[str] = frozenset()
+    sanity: SanityCheck | None = None
+
+
+class AccuracyMetric(Protocol):
+    """A classification metric on AF probabilities; ``info.category == "accuracy"``."""
+
+    info: ClassVar[MetricInfo]
+
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float: ...
+
+
+@dataclass(frozen=True)
+class ExplanationBatch:
+    """Everything an explanation metric may need for one batch of explained windows.
+
+    ``mask`` is the region paired with this branch (``None`` for metrics that need none);
+    ``explain(x, target)`` re-explains with the same method (robustness, randomisation).
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    target: np.ndarray
+    attributions: np.ndarray
+    fs: float
+    seed: int
+    mask: np.ndarray | None = None
+    mask_name: str | None = None
+    masks: Mapping[str, np.ndarray] = field(default_factory=dict)
+    model: Any = None
+    explain: Callable[[Any, Any], Any] | None = None
+
+
+class ExplanationMetric(Protocol):
+    """Scores explanations per sample.
+
+    ``evaluate_batch`` returns ``(N,)`` scores, or a mapping of sub-score name to ``(N,)``
+    (e.g. the interval profile's ``"P"``, ``"QRS"`` shares). NaN marks an undefined score.
+    ``info.requires`` lists what it needs from :class:`ExplanationBatch`: ``"mask"``,
+    ``"model"``, ``"explainer"``. ``costly`` metrics run on a subset of samples.
+    """
+
+    info: ClassVar[MetricInfo]
+    costly: ClassVar[bool]
+
+    def evaluate_batch(self, batch: ExplanationBatch) -> np.ndarray | Mapping[str, np.ndarray]: ...

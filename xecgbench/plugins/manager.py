@@ -1,0 +1,137 @@
+"""Loads plugins (bundled defaults, then ``xecgbench`` entry points) and fills the registry."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from xecgbench import __version__
+from xecgbench.plugins import hookspecs
+from xecgbench.plugins.registry import KINDS, Registry, RegistryError
+
+ENTRY_POINT_GROUP = "xecgbench"
+#: Set to ``1`` to skip third-party entry points (the bundled defaults still load).
+DISABLE_AUTOLOAD_ENV = "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD"
+
+#: Bundled plugins: (plugin name, module). The names equal their entry-point names in
+#: ``pyproject.toml``, so entry-point autoloading sees them as already registered.
+DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("builtin-data", "xecgbench_builtin.data.hooks"),
+    ("builtin-models", "xecgbench_builtin.models.hooks"),
+    ("builtin-attributions", "xecgbench_builtin.attribution.hooks"),
+    ("builtin-metrics", "xecgbench_builtin.metrics.hooks"),
+)
+
+
+class PluginLoadError(Exception):
+    """A plugin could not be imported or registered; the message names it."""
+
+
+@dataclass
+class PluginSystem:
+    """A plugin manager and the registry its plugins filled."""
+
+    pm: pluggy.PluginManager
+    registry: Registry
+
+    def plugin_version(self, plugin_name: str) -> str:
+        """Version of the distribution that ships ``plugin_name`` (ours for the bundled ones)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        for dist_plugin, dist in self.pm.list_plugin_distinfo():
+            if dist_plugin is plugin:
+                return str(dist.version)
+        return str(getattr(plugin, "__version__", __version__))
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Per plugin: name, version, implemented hooks and what it registered."""
+        registered = self.registry.by_plugin()
+        rows = []
+        for name, plugin in sorted(self.pm.list_name_plugin(), key=lambda item: str(item[0])):
+            hooks = sorted(impl.name for impl in self._hookcallers(plugin))
+            rows.append(
+                {
+                    "name": name,
+                    "version": self.plugin_version(str(name)),
+                    "hooks": hooks,
+                    "registered": {
+                        kind: [r.name for r in registered.get(str(name), []) if r.kind == kind]
+                        for kind in KINDS
+                        if any(r.kind == kind for r in registered.get(str(name), []))
+                    },
+                }
+            )
+        return rows
+
+    def _hookcallers(self, plugin: object) -> list[Any]:
+        return list(self.pm.get_hookcallers(plugin) or [])
+
+
+def _new_manager() -> pluggy.PluginManager:
+    pm = pluggy.PluginManager("xecgbench")
+    pm.add_hookspecs(hookspecs)
+    return pm
+
+
+def _import_default(plugin_name: str, module_name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except Exception as exc:  # a broken bundled plugin must say which one
+        raise PluginLoadError(
+            f"bundled plugin {plugin_name!r} ({module_name}) failed: {exc}"
+        ) from exc
+
+
+def load_plugins(
+    *, autoload: bool | None = None, extra: Iterable[object] = (), defaults: bool = True
+) -> PluginSystem:
+    """Build a :class:`PluginSystem`.
+
+    Parameters
+    ----------
+    autoload : load third-party ``xecgbench`` entry points; default: unless
+        ``XECGBENCH_DISABLE_PLUGIN_AUTOLOAD`` is set.
+    extra : plugin objects (modules or class instances) to register too, e.g. in tests.
+    defaults : register the bundled plugins.
+    """
+    if autoload is None:
+        autoload = os.environ.get(DISABLE_AUTOLOAD_ENV, "") in ("", "0")
+    pm = _new_manager()
+    if defaults:
+        for plugin_name, module_name in DEFAULT_PLUGINS:
+            pm.register(_import_default(plugin_name, module_name), name=plugin_name)
+    for plugin in extra:
+        pm.register(plugin)
+    if autoload:
+        try:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        except Exception as exc:
+            raise PluginLoadError(
+                f"loading an {ENTRY_POINT_GROUP!r} entry point failed: {exc}"
+            ) from exc
+    pm.check_pending()
+    system = PluginSystem(pm=pm, registry=Registry())
+    _fill_registry(system)
+    return system
+
+
+def _fill_registry(system: PluginSystem) -> None:
+    """Call every plugin's register hooks with a registry bound to that plugin."""
+    for kind in KINDS:
+        caller = getattr(system.pm.hook, f"xecgbench_register_{kind}")
+        for impl in reversed(caller.get_hookimpls()):  # registration order
+            plugin_name = system.pm.get_name(impl.plugin) or repr(impl.plugin)
+            bound = system.registry[kind].bound(plugin_name, system.plugin_version(plugin_name))
+            try:
+                impl.function(registry=bound)
+            except RegistryError:
+                raise
+            except Exception as exc:
+                raise PluginLoadError(
+                    f"plugin {plugin_name!r} failed in xecgbench_register_{kind}: {exc}"
+                ) from exc

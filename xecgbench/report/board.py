@@ -1,0 +1,171 @@
+"""The leaderboard's vocabulary: a run's results, tables, columns, and the ordering helpers
+every table builder shares (:mod:`xecgbench.report.tables` assembles the tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from xecgbench.plugins.components import EXPLAINED_BRANCHES, METRIC_CATEGORIES
+
+CELL = ("pretraining", "freezing", "attribution", "branch")
+BRANCH_ORDER = EXPLAINED_BRANCHES
+INTERVALS = ("P", "PR", "QRS", "ST", "T", "TP")
+#: The explanation-quality table's groups, in column order (see ``METRIC_CATEGORIES``).
+QUALITY_CATEGORIES = METRIC_CATEGORIES[3:]
+#: Interval-profile sub-score that corresponds to a paired mask (for an interval primary).
+MASK_INTERVAL = {"p_wave": "P", "qrs": "QRS", "r_peak": "QRS", "t_wave": "T"}
+TIDY_COLUMNS = (
+    "table", "rank", *CELL, "metric", "region", "mean", "ci95", "n_seeds", "p_value",
+)
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """Everything a leaderboard is built from, independent of where it was stored.
+
+    Attributes
+    ----------
+    scores : per-sample scores (the store's ``scores_frame`` columns).
+    run : ``run_id``, ``suite``, ``config_hash``, ``config``, ``provenance``, ``started``,
+        ``status`` of the run.
+    metrics : display label -> ``{"name", "category", "higher_is_better", "sanity"}``, frozen
+        when the run started, so a rebuild does not depend on which plugins are installed.
+    pretraining : one row per pretraining stage: ``pretraining``, ``seed`` and its report.
+    strategies : pretraining display label -> ``{"name", "branches", "report_directions",
+        "report_description"}``, frozen likewise.
+    """
+
+    scores: pd.DataFrame
+    run: Mapping[str, Any]
+    metrics: Mapping[str, Mapping[str, Any]]
+    pretraining: Sequence[Mapping[str, Any]] = ()
+    strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def baseline(self) -> str | None:
+        """The pretraining label that pre-trains no branch (the reference for every ratio)."""
+        return next((label for label, s in self.strategies.items() if not s["branches"]), None)
+
+    def report_direction(self, key: str) -> bool | None:
+        """Direction of a pretraining report key, as its strategy declared it."""
+        for strategy in self.strategies.values():
+            if key in strategy.get("report_directions", {}):
+                return strategy["report_directions"][key]
+        return None
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        """The run's resolved suite config."""
+        return self.run["config"]
+
+    def direction(self, metric: str) -> bool | None:
+        """True if higher is better for the metric labelled ``metric`` (None if unknown)."""
+        meta = self.metrics.get(metric)
+        return None if meta is None else bool(meta["higher_is_better"])
+
+    def metric_name(self, metric: str) -> str:
+        """The registered name behind the display label ``metric``."""
+        return str(self.metrics.get(metric, {}).get("name", metric))
+
+
+@dataclass(frozen=True)
+class Column:
+    """One rendered column: a metric on a region, or a text column of the table's rows."""
+
+    metric: str
+    region: str
+    header: str
+    higher_is_better: bool | None = None
+    kind: str = "stat"  # "stat": mean ± CI; "ratio": value (p); "text": a column of rows
+
+
+@dataclass(frozen=True)
+class Table:
+    """A titled table: ordered rows (keys + text columns), columns and tidy values."""
+
+    name: str
+    title: str
+    caption: str
+    row_keys: tuple[str, ...]
+    rows: pd.DataFrame
+    columns: tuple[Column, ...]
+    values: pd.DataFrame
+    fixed: Mapping[str, str] = field(default_factory=dict)
+
+    def lookup(self) -> dict[tuple[Any, ...], Mapping[str, Any]]:
+        """Values indexed by (row keys..., metric, region)."""
+        keys = [*self.row_keys, "metric", "region"]
+        return {
+            tuple(record[k] for k in keys): record
+            for record in self.values.to_dict("records")
+        }
+
+
+@dataclass(frozen=True)
+class Leaderboard:
+    """The tables of one run and its provenance footer."""
+
+    title: str
+    tables: tuple[Table, ...]
+    footer: Mapping[str, str]
+    notes: tuple[str, ...] = ()
+
+    def table(self, name: str) -> Table:
+        """The table called ``name``."""
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(f"no table {name!r}; tables: {', '.join(t.name for t in self.tables)}")
+
+
+def display_label(spec: Mapping[str, Any]) -> str:
+    """A component's display label as the runner writes it (see ``ComponentSpec.display``)."""
+    from xecgbench.run.config import ComponentSpec
+
+    return ComponentSpec.model_validate(spec).display
+
+
+def suite_order(results: RunResults) -> dict[str, dict[str, int]]:
+    """Position of each pretraining, freezing and attribution label in the suite's lists."""
+    config = results.config
+    return {
+        axis: {display_label(spec): i for i, spec in enumerate(config.get(key, ()))}
+        for axis, key in (
+            ("pretraining", "pretraining"),
+            ("freezing", "freezing"),
+            ("attribution", "attributions"),
+        )
+    } | {"branch": {b: i for i, b in enumerate(BRANCH_ORDER)}}
+
+
+def sorted_rows(frame: pd.DataFrame, keys: Sequence[str], order: Mapping[str, Mapping[str, int]]):
+    """``frame`` sorted by ``keys`` in suite order (unknown labels last, alphabetically)."""
+    if frame.empty:
+        return frame.reset_index(drop=True)
+
+    def position(column: pd.Series) -> pd.Series:
+        known = order.get(str(column.name), {})
+        return column.map(lambda v: (known.get(v, len(known)), str(v)))
+
+    return frame.sort_values(list(keys), key=position, kind="stable").reset_index(drop=True)
+
+
+def arrow(higher_is_better: bool | None) -> str:
+    return "" if higher_is_better is None else (" ↑" if higher_is_better else " ↓")
+
+
+def with_region(metric: str, region: str) -> str:
+    return f"{metric} [{region}]" if region else metric
+
+
+def stat_columns(
+    results: RunResults, pairs: Sequence[tuple[str, str]], direction: Callable[[str], Any] | None
+) -> tuple[Column, ...]:
+    look = direction or results.direction
+    return tuple(Column(m, r, with_region(m, r) + arrow(look(m)), look(m)) for m, r in pairs)
+
+

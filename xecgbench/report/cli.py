@@ -1,0 +1,178 @@
+"""``xecgbench leaderboard …``: build tables and reports, export and rebuild committed results."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from xecgbench.errors import UserError
+
+DEFAULT_ROOT = Path("leaderboards")
+FORMATS = ("md", "csv", "latex", "html")
+
+
+
+def _system() -> Any:
+    return click.get_current_context().find_root().obj
+
+
+def _results(store: Path | None, results_dir: Path | None, run_id: str | None) -> Any:
+    from xecgbench.report.results_files import ResultsFileError, load_store, validate_directory
+
+    if (store is None) == (results_dir is None):
+        raise click.UsageError("give exactly one of --store or --results")
+    try:
+        if store is not None:
+            return load_store(store, _system(), run_id)
+        assert results_dir is not None
+        return validate_directory(results_dir)
+    except ResultsFileError as exc:
+        raise UserError(str(exc)) from None
+
+
+def _examples(store: Path | None, results_dir: Path | None, run_id: str, n: int) -> Any:
+    from xecgbench.report.examples import collect_examples, load_examples
+    from xecgbench.report.results_files import EXAMPLES_FILE
+
+    if n <= 0:
+        return None
+    if results_dir is not None:
+        path = results_dir / EXAMPLES_FILE
+        return load_examples(path) if path.is_file() else None
+    assert store is not None
+    return collect_examples(store, _system(), run_id, n)
+
+
+@click.group("leaderboard")
+def leaderboard() -> None:
+    """Leaderboard tables and reports from a results store or committed raw results."""
+
+
+_store_option = click.option(
+    "--store", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+    help="A results.sqlite file written by `xecgbench run`.",
+)
+_results_option = click.option(
+    "--results", "results_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None, help="A raw-results directory (run.json + scores.csv.gz) instead of a store.",
+)
+_run_option = click.option("--run", "run_id", default=None,
+                           help="Run id in the store (default: the latest).")
+
+
+@leaderboard.command("build")
+@_store_option
+@_results_option
+@_run_option
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="md", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output file (default: standard output).")
+@click.option("--examples", "n_examples", type=int, default=2, show_default=True,
+              help="HTML only: records per heatmap (0: no heatmaps).")
+def build_command(store: Path | None, results_dir: Path | None, run_id: str | None, fmt: str,
+                  out: Path | None, n_examples: int) -> None:
+    """Build a run's leaderboard tables as Markdown, tidy CSV, LaTeX or an HTML report."""
+    from xecgbench.report.render import to_csv, to_latex, to_markdown
+    from xecgbench.report.tables import build_leaderboard
+
+    results = _results(store, results_dir, run_id)
+    board = build_leaderboard(results)
+    if fmt == "html":
+        from xecgbench.report.html import render_report
+
+        examples = _examples(store, results_dir, results.run["run_id"], n_examples)
+        text = render_report(board, results, examples)
+    else:
+        text = {"md": to_markdown, "csv": to_csv, "latex": to_latex}[fmt](board)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {out}")
+
+
+@leaderboard.command("export")
+@_store_option
+@_run_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory for the raw results, e.g. leaderboards/synthetic-quick.")
+@click.option("--examples", "n_examples", type=int, default=2, show_default=True,
+              help="Records kept for the report's heatmaps (0: none).")
+def export_command(store: Path | None, run_id: str | None, out: Path, n_examples: int) -> None:
+    """Export a run's raw results (and its generated tables) for committing."""
+    from xecgbench.report.results_files import ResultsFileError, export_results
+
+    if store is None:
+        raise click.UsageError("--store is required")
+    try:
+        export_results(store, _system(), out, run_id, n_examples)
+    except ResultsFileError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"exported to {out}")
+
+
+@leaderboard.command("rebuild")
+@click.argument("root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ROOT)
+@click.option("--check", is_flag=True, help="Only report stale tables (exit 1 if any).")
+def rebuild_command(root: Path, check: bool) -> None:
+    """Regenerate every committed table under ROOT from its raw results only (no store)."""
+    from xecgbench.report.results_files import (
+        ResultsFileError,
+        committed_directories,
+        stale_tables,
+        validate_directory,
+        write_tables,
+    )
+
+    directories = committed_directories(root)
+    stale: list[Any] = []
+    try:
+        for directory in directories:
+            if check:
+                stale += stale_tables(directory)
+            else:
+                for path in write_tables(validate_directory(directory), directory):
+                    click.echo(f"wrote {path}")
+    except ResultsFileError as exc:
+        raise UserError(str(exc)) from None
+    if check:
+        for path in stale:
+            click.echo(f"stale: {path}", err=True)
+        click.echo(f"{len(directories)} leaderboards, {len(stale)} stale tables")
+        if stale:
+            sys.exit(1)
+
+
+@leaderboard.command("validate")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def validate_command(path: Path) -> None:
+    """Validate a submitted results directory (or its run.json) against the schema.
+
+    Only reads JSON and CSV: nothing in a submission is executed.
+    """
+    from xecgbench.report.results_files import ResultsFileError, validate_directory
+    from xecgbench.report.tables import build_leaderboard
+
+    directory = path.parent if path.is_file() else path
+    try:
+        results = validate_directory(directory)
+        board = build_leaderboard(results)
+    except ResultsFileError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(
+        f"{directory}: valid ({len(results.scores)} scores, run {results.run['run_id']}, "
+        f"{len(board.tables)} tables)"
+    )
+
+
+@leaderboard.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of run.json (leaderboards/schema.json is this output)."""
+    from xecgbench.report.results_files import schema
+
+    click.echo(json.dumps(schema(), indent=2, sort_keys=True))

@@ -1,0 +1,158 @@
+"""Rendering a :class:`~xecgbench.report.board.Leaderboard`: Markdown, tidy CSV and LaTeX.
+
+Every string a plugin or a suite chose is escaped for its target format; numbers are formatted
+in one place so the three renderings agree.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from xecgbench.report.board import TIDY_COLUMNS, Leaderboard, Table
+
+
+def format_number(value: Any) -> str:
+    """Three decimals, one for magnitudes of 100 and more; an em dash for missing values."""
+    if value is None or pd.isna(value):
+        return "—"
+    return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
+
+
+def format_stat(record: Mapping[str, Any] | None) -> str:
+    """``mean ± ci95`` (or the mean alone with one seed)."""
+    if record is None or pd.isna(record["mean"]):
+        return "—"
+    mean = format_number(record["mean"])
+    return mean if pd.isna(record["ci95"]) else f"{mean} ± {format_number(record['ci95'])}"
+
+
+def format_ratio(record: Mapping[str, Any] | None) -> str:
+    """``ratio (p=…)`` for the domain-specificity index."""
+    if record is None or pd.isna(record["mean"]):
+        return "—"
+    p = record.get("p_value")
+    return f"{record['mean']:.2f}" + ("" if p is None or pd.isna(p) else f" (p={p:.2g})")
+
+
+def _rank(value: Any) -> str:
+    return "—" if pd.isna(value) else str(int(value))
+
+
+def cell_texts(table: Table) -> list[list[str]]:
+    """Every row of ``table`` as display strings (keys, rank, then columns), unescaped."""
+    lookup = table.lookup()
+    out = []
+    for row in table.rows.to_dict("records"):
+        keys = tuple(row[k] for k in table.row_keys)
+        texts = [_rank(row["rank"])] if "rank" in row else []
+        texts += [str(k) for k in keys]
+        for column in table.columns:
+            record = lookup.get((*keys, column.metric, column.region))
+            if column.kind == "text":
+                texts.append(str(row.get(column.metric, "—")))
+            elif column.kind == "ratio":
+                texts.append(format_ratio(record))
+            else:
+                texts.append(format_stat(record))
+        out.append(texts)
+    return out
+
+
+def headers(table: Table) -> list[str]:
+    """Column headers of ``table`` (unescaped)."""
+    return (["rank"] if "rank" in table.rows else []) + list(table.row_keys) + [
+        c.header for c in table.columns
+    ]
+
+
+def _md(text: str) -> str:
+    """Escape a plugin-provided string for a Markdown table cell (no raw HTML, no pipes)."""
+    return (
+        text.replace("\\", "\\\\").replace("|", "\\|").replace("&", "&amp;")
+        .replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ")
+    )
+
+
+def to_markdown(board: Leaderboard) -> str:
+    """The leaderboard as Markdown: one section per table, then the provenance footer."""
+    lines = [f"# {_md(board.title)}", ""]
+    for note in board.notes:
+        lines += [note, ""]
+    for table in board.tables:
+        head = headers(table)
+        lines += [f"## {_md(table.title)}", "", _md(table.caption), ""]
+        lines.append("| " + " | ".join(_md(h) for h in head) + " |")
+        lines.append("|" + "---|" * len(head))
+        lines += ["| " + " | ".join(_md(t) for t in row) + " |" for row in cell_texts(table)]
+        lines.append("")
+    lines += ["## Provenance", ""]
+    lines += [f"- {key}: {_md(value)}" for key, value in board.footer.items()]
+    return "\n".join(lines) + "\n"
+
+
+def tidy(board: Leaderboard) -> pd.DataFrame:
+    """One row per table cell × metric: the numbers behind every table."""
+    frames = []
+    for table in board.tables:
+        values = table.values.copy()
+        for key, value in table.fixed.items():
+            values[key] = value
+        if "rank" in table.rows:
+            ranks = table.rows[[*table.row_keys, "rank"]]
+            values = values.merge(ranks, on=list(table.row_keys), how="left")
+        values["table"] = table.name
+        frames.append(values)
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    frame = frame.reindex(columns=list(TIDY_COLUMNS))
+    frame["rank"] = frame["rank"].astype("Int64")
+    frame["n_seeds"] = frame["n_seeds"].astype("Int64")
+    return frame
+
+
+def to_csv(board: Leaderboard) -> str:
+    """The tidy numbers as CSV (full precision, ``\\n`` line ends)."""
+    buffer = io.StringIO()
+    tidy(board).to_csv(buffer, index=False, lineterminator="\n", float_format="%.10g")
+    return buffer.getvalue()
+
+
+LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "<": r"\textless{}", ">": r"\textgreater{}", "±": r"$\pm$", "↑": r"$\uparrow$",
+    "↓": r"$\downarrow$", "—": "---", "×": r"$\times$", "≥": r"$\geq$", "²": r"$^2$",
+    "`": "", "|": r"\textbar{}",
+}
+
+
+def latex_escape(text: str) -> str:
+    """Escape ``text`` for LaTeX (every special character, and the symbols our tables use)."""
+    return "".join(LATEX_SPECIALS.get(char, char) for char in str(text))
+
+
+def to_latex(board: Leaderboard) -> str:
+    """The tables as booktabs LaTeX (needs ``\\usepackage{booktabs}``), provenance as comments."""
+    lines = [f"% {latex_escape(board.title)}: generated by xecgbench, do not edit"]
+    lines += [f"% {key}: {value}" for key, value in board.footer.items()]
+    for table in board.tables:
+        head = headers(table)
+        align = "l" * (len(head) - len(table.columns)) + "r" * len(table.columns)
+        lines += [
+            "",
+            r"\begin{table}[htbp]",
+            r"\centering",
+            r"\small",
+            rf"\caption{{{latex_escape(table.title)}. {latex_escape(table.caption)}}}",
+            rf"\label{{tab:{table.name}}}",
+            rf"\begin{{tabular}}{{{align}}}",
+            r"\toprule",
+            " & ".join(latex_escape(h) for h in head) + r" \\",
+            r"\midrule",
+        ]
+        lines += [" & ".join(latex_escape(t) for t in row) + r" \\" for row in cell_texts(table)]
+        lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,85 @@
+"""Leaderboard tables aggregated from one run's per-sample scores: mean ± 95 % CI over seeds.
+
+A run becomes several small tables, each answering one question, instead of one wide table:
+
+- ``alignment-<branch>``: do explanations land on the branch's clinical region? Ranked by the
+  suite's primary metric, with the domain-specificity index against the baseline (the
+  pretraining strategy that pre-trains no branch);
+- ``interval-profile``: where on the beat relevance lies (P, PR, QRS, ST, T, TP shares);
+- ``interval-anova``: the same per class, with the class × interval mixed-model tests;
+- ``explanation-quality``: faithfulness, robustness, randomisation sanity, complexity;
+- ``accuracy``: AF detection per pretraining × freezing and branch;
+- ``pretraining``: how well the pretraining tasks themselves were learnt.
+
+Everything here is pure pandas on a :class:`RunResults`; reading stores and committed raw
+files lives in :mod:`xecgbench.report.results_files`, so a table can be rebuilt without a store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from xecgbench.report.alignment import alignment_tables
+from xecgbench.report.board import CELL, Leaderboard, RunResults, suite_order
+from xecgbench.report.detail_tables import (
+    accuracy_table,
+    interval_table,
+    pretraining_table,
+    quality_table,
+)
+from xecgbench.report.interval_anova_table import interval_anova_table
+from xecgbench.report.stats import seed_summary
+
+
+def footer(results: RunResults) -> dict[str, str]:
+    """The provenance footer: what produced these numbers, from the run's record only."""
+    run, config = results.run, results.config
+    provenance = run.get("provenance", {})
+    packages = provenance.get("packages", {})
+    plugins = provenance.get("plugins", {})
+    started = datetime.fromtimestamp(float(run["started"]), tz=timezone.utc)
+    datasets = sorted(str(d) for d in results.scores["dataset"].dropna().unique())
+    return {
+        "suite": f"{config['name']} (config hash {run['config_hash']})",
+        "run": str(run["run_id"]),
+        "run date": started.strftime("%Y-%m-%d"),
+        "dataset": ", ".join(datasets) or "n/a",
+        "seeds": ", ".join(str(s) for s in config["seeds"]),
+        "xecgbench": str(provenance.get("xecgbench", "n/a")),
+        "versions": ", ".join(f"{k} {v}" for k, v in sorted(packages.items()) if v) or "n/a",
+        "plugins": ", ".join(f"{k} {v}" for k, v in sorted(plugins.items())) or "n/a",
+        "python": str(provenance.get("python", "n/a")),
+        "git commit": str(provenance.get("git_commit") or "n/a"),
+    }
+
+
+def build_leaderboard(results: RunResults) -> Leaderboard:
+    """Aggregate a run's per-sample scores into its tables (mean ± 95 % CI over seeds)."""
+    scores = results.scores.copy()
+    scores["region"] = scores["region"].fillna("")
+    explained = scores[scores["attribution"].notna()]
+    accuracy = seed_summary(scores[scores["attribution"].isna()],
+                            ["pretraining", "freezing", "branch", "metric", "region"])
+    summary = seed_summary(explained, [*CELL, "metric", "region"])
+    order = suite_order(results)
+    tables = [
+        *alignment_tables(results, explained, summary, accuracy, order),
+        interval_table(results, summary, order),
+        interval_anova_table(results, explained, order),
+        quality_table(results, summary, order),
+        accuracy_table(results, accuracy, order),
+        pretraining_table(results, order),
+    ]
+    notes = (
+        "Mean ± 95 % CI (Student t) over seeds of each seed's mean over test samples; "
+        "a single seed shows the mean only. NaN (undefined) sample scores are left out.",
+        "↑ / ↓: higher / lower is better (xecgbench's direction table, docs/metrics.md); "
+        "no arrow: descriptive.",
+    )
+    return Leaderboard(
+        title=f"xecgbench leaderboard: {results.config['name']}",
+        tables=tuple(t for t in tables if t is not None and not t.rows.empty),
+        footer=footer(results),
+        notes=notes,
+    )
+

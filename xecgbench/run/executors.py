@@ -1,0 +1,182 @@
+"""Where stage functions run: in-process, in a process pool, or as Ray tasks.
+
+Workers get the suite as JSON and build their own plugin system and cache, so the stage
+functions stay the same everywhere; only the parent process writes the results store.
+
+Every executor runs stages with :data:`STAGE_THREADS` torch threads. Float reductions in
+torch's CPU kernels depend on the thread count (measured: 2 threads vs 1 moved smoke's
+scores by up to 0.1 after training), so a fixed count is what makes ``local``, ``--workers N``
+and ``ray`` give identical scores on any machine; parallelism comes from workers instead.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Protocol
+
+from xecgbench.run.cache import ArtifactCache
+from xecgbench.run.config import Suite
+from xecgbench.run.stages import (
+    STAGE_KIND,
+    StageContext,
+    StageFailure,
+    StageOutcome,
+    StageTask,
+    execute,
+)
+
+Result = StageOutcome | StageFailure
+
+#: Torch intra-op threads per stage, in every executor (see the module docstring).
+STAGE_THREADS = 1
+
+
+class Executor(Protocol):
+    """Runs a batch of independent tasks and yields results as they finish."""
+
+    def run(self, tasks: Sequence[StageTask]) -> Iterator[tuple[StageTask, Result]]: ...
+
+    def close(self, abort: bool = False) -> None: ...
+
+
+@contextmanager
+def stage_threads() -> Iterator[None]:
+    """Run the block with :data:`STAGE_THREADS` torch threads, then restore the caller's."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(STAGE_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def lost_worker(task: StageTask, error: BaseException) -> StageFailure:
+    """A task whose worker died or could not start: a failure of that task, not of the run."""
+    spec = task.component
+    return StageFailure(
+        key=task.key,
+        component=f"{STAGE_KIND[task.stage]}:{spec.display}",
+        plugin="?",
+        error=f"worker could not run {task.stage}: {type(error).__name__}: {error}",
+    )
+
+
+@dataclass
+class LocalExecutor:
+    """Sequential, in this process (the default; what tests and debugging use)."""
+
+    context: StageContext
+
+    def run(self, tasks: Sequence[StageTask]) -> Iterator[tuple[StageTask, Result]]:
+        """Run ``tasks`` one after another."""
+        for task in tasks:
+            with stage_threads():
+                result = execute(self.context, task)
+            yield task, result
+
+    def close(self, abort: bool = False) -> None:
+        """Nothing to release."""
+
+
+_WORKER_CONTEXTS: dict[tuple[str, str], StageContext] = {}
+
+
+def run_in_worker(suite_json: str, cache_root: str, task: StageTask) -> Result:
+    """Entry point of pool and Ray workers: build (once per process) a context, run ``task``."""
+    import torch
+
+    from xecgbench.plugins.manager import load_plugins
+
+    torch.set_num_threads(STAGE_THREADS)
+    key = (suite_json, cache_root)
+    if key not in _WORKER_CONTEXTS:
+        _WORKER_CONTEXTS[key] = StageContext(
+            Suite.model_validate_json(suite_json), load_plugins(), ArtifactCache(cache_root)
+        )
+    return execute(_WORKER_CONTEXTS[key], task)
+
+
+def _worker_args(suite: Suite, cache: ArtifactCache) -> tuple[str, str]:
+    return suite.model_dump_json(), str(Path(cache.root).resolve())
+
+
+def _ignore_interrupts() -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops them and keeps finished stages."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class PoolExecutor:
+    """A local process pool (``--workers N``), spawned so torch threads stay sane."""
+
+    def __init__(self, suite: Suite, cache: ArtifactCache, workers: int) -> None:
+        self.args = _worker_args(suite, cache)
+        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
+                                        initializer=_ignore_interrupts)
+
+    def run(self, tasks: Sequence[StageTask]) -> Iterator[tuple[StageTask, Result]]:
+        """Submit every task; yield each as it completes (a dead worker fails its task)."""
+        futures = {self.pool.submit(run_in_worker, *self.args, task): task for task in tasks}
+        for future in as_completed(futures):
+            task = futures[future]
+            error = future.exception()
+            yield task, lost_worker(task, error) if error is not None else future.result()
+
+    def close(self, abort: bool = False) -> None:
+        """Shut the pool down; on ``abort`` stop running stages instead of waiting for them."""
+        if abort:
+            # ProcessPoolExecutor has no public way to stop busy workers before Python 3.14.
+            for process in list(getattr(self.pool, "_processes", {}).values()):
+                process.terminate()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RayExecutor:
+    """The same stage functions as Ray tasks on a cluster (``ray.init(address)``).
+
+    Without ``address`` a local Ray is started (``workers`` CPUs, default all) and shut down
+    on :meth:`close`; a cluster this process did not start is left running. The cache
+    directory must be on a filesystem every node sees.
+    """
+
+    def __init__(self, suite: Suite, cache: ArtifactCache, address: str | None,
+                 workers: int) -> None:
+        import ray
+
+        self.ray = ray
+        self.started = not ray.is_initialized()
+        if self.started:
+            num_cpus = workers if workers > 1 and address is None else None
+            ray.init(address=address, num_cpus=num_cpus, include_dashboard=False,
+                     log_to_driver=False)
+        self.args = _worker_args(suite, cache)
+        self.remote: Any = ray.remote(num_cpus=1)(run_in_worker)
+        self.pending: dict[Any, StageTask] = {}
+
+    def run(self, tasks: Sequence[StageTask]) -> Iterator[tuple[StageTask, Result]]:
+        """Submit every task to the cluster; yield each as it completes."""
+        self.pending = {self.remote.remote(*self.args, task): task for task in tasks}
+        while self.pending:
+            done, _ = self.ray.wait(list(self.pending), num_returns=1)
+            for ref in done:
+                task = self.pending.pop(ref)
+                try:
+                    result = self.ray.get(ref)
+                except self.ray.exceptions.RayError as error:
+                    result = lost_worker(task, error)
+                yield task, result
+
+    def close(self, abort: bool = False) -> None:
+        """Cancel unfinished tasks on ``abort``; shut down the local Ray this executor started."""
+        if abort:
+            for ref in self.pending:
+                self.ray.cancel(ref, force=True)
+        if self.started:
+            self.ray.shutdown()

@@ -1,0 +1,175 @@
+"""Expands a suite into stage tasks keyed by content hashes of everything that shapes them.
+
+One key function per stage says what shapes that stage's result; :func:`cells` walks the grid
+flatly; :func:`plan` puts every stage of every cell in dependency order (:data:`STAGES`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from xecgbench.plugins.manager import PluginSystem
+from xecgbench.run.config import ComponentSpec, Suite, content_hash
+from xecgbench.run.stages import STAGES, StageTask
+from xecgbench.run.training import FINE_TUNING_VERSION
+
+#: Explain settings that change the relevance arrays (which windows, which branches, chunking);
+#: the rest (mask pairings, how many windows costly metrics score) only shapes the scores.
+ATTRIBUTION_FIELDS = ("n_samples", "batch_size", "branches")
+SCORE_FIELDS = ("alignment", "n_costly")
+
+
+@dataclass(frozen=True)
+class PlannedTask:
+    """A task and the keys of the stages it needs first (by upstream name)."""
+
+    task: StageTask
+    needs: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid up to fine-tuning: seed × pretraining × freezing."""
+
+    seed: int
+    pretraining: ComponentSpec
+    freezing: ComponentSpec
+
+
+def _component_id(system: PluginSystem, kind: str, spec: ComponentSpec) -> dict[str, Any]:
+    """Name, params and version: a new plugin version invalidates the stages it shaped."""
+    registration = system.registry[kind].registration(spec.name)
+    return {"name": spec.name, "params": spec.params, "version": registration.version}
+
+
+def validate_components(suite: Suite, system: PluginSystem) -> None:
+    """Raise :class:`~xecgbench.plugins.registry.UnknownComponentError` for unregistered names."""
+    data_specs = [suite.data.dataset, *([suite.data.test] if suite.data.test else [])]
+    checks = [("datasets", s) for s in data_specs] + [("models", suite.model)]
+    checks += [("pretraining", s) for s in suite.pretraining]
+    checks += [("freezing", s) for s in suite.freezing]
+    checks += [("attributions", s) for s in suite.attributions]
+    checks += [("metrics", s) for s in suite.metrics]
+    for kind, spec in checks:
+        system.registry[kind].registration(spec.name)
+
+
+@dataclass(frozen=True)
+class StageKeys:
+    """The content-hash key of each stage, from the suite and the registered versions."""
+
+    suite: Suite
+    system: PluginSystem
+
+    def _id(self, kind: str, spec: ComponentSpec) -> dict[str, Any]:
+        return _component_id(self.system, kind, spec)
+
+    def _explain(self, fields: tuple[str, ...]) -> dict[str, Any]:
+        return self.suite.explain.model_dump(mode="json", include=set(fields))
+
+    def pretrain(self, seed: int, pretraining: ComponentSpec) -> str:
+        """Data, model, strategy, pretraining budget, seed."""
+        data = self.suite.data
+        data_id = {
+            "dataset": self._id("datasets", data.dataset),
+            "test": self._id("datasets", data.test) if data.test else None,
+            "fs": data.fs,
+            "duration_s": data.duration_s,
+            "model": self._id("models", self.suite.model),
+        }
+        return content_hash([
+            "pretrain", data_id, self._id("pretraining", pretraining),
+            dataclasses.asdict(self.suite.pretraining_budget), seed,
+        ])
+
+    def finetune(self, pre_key: str, freezing: ComponentSpec) -> str:
+        """The pretrained model, the schedule, the training budget and procedure version."""
+        return content_hash([
+            "finetune", pre_key, self._id("freezing", freezing),
+            dataclasses.asdict(self.suite.training), FINE_TUNING_VERSION,
+        ])
+
+    def evaluate(self, fine_key: str, accuracy: list[ComponentSpec]) -> str:
+        """The fine-tuned model and the accuracy metrics."""
+        return content_hash(
+            ["evaluate", fine_key, [self._id("metrics", s) for s in accuracy]]
+        )
+
+    def attribute(self, fine_key: str, attribution: ComponentSpec) -> str:
+        """The fine-tuned model, the method, and the explain fields that shape relevance."""
+        return content_hash([
+            "attribute", fine_key, self._id("attributions", attribution),
+            self._explain(ATTRIBUTION_FIELDS),
+        ])
+
+    def score(self, attr_key: str, metric: ComponentSpec) -> str:
+        """The relevance, the metric, and the explain fields that shape scores only."""
+        return content_hash(
+            ["score", attr_key, self._id("metrics", metric), self._explain(SCORE_FIELDS)]
+        )
+
+
+def cells(suite: Suite) -> Iterator[Cell]:
+    """Every seed × pretraining × freezing of the suite, in suite order."""
+    for seed, pretraining, freezing in itertools.product(
+        suite.seeds, suite.pretraining, suite.freezing
+    ):
+        yield Cell(seed, pretraining, freezing)
+
+
+def _cell_tasks(suite: Suite, keys: StageKeys, cell: Cell, accuracy: list[ComponentSpec],
+                explanation: list[ComponentSpec]) -> Iterator[PlannedTask]:
+    """The fine-tune, evaluate, attribute and score tasks of one cell."""
+    pre_key = keys.pretrain(cell.seed, cell.pretraining)
+    fine_key = keys.finetune(pre_key, cell.freezing)
+    labels = {"dataset": suite.data.dataset.display, "seed": cell.seed,
+              "pretraining": cell.pretraining.display, "freezing": cell.freezing.display}
+    specs = {"pretraining": cell.pretraining, "models": suite.model, "freezing": cell.freezing}
+    model_labels = {**labels, "attribution": None}
+    yield PlannedTask(StageTask("finetune", fine_key, cell.seed, specs, model_labels),
+                      {"pretrain": pre_key})
+    if accuracy:
+        yield PlannedTask(
+            StageTask("evaluate", keys.evaluate(fine_key, accuracy), cell.seed, specs,
+                      model_labels),
+            {"finetune": fine_key},
+        )
+    for attribution in suite.attributions:
+        attr_key = keys.attribute(fine_key, attribution)
+        attr_labels = {**labels, "attribution": attribution.display}
+        attr_specs = {**specs, "attributions": attribution}
+        yield PlannedTask(StageTask("attribute", attr_key, cell.seed, attr_specs, attr_labels),
+                          {"finetune": fine_key})
+        for metric in explanation:
+            yield PlannedTask(
+                StageTask("score", keys.score(attr_key, metric), cell.seed,
+                          {**attr_specs, "metrics": metric},
+                          {**attr_labels, "metric": metric.display}),
+                {"finetune": fine_key, "attribute": attr_key},
+            )
+
+
+def plan(suite: Suite, system: PluginSystem) -> list[PlannedTask]:
+    """Every stage of every cell, grouped by stage in :data:`STAGES` order."""
+    validate_components(suite, system)
+    keys = StageKeys(suite, system)
+    metrics = system.registry["metrics"]
+    is_accuracy = [metrics.get(s.name).info.category == "accuracy" for s in suite.metrics]
+    accuracy = [s for s, a in zip(suite.metrics, is_accuracy, strict=True) if a]
+    explanation = [s for s, a in zip(suite.metrics, is_accuracy, strict=True) if not a]
+    tasks: list[PlannedTask] = []
+    for seed, pretraining in itertools.product(suite.seeds, suite.pretraining):
+        labels = {"dataset": suite.data.dataset.display, "seed": seed,
+                  "pretraining": pretraining.display}
+        specs = {"pretraining": pretraining, "models": suite.model}
+        tasks.append(PlannedTask(
+            StageTask("pretrain", keys.pretrain(seed, pretraining), seed, specs, labels), {}
+        ))
+    for cell in cells(suite):
+        tasks.extend(_cell_tasks(suite, keys, cell, accuracy, explanation))
+    order = {stage: i for i, stage in enumerate(STAGES)}
+    return sorted(tasks, key=lambda t: order[t.task.stage])

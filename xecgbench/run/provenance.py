@@ -1,0 +1,84 @@
+"""Provenance of a run: versions, plugins, git commit, config and seeds."""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from xecgbench import __version__
+from xecgbench.plugins.manager import PluginSystem
+from xecgbench.run.config import Suite
+
+PACKAGES = ("torch", "numpy", "zennit", "captum", "quantus", "wfdb", "neurokit2", "pluggy")
+
+
+def _package_version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def git_commit(path: Path | None = None) -> str | None:
+    """The commit of the xecgbench checkout, when it runs from one."""
+    folder = path or Path(__file__).resolve().parent
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None
+
+
+def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
+    """How to read the run's numbers, frozen when the run starts (not looked up at report time).
+
+    ``metrics``: display label -> name, category, direction and optional sanity check;
+    ``strategies``: pretraining display label -> name, pre-trained branches and what its
+    report keys mean. Labels whose plugin is not installed are left out.
+    """
+    metrics, strategies = {}, {}
+    for spec in suite.metrics:
+        if spec.name in system.registry["metrics"]:
+            info = system.registry["metrics"].get(spec.name).info
+            sanity = dataclasses.asdict(info.sanity) if info.sanity is not None else None
+            metrics[spec.display] = {
+                "name": spec.name, "category": info.category,
+                "higher_is_better": bool(info.higher_is_better),
+                **({"sanity": sanity} if sanity else {}),
+            }
+    for spec in suite.pretraining:
+        if spec.name in system.registry["pretraining"]:
+            strategy = system.registry["pretraining"].get(spec.name)
+            strategies[spec.display] = {
+                "name": spec.name,
+                "branches": list(strategy.branches),
+                "report_directions": dict(getattr(strategy, "report_directions", {})),
+                "report_description": str(getattr(strategy, "report_description", "")),
+            }
+    return {"metrics": metrics, "strategies": strategies}
+
+
+def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:
+    """Everything needed to say what produced a result, and how to read it (``catalogue``)."""
+    return {
+        "catalogue": component_catalogue(system, suite),
+        "xecgbench": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {name: _package_version(name) for name in PACKAGES},
+        "plugins": {row["name"]: row["version"] for row in system.describe()},
+        "git_commit": git_commit(),
+        "config_hash": suite.config_hash(),
+        "seeds": list(suite.seeds),
+    }

@@ -1,0 +1,230 @@
+"""Runs a suite: plans its stages, skips finished ones, executes the rest, records everything."""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.progress import Progress as Bars
+
+from xecgbench.plugins.manager import PluginSystem
+from xecgbench.run.cache import ArtifactCache
+from xecgbench.run.config import Suite
+from xecgbench.run.executors import (
+    STAGE_THREADS,
+    Executor,
+    LocalExecutor,
+    PoolExecutor,
+    RayExecutor,
+)
+from xecgbench.run.layout import RunLayout
+from xecgbench.run.plan import PlannedTask, plan
+from xecgbench.run.provenance import provenance
+from xecgbench.run.stages import STAGES, StageContext, StageFailure, StageTask
+from xecgbench.run.store import ResultsStore
+
+OUTCOMES = ("computed", "reused", "failed", "skipped")
+
+
+@dataclass
+class RunSummary:
+    """What a run did: counts per stage, failures, where the results are."""
+
+    run_id: str
+    store_path: Path
+    computed: dict[str, int] = field(default_factory=dict)
+    reused: dict[str, int] = field(default_factory=dict)
+    failed: list[StageFailure] = field(default_factory=list)
+    skipped: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every stage finished."""
+        return not self.failed and not self.skipped
+
+
+class Progress:
+    """Where a run reports progress: rich bars on a terminal, one line per stage otherwise.
+
+    Progress goes to stderr so stdout keeps only the run's summary; ``quiet`` shows nothing.
+    Without a terminal (logs, CI) live bars would print nothing useful, so each stage prints
+    one line with its counts when its last task is done.
+    """
+
+    def __init__(self, quiet: bool, console: Console | None = None) -> None:
+        self.quiet = quiet
+        self.console = console or Console(stderr=True)
+        self._bars: Bars | None = None
+        self._tasks: dict[str, TaskID] = {}
+        self._totals: dict[str, int] = {}
+        self._counts: dict[str, Counter[str]] = {}
+        self._clock = time.perf_counter()
+
+    @contextmanager
+    def session(self, totals: dict[str, int]) -> Iterator[Progress]:
+        """Report on the stages in ``totals`` while the block runs."""
+        self._totals = dict(totals)
+        self._clock = time.perf_counter()
+        self._counts = {stage: Counter() for stage in totals}
+        if self.quiet or not self.console.is_terminal:
+            yield self
+            return
+        columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+        with Bars(*columns, console=self.console) as bars:
+            self._bars = bars
+            self._tasks["all"] = bars.add_task("all", total=sum(totals.values()))
+            for stage, total in totals.items():
+                self._tasks[stage] = bars.add_task(stage, total=total, start=False)
+            try:
+                yield self
+            finally:
+                self._bars = None
+
+    def begin(self, stage: str) -> None:
+        """``stage``'s tasks start now (its clock and ETA count from here)."""
+        self._clock = time.perf_counter()
+        if self._bars is not None and stage in self._tasks:
+            self._bars.start_task(self._tasks[stage])
+
+    def advance(self, stage: str, outcome: str) -> None:
+        """One more ``stage`` task done; ``outcome`` is computed, reused, failed or skipped."""
+        counts = self._counts[stage]
+        counts[outcome] += 1
+        if self._bars is not None:
+            self._bars.advance(self._tasks[stage])
+            self._bars.advance(self._tasks["all"])
+        elif not self.quiet and counts.total() == self._totals[stage]:
+            seconds = time.perf_counter() - self._clock
+            detail = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts[o])
+            self.console.print(f"{stage:>10} {counts.total()}/{self._totals[stage]} ({detail}) "
+                               f"{seconds:.1f} s", highlight=False)
+
+
+def _make_executor(kind: str, context: StageContext, workers: int, address: str | None) -> Executor:
+    if workers < 1:
+        raise ValueError(f"--workers must be at least 1, got {workers}")
+    if kind == "local":
+        if workers == 1:
+            return LocalExecutor(context)
+        return PoolExecutor(context.suite, context.cache, workers)
+    if kind == "ray":
+        return RayExecutor(context.suite, context.cache, address, workers)
+    raise ValueError(f"unknown executor {kind!r}; valid executors: local, ray")
+
+
+@contextmanager
+def _open_executor(kind: str, context: StageContext, workers: int,
+                   address: str | None) -> Iterator[Executor]:
+    """An executor that is closed on the way out, stopping its running stages on an error."""
+    executor = _make_executor(kind, context, workers, address)
+    try:
+        yield executor
+    except BaseException:
+        executor.close(abort=True)
+        raise
+    executor.close()
+
+
+def _cached(store: ResultsStore, cache: ArtifactCache, task: StageTask) -> bool:
+    """Finished before and its artifact still verifies (a corrupt one is recomputed)."""
+    record = store.stage(task.key)
+    if record is None or record.status != "done":
+        return False
+    return record.artifact is None or cache.verify(record.artifact, record.checksum or "")
+
+
+def run_suite(
+    suite: Suite,
+    system: PluginSystem,
+    out_dir: Path,
+    *,
+    executor: str = "local",
+    workers: int = 1,
+    address: str | None = None,
+    quiet: bool = False,
+) -> RunSummary:
+    """Run (or resume) ``suite`` into ``out_dir``; finished stages are reused, never redone.
+
+    Every finished stage is committed to the store as it completes, so a killed or
+    interrupted run loses only the stages that were running. On Ctrl-C the run is marked
+    ``interrupted`` and the ``KeyboardInterrupt`` propagates.
+    """
+    started = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    planned = plan(suite, system)
+    layout = RunLayout(out_dir)
+    cache = ArtifactCache(layout.cache)
+    context = StageContext(suite, system, cache)
+    run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+    summary = RunSummary(run_id, layout.store)
+    execution = {"executor": executor, "workers": workers, "address": address,
+                 "stage_threads": STAGE_THREADS, "host": platform.node(), "pid": os.getpid()}
+    totals = {s: sum(1 for p in planned if p.task.stage == s) for s in STAGES}
+    with (ResultsStore(summary.store_path) as store,
+          _open_executor(executor, context, workers, address) as runner):
+        store.start_run(run_id, suite.name, suite.model_dump(mode="json"), suite.config_hash(),
+                        {**provenance(system, suite), "execution": execution})
+        try:
+            with Progress(quiet).session({s: n for s, n in totals.items() if n}) as progress:
+                for stage in STAGES:
+                    _run_stage(stage, planned, store, cache, runner, summary, progress)
+        except BaseException as exc:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
+            store.finish_run(run_id, status)
+            raise
+        store.finish_run(run_id, "ok" if summary.ok else "failed-cells")
+    summary.seconds = time.perf_counter() - started
+    system.pm.hook.xecgbench_run_finished(config=suite, results=summary)
+    return summary
+
+
+def _run_stage(stage: str, planned: Sequence[PlannedTask], store: ResultsStore,
+               cache: ArtifactCache, runner: Executor, summary: RunSummary,
+               progress: Progress) -> None:
+    progress.begin(stage)
+    todo: list[StageTask] = []
+    for item in (p for p in planned if p.task.stage == stage):
+        upstream = {name: store.stage(key) for name, key in item.needs.items()}
+        if any(record is None or record.status != "done" for record in upstream.values()):
+            summary.skipped += 1  # an upstream stage failed: nothing to build on
+            progress.advance(stage, "skipped")
+            continue
+        if _cached(store, cache, item.task):
+            store.link(summary.run_id, item.task.key)
+            summary.reused[stage] = summary.reused.get(stage, 0) + 1
+            progress.advance(stage, "reused")
+            continue
+        resolved = {name: (r.artifact or "", r.checksum or "") for name, r in upstream.items() if r}
+        todo.append(StageTask(item.task.stage, item.task.key, item.task.seed, item.task.specs,
+                              item.task.labels, resolved))
+    for task, result in runner.run(todo):
+        if isinstance(result, StageFailure):
+            store.fail_stage(summary.run_id, task.key, stage, dict(task.labels),
+                             component=result.component, plugin=result.plugin,
+                             error=result.error, traceback=result.traceback)
+            summary.failed.append(result)
+            progress.advance(stage, "failed")
+        else:
+            store.complete_stage(summary.run_id, task.key, stage, dict(task.labels),
+                                 artifact=result.artifact, checksum=result.checksum,
+                                 seconds=result.seconds, report=result.report, scores=result.scores)
+            summary.computed[stage] = summary.computed.get(stage, 0) + 1
+            progress.advance(stage, "computed")

@@ -1,0 +1,186 @@
+"""Optimisation loops shared by pretraining and fine-tuning: seeded, early-stopped, CPU-exact."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from xecgbench.plugins.components import ECGSet, FineTuneStage, TrainingBudget
+
+#: Loss of the batch at these indices of the training arrays.
+BatchLoss = Callable[[np.ndarray], torch.Tensor]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, numpy and torch; return a generator for data order."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def stratified_holdout(
+    labels: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (keep, held_out) with ``fraction`` of every class held out (at least one)."""
+    rng = np.random.default_rng(seed)
+    held: list[np.ndarray] = []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        n_held = max(1, round(fraction * len(members))) if len(members) > 1 else 0
+        held.append(members[:n_held])
+    held_out = np.sort(np.concatenate(held)) if held else np.array([], dtype=int)
+    keep = np.setdiff1d(np.arange(len(labels)), held_out)
+    return keep, held_out
+
+
+def freeze_first_blocks(model: Any, n_frozen: int) -> None:
+    """Freeze the first ``n_frozen`` blocks of every branch: no gradient, eval mode.
+
+    Eval mode keeps any normalisation statistics frozen too; the rest is made trainable.
+    """
+    for branch in model.branches.values():
+        for index, block in enumerate(branch.blocks):
+            frozen = index < n_frozen
+            block.train(not frozen)
+            for parameter in block.parameters():
+                parameter.requires_grad_(not frozen)
+        branch.head.train(True)
+        for parameter in branch.head.parameters():
+            parameter.requires_grad_(True)
+
+
+@dataclass
+class FitHistory:
+    """Per-epoch losses and where early stopping restored the weights from."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = -1
+
+
+def fit(
+    modules: Sequence[nn.Module],
+    batch_loss: BatchLoss,
+    val_loss: Callable[[], float],
+    n_train: int,
+    budget: TrainingBudget,
+    generator: torch.Generator,
+    epochs: int | None = None,
+) -> FitHistory:
+    """Adam over the trainable parameters of ``modules``, early-stopped on ``val_loss``.
+
+    The best weights (lowest validation loss) are restored at the end, so the result does not
+    depend on how many patience epochs ran after the optimum.
+    """
+    parameters = [p for m in modules for p in m.parameters() if p.requires_grad]
+    history = FitHistory()
+    if not parameters:
+        return history
+    optimiser = torch.optim.Adam(parameters, lr=budget.lr)
+    best = (float("inf"), [copy.deepcopy(m.state_dict()) for m in modules])
+    stale = 0
+    for epoch in range(budget.epochs if epochs is None else epochs):
+        order = torch.randperm(n_train, generator=generator).numpy()
+        losses = []
+        for start in range(0, n_train, budget.batch_size):
+            loss = batch_loss(order[start : start + budget.batch_size])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            losses.append(float(loss.detach()))
+        history.train_loss.append(float(np.mean(losses)))
+        with torch.no_grad():
+            current = val_loss()
+        history.val_loss.append(current)
+        if not np.isfinite(current) or current < best[0]:  # no val split: keep the latest
+            best = (current, [copy.deepcopy(m.state_dict()) for m in modules])
+            history.best_epoch = epoch
+            stale = 0
+        else:
+            stale += 1
+            if stale >= budget.patience:
+                break
+    for module, state in zip(modules, best[1], strict=True):
+        module.load_state_dict(state)
+    return history
+
+
+def class_weights(labels: np.ndarray) -> torch.Tensor:
+    """Inverse-frequency weights for the two classes (imbalance without resampling)."""
+    counts = np.bincount(labels, minlength=2).astype(np.float64)
+    counts[counts == 0] = 1.0
+    return torch.tensor(len(labels) / (2.0 * counts), dtype=torch.float32)
+
+
+#: Bump when the fine-tuning procedure changes, so cached fine-tuned models are not reused.
+FINE_TUNING_VERSION = "2"
+
+
+def fine_tune(
+    model: Any,
+    data: ECGSet,
+    stages: Sequence[FineTuneStage],
+    budget: TrainingBudget,
+    seed: int,
+) -> dict[str, list[FitHistory]]:
+    """Fine-tune each branch on binary AF, stage by stage, each stage freezing its blocks.
+
+    The branches are independent CNNs (as in xECGArch), so each is trained and early-stopped on
+    its own validation loss with the same data order; stopping them jointly would make one
+    branch's weights depend on the other's training. Loss: class-weighted cross-entropy. The
+    ensemble is the mean of the branch probabilities. A validation split is carved from ``data``.
+    """
+    train_idx, val_idx = stratified_holdout(data.labels, budget.val_fraction, seed)
+    x = torch.from_numpy(data.signals)
+    y = torch.from_numpy(data.labels.astype(np.int64))
+    criterion = nn.CrossEntropyLoss(weight=class_weights(data.labels[train_idx]))
+
+    def fit_branch(branch: nn.Module) -> list[FitHistory]:
+        generator = seed_everything(seed)  # the same data order for every branch
+
+        def loss_on(index: np.ndarray) -> torch.Tensor:
+            return criterion(branch(x[index]), y[index])
+
+        def val_loss() -> float:
+            return float(loss_on(val_idx)) if len(val_idx) else float("nan")
+
+        histories = []
+        for stage in stages:
+            freeze_first_blocks(model, stage.frozen_blocks)
+            histories.append(
+                fit(
+                    [branch],
+                    lambda batch: loss_on(train_idx[batch]),
+                    val_loss,
+                    len(train_idx),
+                    budget,
+                    generator,
+                    stage.epochs,
+                )
+            )
+        return histories
+
+    histories = {name: fit_branch(branch) for name, branch in model.branches.items()}
+    freeze_first_blocks(model, 0)
+    model.eval()
+    return histories
+
+
+@torch.no_grad()
+def predict(model: Any, signals: np.ndarray, batch_size: int = 256) -> dict[str, np.ndarray]:
+    """AF probabilities per branch and for the ensemble, batched to bound memory."""
+    model.eval()
+    chunks: dict[str, list[np.ndarray]] = {}
+    for start in range(0, len(signals), batch_size):
+        probs = model.predict_proba(torch.from_numpy(signals[start : start + batch_size]))
+        for name, values in probs.items():
+            chunks.setdefault(name, []).append(values.numpy())
+    return {name: np.concatenate(parts) for name, parts in chunks.items()}

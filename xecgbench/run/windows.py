@@ -1,0 +1,51 @@
+"""Which windows a run trains on and which it evaluates: one routine for every reader.
+
+Scoring, the HTML report's heatmaps and ``xecgbench explain`` all index the same evaluation
+windows, so a sample number in the store means the same window everywhere.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from xecgbench.plugins.components import ECGSet
+    from xecgbench.plugins.manager import PluginSystem
+    from xecgbench.run.config import ComponentSpec, Suite
+
+
+def evaluation_source(suite: Suite) -> tuple[ComponentSpec, str]:
+    """The dataset and split a suite evaluates on.
+
+    A separate ``data.test`` source is used whole (``"all"``) unless ``data.test_split`` names
+    a split; otherwise the training dataset's held-back ``"test"`` split.
+    """
+    data = suite.data
+    spec = data.test or data.dataset
+    return spec, data.test_split or ("all" if data.test else "test")
+
+
+def _load(system: PluginSystem, spec: ComponentSpec, split: str, suite: Suite) -> ECGSet:
+    dataset = system.registry["datasets"].get(spec.name)(**spec.params)
+    return dataset.load(split, fs=suite.data.fs, duration_s=suite.data.duration_s)
+
+
+def training_windows(suite: Suite, system: PluginSystem) -> ECGSet:
+    """The windows pretraining and fine-tuning learn from."""
+    return _load(system, suite.data.dataset, "train", suite)
+
+
+def evaluation_windows(suite: Suite, system: PluginSystem) -> ECGSet:
+    """The windows every accuracy, attribution and explanation score refers to."""
+    spec, split = evaluation_source(suite)
+    return _load(system, spec, split, suite)
+
+
+def explained_indices(labels: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` evaluation windows in a fixed class-alternating order (seed-free)."""
+    by_class = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    order = [i for group in zip(*by_class, strict=False) for i in group]
+    rest = sorted(set(range(len(labels))) - set(order))
+    return np.array((order + rest)[:n], dtype=np.int64)
