@@ -38,6 +38,7 @@ LIBRARY = {
     "zennit_more": "zennit",
     "captum_methods": "captum",
     "captum_more": "captum",
+    "surrogates": "captum",
     "clinical_occlusion": "xecgbench (numpy, torch)",
     "control_methods": "xecgbench (torch)",
 }

@@ -109,7 +109,7 @@ def test_leaderboard_shows_the_interaction_where_it_is_built_in() -> None:
     assert float(rows.loc["dtd", "class × interval p"].removeprefix("< ")) < 1e-3
     assert float(rows.loc["random", "class × interval p"]) > 0.01
     assert rows.loc["dtd", "AF vs non-AF (Holm p < 0.05)"] == "QRS ↑"
-    assert rows.loc["random", "AF vs non-AF (Holm p < 0.05)"] == "none"
+    assert rows.loc["random", "AF vs non-AF (Holm p < 0.05)"] == "no interval"
     headers = [c.header for c in table.columns]
     assert headers[:6] == ["non-AF P", "non-AF PQ", "non-AF QRS", "non-AF ST", "non-AF T",
                            "non-AF TP"]

@@ -9,8 +9,9 @@ from torch import nn
 
 from xecgbench.plugins.attribution_checks import accepts_masks, make_attribution
 from xecgbench.plugins.manager import load_plugins
-from xecgbench_builtin.attribution.captum_more import last_convs, segment_ids
+from xecgbench_builtin.attribution.captum_more import last_convs
 from xecgbench_builtin.attribution.clinical_occlusion import interpolate_out
+from xecgbench_builtin.attribution.surrogates import segment_ids
 from xecgbench_builtin.metrics.interval_profile import interval_labels, wave_codes
 from xecgbench_builtin.models.xecgarch import build_xecgarch
 

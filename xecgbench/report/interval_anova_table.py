@@ -62,7 +62,7 @@ def _differences(posthoc: pd.DataFrame) -> str:
         f"{label.rsplit('@ ', 1)[-1]} {'↑' if estimate > 0 else '↓'}"
         for label, estimate in zip(picked["comparison"], picked["estimate"], strict=True)
     ]
-    return ", ".join(parts) if parts else "none"
+    return ", ".join(parts) if parts else "no interval"
 
 
 def interval_anova_table(
