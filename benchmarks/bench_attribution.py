@@ -53,6 +53,21 @@ def forward_backward(model: Any) -> Callable[[Any, Any], Any]:
     return gradient
 
 
+def beat_masks(n: int, t: int, fs: float, bpm: float = 75.0) -> dict[str, Any]:
+    """Regular fiducial masks ``(n, 1, t)`` (P 200-120 ms before R, QRS ±50 ms, T 150-350 ms
+    after R) for the methods that take ``masks=`` (clinical occlusion, interval segments)."""
+    import numpy as np
+
+    masks = {k: np.zeros((n, 1, t), dtype=bool) for k in ("p_wave", "qrs", "r_peak", "t_wave")}
+    spans = {"p_wave": (-0.2, -0.12), "qrs": (-0.05, 0.05), "r_peak": (-0.01, 0.01),
+             "t_wave": (0.15, 0.35)}
+    for r in np.arange(0.3 * fs, t, 60.0 / bpm * fs):
+        for name, (start, end) in spans.items():
+            lo, hi = max(0, round(r + start * fs)), min(t, round(r + end * fs) + 1)
+            masks[name][:, 0, lo:hi] = True
+    return masks
+
+
 def _ratios(values: dict[str, float], reference: str) -> dict[str, float]:
     return {k: v / values[reference] for k, v in values.items()} if reference in values else {}
 
@@ -62,7 +77,7 @@ def run(n: int = 16, repeats: int = 5, rates: tuple[float, ...] = RATES,
     """Median ms/sample per (rate, branch, method); ratios to saliency and to fwd+bwd."""
     import torch
 
-    from xecgbench.plugins.attribution_checks import make_attribution
+    from xecgbench.plugins.attribution_checks import accepts_masks, make_attribution
     from xecgbench.plugins.manager import load_plugins
     from xecgbench_builtin.models.xecgarch import build_xecgarch
 
@@ -78,13 +93,19 @@ def run(n: int = 16, repeats: int = 5, rates: tuple[float, ...] = RATES,
         torch.manual_seed(0)
         arch = build_xecgarch(fs=fs, n_samples=t, width=WIDTH).eval()
         x, target = torch.rand(n, 1, t), torch.randint(0, 2, (n,))
+        masks = beat_masks(n, t, fs)
         for branch in BRANCHES:
             module = arch.explainable(branch)
             explainers = {"fwd+bwd": forward_backward(module)}
             for name in names:
                 explainers[name] = make_attribution(registry.get(name), module, fs=fs, seed=0)
             times = interleaved(
-                {k: functools.partial(f, x, target) for k, f in explainers.items()}, repeats
+                {
+                    k: functools.partial(f, x, target, **({"masks": masks} if accepts_masks(f)
+                                                          else {}))
+                    for k, f in explainers.items()
+                },
+                repeats,
             )
             ms = {k: 1000 * median(v) / n for k, v in times.wall.items()}
             cpu_ms = {k: 1000 * median(v) / n for k, v in times.cpu.items()}

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -18,6 +19,7 @@ from torch import nn
 from xecgbench import hookimpl
 from xecgbench.plugins.attribution_checks import (
     AttributionError,
+    accepts_masks,
     call_attribution,
     check_attribution,
     make_attribution,
@@ -27,7 +29,7 @@ from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 FS = 100.0
 T = 256
-FAMILIES = {"lrp", "gradient", "perturbation", "control"}
+FAMILIES = {"gradient", "path", "propagation", "perturbation", "surrogate", "cam", "control"}
 THIRD_PARTY_ENV = "XECGBENCH_TEST_THIRD_PARTY"
 REGISTRY = load_plugins(autoload=os.environ.get(THIRD_PARTY_ENV) == "1").registry["attributions"]
 METHODS = REGISTRY.names()
@@ -59,6 +61,23 @@ def models() -> dict[str, nn.Module]:
     return {"tiny": tiny_net().eval(), **{b: arch.explainable(b) for b in MODELS[1:]}}
 
 
+def beat_masks(n: int) -> dict[str, np.ndarray]:
+    """Fiducial masks ``(n, 1, T)``: a beat every 80 samples, shifted by 7 samples per row."""
+    names = ("p_wave", "qrs", "r_peak", "t_wave")
+    masks = {name: np.zeros((n, 1, T), dtype=bool) for name in names}
+    for i in range(n):
+        for r in range(30 + 7 * i, T - 40, 80):
+            for name, (start, end) in {
+                "p_wave": (r - 20, r - 12), "qrs": (r - 5, r + 5), "r_peak": (r - 1, r + 1),
+                "t_wave": (r + 18, r + 34),
+            }.items():
+                masks[name][i, 0, start : end + 1] = True
+    return masks
+
+
+MASKS = beat_masks(3)
+
+
 @pytest.fixture(scope="module")
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(1)
@@ -69,17 +88,23 @@ def explainer(name: str, model: nn.Module) -> object:
     return make_attribution(REGISTRY.get(name), model, fs=FS, seed=0)
 
 
-def explain(name: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def explain(
+    name: str, model: nn.Module, x: torch.Tensor, target: torch.Tensor, rows: slice = slice(None)
+) -> torch.Tensor:
+    """Explain as the runner does, passing the masks of the batch's ``rows``."""
     plugin = REGISTRY.registration(name).plugin
-    return call_attribution(name, plugin, explainer(name, model), x, target)
+    masks = {k: v[rows] for k, v in MASKS.items()}
+    return call_attribution(name, plugin, explainer(name, model), x, target, masks)
 
 
 def test_registry_holds_every_bundled_method() -> None:
     expected = {
         "dtd", "dtd_flat", "lrp_epsilon", "lrp_alpha_beta", "saliency", "input_x_gradient",
         "integrated_gradients", "gradient_shap", "deeplift", "occlusion", "random",
+        "smoothgrad", "vargrad", "guided_backprop", "deeplift_shap", "kernel_shap", "lime",
+        "grad_cam", "lrp_zplus", "lrp_gamma", "clinical_occlusion",
     }  # fmt: skip
-    assert expected <= set(METHODS)
+    assert expected <= set(METHODS) and len(expected) >= 20
     assert {REGISTRY.registration(n).plugin for n in expected} == {"builtin-attributions"}
 
 
@@ -117,7 +142,9 @@ def test_batch_invariance(name: str, model_name: str, models, batch) -> None:
     x, target = batch
     together = explain(name, models[model_name], x, target)
     model = models[model_name]
-    alone = torch.cat([explain(name, model, x[i : i + 1], target[i : i + 1]) for i in range(3)])
+    alone = torch.cat(
+        [explain(name, model, x[i : i + 1], target[i : i + 1], slice(i, i + 1)) for i in range(3)]
+    )
     atol = max(BATCH_ATOL_FRACTION * float(together.abs().max()), BATCH_ATOL_FLOOR)
     torch.testing.assert_close(alone, together, rtol=BATCH_RTOL, atol=atol)
 
@@ -218,3 +245,30 @@ def test_check_attribution_passes_a_valid_tensor_through(batch) -> None:
     relevance = torch.ones_like(x, requires_grad=True)
     checked = check_attribution("ok", "me", x, relevance)
     assert torch.equal(checked, relevance) and not checked.requires_grad
+
+
+class MaskFree:
+    """A third-party method written before ``masks=`` existed: ``__call__(x, target)`` only."""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __call__(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return x.float() * 2
+
+
+class MaskUser(MaskFree):
+    def __call__(self, x: torch.Tensor, target: torch.Tensor, *, masks=None) -> torch.Tensor:
+        return torch.as_tensor(masks["qrs"], dtype=torch.float32)
+
+
+def test_masks_go_only_to_methods_that_take_them(batch) -> None:
+    x, target = batch
+    assert not accepts_masks(MaskFree(None)) and accepts_masks(MaskUser(None))
+    masks = dict(MASKS)
+    free = call_attribution("free", "me", MaskFree(None), x, target, masks)
+    torch.testing.assert_close(free, x * 2)
+    got = call_attribution("user", "me", MaskUser(None), x, target, masks)
+    assert torch.equal(got, torch.as_tensor(MASKS["qrs"], dtype=torch.float32))
+    with pytest.raises(AttributionError, match="'user'"):
+        call_attribution("user", "me", MaskUser(None), x, target)  # masks=None reaches it

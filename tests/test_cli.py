@@ -51,7 +51,8 @@ def test_list_kind_json(kind: str) -> None:
 
 def test_list_attributions_shows_metadata() -> None:
     rows = {r["name"]: r for r in json.loads(xecgbench("list", "attributions", "--json").stdout)}
-    assert rows["dtd"]["family"] == "lrp" and rows["dtd"]["plugin"] == "builtin-attributions"
+    assert rows["dtd"]["family"] == "propagation"
+    assert rows["dtd"]["plugin"] == "builtin-attributions"
 
 
 def test_unknown_suite_is_one_line_and_exit_2() -> None:

@@ -13,7 +13,7 @@ from xecgbench.run.config import load_suite
 from xecgbench.run.executors import STAGE_THREADS, lost_worker, stage_threads
 from xecgbench.run.layout import STORE_NAME
 from xecgbench.run.runner import run_suite
-from xecgbench.run.stages import StageTask
+from xecgbench.run.stage_types import StageTask
 from xecgbench.run.store import ResultsStore
 
 SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 8, "score": 8}

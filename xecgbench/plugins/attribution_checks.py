@@ -11,7 +11,7 @@ and :func:`eval_mode`.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -69,20 +69,40 @@ def check_attribution(name: str, plugin: str, x: torch.Tensor, relevance: Any) -
     return relevance.detach()
 
 
+def accepts_masks(method: Callable[..., Any]) -> bool:
+    """Whether ``method`` takes the optional ``masks=`` keyword (fiducial masks of ``x``).
+
+    The base contract is ``method(x, target)``; a method that can use the windows' fiducial
+    masks (clinical occlusion, interval superpixels) declares a ``masks`` parameter, and only
+    then does the caller pass them, so methods and plugins without it keep working unchanged.
+    """
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    return "masks" in parameters
+
+
 def call_attribution(
     name: str,
     plugin: str,
-    method: Callable[[torch.Tensor, torch.Tensor], Any],
+    method: Callable[..., Any],
     x: torch.Tensor,
     target: torch.Tensor,
+    masks: Mapping[str, Any] | None = None,
 ) -> torch.Tensor:
     """Run ``method(x, target)`` and :func:`check_attribution` its output.
 
-    Any exception the method raises comes back as an :class:`AttributionError` naming the method
-    and plugin, with the original exception chained.
+    ``masks`` (mask name -> ``(N, 1, T)`` bool array aligned with ``x``) is passed as
+    ``masks=`` to methods that :func:`accepts_masks`, and ignored for the others. Any exception
+    the method raises comes back as an :class:`AttributionError` naming the method and plugin,
+    with the original exception chained.
     """
     try:
-        relevance = method(x, target)
+        if masks is not None and accepts_masks(method):
+            relevance = method(x, target, masks=masks)
+        else:
+            relevance = method(x, target)
     except Exception as exc:
         raise AttributionError(
             f"attribution {name!r} (plugin {plugin!r}) raised {type(exc).__name__}: {exc}"

@@ -167,9 +167,10 @@ class AttributionMethod(Protocol):
     """``cls(model, **params)`` then ``method(x, target)`` -> relevance of ``x``'s shape.
 
     ``model`` maps ``(N, 1, T)`` to logits ``(N, C)``; ``target`` is an int64 tensor ``(N,)``.
-    Class metadata: ``family`` (``"lrp"``, ``"gradient"``, ``"perturbation"``,
-    ``"control"``), ``needs_baseline`` and ``relative_cost`` (forward+backward passes per
-    sample).
+    Class metadata: ``family`` (``"gradient"``, ``"path"``, ``"propagation"``,
+    ``"perturbation"``, ``"surrogate"``, ``"cam"``, ``"control"``), ``needs_baseline`` and
+    ``relative_cost`` (forward+backward passes per sample). A method whose ``__call__`` takes a
+    ``masks`` keyword also gets the windows' fiducial masks (see ``call_attribution``).
     """
 
     name: ClassVar[str]
@@ -181,12 +182,14 @@ class AttributionMethod(Protocol):
     def __call__(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
 
+#: Explanation-quality categories: the quality table's four column groups, in order.
+QUALITY_CATEGORIES: tuple[str, ...] = ("faithfulness", "robustness", "randomisation", "complexity")
 #: Metric categories and the leaderboard table each one feeds: ``accuracy`` (AF detection,
 #: scored once per cell), ``localisation`` (clinical-alignment tables), ``interval_profile``
-#: (relevance per ECG interval), and the explanation-quality table's four groups.
+#: (relevance per ECG interval), ``interval_anova`` (class × interval analysis), and the
+#: explanation-quality table's groups (:data:`QUALITY_CATEGORIES`).
 METRIC_CATEGORIES: tuple[str, ...] = (
-    "accuracy", "localisation", "interval_profile",
-    "faithfulness", "robustness", "randomisation", "complexity",
+    "accuracy", "localisation", "interval_profile", "interval_anova", *QUALITY_CATEGORIES,
 )
 
 

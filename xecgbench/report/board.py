@@ -9,13 +9,11 @@ from typing import Any
 
 import pandas as pd
 
-from xecgbench.plugins.components import EXPLAINED_BRANCHES, METRIC_CATEGORIES
+from xecgbench.plugins.components import EXPLAINED_BRANCHES
 
 CELL = ("pretraining", "freezing", "attribution", "branch")
 BRANCH_ORDER = EXPLAINED_BRANCHES
 INTERVALS = ("P", "PR", "QRS", "ST", "T", "TP")
-#: The explanation-quality table's groups, in column order (see ``METRIC_CATEGORIES``).
-QUALITY_CATEGORIES = METRIC_CATEGORIES[3:]
 #: Interval-profile sub-score that corresponds to a paired mask (for an interval primary).
 MASK_INTERVAL = {"p_wave": "P", "qrs": "QRS", "r_peak": "QRS", "t_wave": "T"}
 TIDY_COLUMNS = (

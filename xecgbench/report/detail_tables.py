@@ -8,10 +8,10 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from xecgbench.plugins.components import QUALITY_CATEGORIES
 from xecgbench.report.board import (
     CELL,
     INTERVALS,
-    QUALITY_CATEGORIES,
     Column,
     RunResults,
     Table,

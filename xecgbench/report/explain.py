@@ -14,7 +14,7 @@ from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
 from xecgbench.run.layout import RunLayout
-from xecgbench.run.stages import StageContext, build_model
+from xecgbench.run.stage_types import StageContext, build_model
 from xecgbench.run.store import ResultsStore
 from xecgbench.run.windows import evaluation_source, evaluation_windows, training_windows
 
@@ -113,7 +113,8 @@ def explain_record(
     )
     x = torch.from_numpy(windows.signals[index : index + 1])
     target = torch.tensor([int(windows.labels[index])])
-    relevance = call_attribution(method, registration.plugin, explainer, x, target)
+    masks = {k: v[index : index + 1] for k, v in windows.masks.items()}
+    relevance = call_attribution(method, registration.plugin, explainer, x, target, masks)
     title = (
         f"{windows.record_ids[index]} ({'AF' if windows.labels[index] else 'non-AF'}) — "
         f"{method} on the {branch} branch; pretraining {labels['pretraining']}, "

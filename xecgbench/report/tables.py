@@ -6,6 +6,7 @@ A run becomes several small tables, each answering one question, instead of one 
   suite's primary metric, with the domain-specificity index against the baseline (the
   pretraining strategy that pre-trains no branch);
 - ``interval-profile``: where on the beat relevance lies (P, PR, QRS, ST, T, TP shares);
+- ``interval-anova``: the same per class, with the class × interval mixed-model tests;
 - ``explanation-quality``: faithfulness, robustness, randomisation sanity, complexity;
 - ``accuracy``: AF detection per pretraining × freezing and branch;
 - ``pretraining``: how well the pretraining tasks themselves were learnt.
@@ -26,6 +27,7 @@ from xecgbench.report.detail_tables import (
     pretraining_table,
     quality_table,
 )
+from xecgbench.report.interval_anova_table import interval_anova_table
 from xecgbench.report.stats import seed_summary
 
 
@@ -63,6 +65,7 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
     tables = [
         *alignment_tables(results, explained, summary, accuracy, order),
         interval_table(results, summary, order),
+        interval_anova_table(results, explained, order),
         quality_table(results, summary, order),
         accuracy_table(results, accuracy, order),
         pretraining_table(results, order),

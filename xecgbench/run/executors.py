@@ -22,14 +22,14 @@ from typing import Any, Protocol
 
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
-from xecgbench.run.stages import (
+from xecgbench.run.stage_types import (
     STAGE_KIND,
     StageContext,
     StageFailure,
     StageOutcome,
     StageTask,
-    execute,
 )
+from xecgbench.run.stages import execute
 
 Result = StageOutcome | StageFailure
 

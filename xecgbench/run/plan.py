@@ -14,7 +14,7 @@ from typing import Any
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, content_hash
-from xecgbench.run.stages import STAGES, StageTask
+from xecgbench.run.stage_types import STAGES, StageTask
 from xecgbench.run.training import FINE_TUNING_VERSION
 
 #: Explain settings that change the relevance arrays (which windows, which branches, chunking);

@@ -36,7 +36,7 @@ from xecgbench.run.executors import (
 from xecgbench.run.layout import RunLayout
 from xecgbench.run.plan import PlannedTask, plan
 from xecgbench.run.provenance import provenance
-from xecgbench.run.stages import STAGES, StageContext, StageFailure, StageTask
+from xecgbench.run.stage_types import STAGES, StageContext, StageFailure, StageTask
 from xecgbench.run.store import ResultsStore
 
 OUTCOMES = ("computed", "reused", "failed", "skipped")

@@ -86,6 +86,7 @@ class IntegratedGradients(CaptumAttribution):
     """
 
     name = "integrated_gradients"
+    family = "path"
     needs_baseline = True
     relative_cost = 50.0
 
@@ -123,6 +124,7 @@ class GradientShap(CaptumAttribution):
     """
 
     name = "gradient_shap"
+    family = "path"
     needs_baseline = True
     relative_cost = 20.0
 
@@ -173,6 +175,7 @@ class DeepLift(CaptumAttribution):
     """DeepLIFT (rescale rule) against a constant ``baseline``; needs ReLUs as modules."""
 
     name = "deeplift"
+    family = "propagation"
     needs_baseline = True
     relative_cost = 2.0
 

@@ -1,4 +1,5 @@
-"""Registers the bundled attribution methods: zennit LRP/DTD, captum baselines, a random control."""
+"""Registers the bundled attribution methods: zennit LRP/DTD, captum methods, clinical
+occlusion and a random control."""
 
 from __future__ import annotations
 
@@ -6,12 +7,19 @@ from typing import Any
 
 from xecgbench import hookimpl
 from xecgbench_builtin.attribution.captum_methods import CAPTUM_METHODS
+from xecgbench_builtin.attribution.captum_more import CAPTUM_MORE
+from xecgbench_builtin.attribution.clinical_occlusion import ClinicalOcclusion
 from xecgbench_builtin.attribution.control_methods import RandomAttribution
+from xecgbench_builtin.attribution.surrogates import SURROGATES
 from xecgbench_builtin.attribution.zennit_methods import ZENNIT_METHODS
+from xecgbench_builtin.attribution.zennit_more import ZENNIT_MORE
 
 
 @hookimpl
 def xecgbench_register_attributions(registry: Any) -> None:
     """Register every bundled method under its class's ``name``."""
-    for method in (*ZENNIT_METHODS, *CAPTUM_METHODS, RandomAttribution):
+    for method in (
+        *ZENNIT_METHODS, *ZENNIT_MORE, *CAPTUM_METHODS, *CAPTUM_MORE, *SURROGATES,
+        ClinicalOcclusion, RandomAttribution,
+    ):
         registry.register(method.name, method)

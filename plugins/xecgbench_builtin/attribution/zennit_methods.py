@@ -48,7 +48,7 @@ class ZennitAttribution:
 
     name: ClassVar[str]
     version: ClassVar[str] = "1"
-    family: ClassVar[str] = "lrp"
+    family: ClassVar[str] = "propagation"
     needs_baseline: ClassVar[bool] = False
     relative_cost: ClassVar[float] = 2.0
 

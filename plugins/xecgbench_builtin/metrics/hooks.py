@@ -5,6 +5,7 @@ from __future__ import annotations
 from xecgbench import hookimpl
 from xecgbench.plugins.registry import BoundRegistry
 from xecgbench_builtin.metrics.accuracy import ACCURACY_METRICS
+from xecgbench_builtin.metrics.interval_anova import IntervalAnova
 from xecgbench_builtin.metrics.interval_profile import IntervalProfile
 from xecgbench_builtin.metrics.localisation import LOCALISATION_METRICS
 from xecgbench_builtin.metrics.quality import Complexity, Sparseness
@@ -14,6 +15,7 @@ ALL_METRICS: tuple[type, ...] = (
     *ACCURACY_METRICS,
     *LOCALISATION_METRICS,
     IntervalProfile,
+    IntervalAnova,
     *BATCHED_QUALITY_METRICS,  # backend='quantus' is the reference path
     Sparseness,
     Complexity,

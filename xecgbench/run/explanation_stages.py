@@ -1,0 +1,143 @@
+"""The explanation stages of a cell: attribute (relevance per branch) and score (metrics)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from xecgbench.plugins.components import ExplanationBatch
+from xecgbench.run.stage_types import (
+    StageContext,
+    StageOutcome,
+    StageTask,
+    load_data,
+    load_model,
+    score_row,
+)
+from xecgbench.run.windows import explained_indices
+
+
+def _explainer(context: StageContext, task: StageTask, model: Any, branch: str) -> Any:
+    from xecgbench.plugins.attribution_checks import make_attribution
+
+    spec = task.specs["attributions"]
+    cls = context.component("attributions", spec)
+    return make_attribution(
+        cls, model.explainable(branch), fs=context.suite.data.fs, seed=task.seed, **spec.params
+    )
+
+
+def _checked_explain(context: StageContext, task: StageTask, method: Any) -> Any:
+    from xecgbench.plugins.attribution_checks import call_attribution
+
+    spec = task.specs["attributions"]
+    plugin = context.plugin_of("attributions", spec.name)
+    return functools.partial(call_attribution, spec.display, plugin, method)
+
+
+def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
+    """Relevance of the explained test windows for their true class, per explained branch."""
+    import torch
+
+    _, test = load_data(context)
+    model = load_model(context, task, "finetune")
+    explain_cfg = context.suite.explain
+    index = explained_indices(test.labels, explain_cfg.n_samples)
+    x = torch.from_numpy(test.signals[index]).to(context.device)
+    target = torch.from_numpy(test.labels[index].astype(np.int64)).to(context.device)
+    arrays = {"index": index}
+    for branch in explain_cfg.branches:
+        explain = _checked_explain(context, task, _explainer(context, task, model, branch))
+        parts = [
+            explain(
+                x[s : s + explain_cfg.batch_size],
+                target[s : s + explain_cfg.batch_size],
+                masks={k: m[index[s : s + explain_cfg.batch_size]] for k, m in test.masks.items()},
+            )
+            .cpu()
+            .numpy()
+            for s in range(0, len(x), explain_cfg.batch_size)
+        ]
+        arrays[branch] = np.concatenate(parts).astype(np.float32)
+    artifact, checksum = context.cache.save_arrays("attribute", task.key, arrays)
+    return StageOutcome(task.key, artifact, checksum, 0.0)
+
+
+def _re_explain(checked: Any, device: Any, masks: Mapping[str, np.ndarray], x: Any,
+                target: Any) -> Any:
+    """Re-explain for a metric; the windows' masks go along when the rows are the scored ones
+    (a perturbed copy of the batch), not when a metric re-explains a different number."""
+    import torch
+
+    return checked(torch.as_tensor(x, device=device), torch.as_tensor(target, device=device),
+                   masks if len(x) == len(next(iter(masks.values()), x)) else None)
+
+
+def run_score(context: StageContext, task: StageTask) -> StageOutcome:
+    """One explanation metric on every explained branch (and each of its paired masks)."""
+
+    _, test = load_data(context)
+    arrays = context.cache.load_arrays(*task.upstream["attribute"])
+    spec = task.specs["metrics"]
+    metric = context.component("metrics", spec)(**spec.params)
+    explain_cfg = context.suite.explain
+    index = arrays["index"]
+    if getattr(metric, "costly", False):
+        index = index[: explain_cfg.n_costly]
+    model = (
+        load_model(context, task, "finetune")
+        if metric.info.requires & {"model", "explainer"}
+        else None
+    )
+    scores: list[dict[str, Any]] = []
+    for branch in explain_cfg.branches:
+        module = model.explainable(branch) if model is not None else None
+        explain = None
+        if "explainer" in metric.info.requires:
+            checked = _checked_explain(context, task, _explainer(context, task, model, branch))
+            masks = {k: m[index] for k, m in test.masks.items()}
+            explain = functools.partial(_re_explain, checked, context.device, masks)
+        regions = explain_cfg.alignment.get(branch, ()) if "mask" in metric.info.requires else ("",)
+        for region in regions:
+            batch = ExplanationBatch(
+                x=test.signals[index],
+                y=test.labels[index],
+                target=test.labels[index].astype(np.int64),
+                attributions=arrays[branch][: len(index)],
+                fs=test.fs,
+                seed=task.seed,
+                mask=test.masks[region][index] if region else None,
+                mask_name=region or None,
+                masks={name: m[index] for name, m in test.masks.items()},
+                model=module,
+                explain=explain,
+            )
+            result = metric.evaluate_batch(batch)
+            named = result if isinstance(result, Mapping) else {"": result}
+            for sub, values in named.items():
+                values = np.asarray(values, dtype=np.float64)
+                if values.shape != (len(index),):
+                    raise ValueError(
+                        f"metric {spec.name!r} returned shape {values.shape}, "
+                        f"expected ({len(index)},)"
+                    )
+                label = "/".join(p for p in (region, sub) if p)
+                scores.extend(
+                    score_row(
+                        task,
+                        branch=branch,
+                        metric=spec.display,
+                        category=metric.info.category,
+                        region=label,
+                        sample=int(i),
+                        record_id=test.record_ids[i],
+                        value=float(v) if np.isfinite(v) else None,
+                    )
+                    for i, v in zip(index, values, strict=True)
+                )
+    return StageOutcome(task.key, None, None, 0.0, scores=scores)
+
+

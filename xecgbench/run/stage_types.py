@@ -1,0 +1,124 @@
+"""The vocabulary of a stage: task, outcome, failure, the per-process context, and the helpers
+every stage shares (loading windows, building and restoring models)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from xecgbench.plugins.components import ECGSet
+from xecgbench.plugins.manager import PluginSystem
+from xecgbench.run.cache import ArtifactCache
+from xecgbench.run.config import ComponentSpec, Suite
+from xecgbench.run.windows import evaluation_windows, training_windows
+
+STAGES: tuple[str, ...] = ("pretrain", "finetune", "evaluate", "attribute", "score")
+#: Registry kind of the component each stage is named after (for failure reports).
+STAGE_KIND = {
+    "pretrain": "pretraining",
+    "finetune": "freezing",
+    "evaluate": "models",
+    "attribute": "attributions",
+    "score": "metrics",
+}
+
+
+@dataclass(frozen=True)
+class StageTask:
+    """One unit of work: its key, its cell's labels and the upstream artifacts it reads."""
+
+    stage: str
+    key: str
+    seed: int
+    specs: Mapping[str, ComponentSpec]
+    labels: Mapping[str, Any]
+    upstream: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def component(self) -> ComponentSpec:
+        """The component this stage is about (the one to blame if it fails)."""
+        return self.specs[STAGE_KIND[self.stage]]
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """What a finished stage produced."""
+
+    key: str
+    artifact: str | None
+    checksum: str | None
+    seconds: float
+    report: dict[str, Any] = field(default_factory=dict)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StageFailure:
+    """A stage that raised: recorded, and its cell's downstream stages are skipped."""
+
+    key: str
+    component: str
+    plugin: str
+    error: str
+    traceback: str = ""
+
+
+@dataclass
+class StageContext:
+    """What every stage needs: the suite, the plugins, the artifact cache."""
+
+    suite: Suite
+    system: PluginSystem
+    cache: ArtifactCache
+    data: tuple[ECGSet, ECGSet] | None = None
+
+    @property
+    def device(self) -> str:
+        """The torch device stages compute on (``suite.device`` resolved, never in a key)."""
+        from xecgbench.run.device import resolve_device
+
+        return resolve_device(self.suite.device)
+
+    def component(self, kind: str, spec: ComponentSpec) -> Any:
+        """The registered component for ``spec`` (a class or factory, not yet configured)."""
+        return self.system.registry[kind].get(spec.name)
+
+    def plugin_of(self, kind: str, name: str) -> str:
+        """The plugin that registered ``name`` (or ``?`` if it is not registered)."""
+        registry = self.system.registry[kind]
+        return registry.registration(name).plugin if name in registry else "?"
+
+
+def load_data(context: StageContext) -> tuple[ECGSet, ECGSet]:
+    """Training and evaluation windows of the suite, loaded once per context (once per process)."""
+    if context.data is None:
+        context.data = (
+            training_windows(context.suite, context.system),
+            evaluation_windows(context.suite, context.system),
+        )
+    return context.data
+
+
+def build_model(context: StageContext, seed: int, n_samples: int) -> Any:
+    """A fresh model of the suite, initialised from ``seed``."""
+    from xecgbench.run.training import seed_everything
+
+    seed_everything(seed)
+    spec = context.suite.model
+    factory = context.component("models", spec)
+    return factory(fs=context.suite.data.fs, n_samples=n_samples, **spec.params)
+
+
+def load_model(context: StageContext, task: StageTask, upstream: str) -> Any:
+    _, test = load_data(context)
+    model = build_model(context, task.seed, test.signals.shape[-1])
+    model.load_state_dict(context.cache.load_state(*task.upstream[upstream]))
+    model.to(context.device)
+    model.eval()
+    return model
+
+
+def score_row(task: StageTask, **values: Any) -> dict[str, Any]:
+    """One score row: the stage key, the cell's labels and ``values``."""
+    return {"stage_key": task.key, **task.labels, **values}
