@@ -170,6 +170,64 @@ def validate_command(path: Path) -> None:
     )
 
 
+def _set_data_root(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """``--data-dir``: the root real-data loaders resolve their default path under."""
+    if value is not None:
+        import os
+
+        os.environ["XECGBENCH_DATA"] = str(value.resolve())
+
+
+@leaderboard.command("verify")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--cells", "n_cells", type=int, default=1, show_default=True,
+              help="How many randomly drawn cells (seed x pretraining x freezing) to rerun.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draw.")
+@click.option("--atol", type=float, default=None,
+              help="Absolute tolerance (default: 0, i.e. identical at the committed %.9g, when "
+                   "machine, Python, packages and plugins match the run; else 1e-4).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
+              callback=_set_data_root, expose_value=False, is_eager=True,
+              help="Root of local PhysioNet data (sets XECGBENCH_DATA).")
+@click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Keep the rerun's results here (default: a temporary directory).")
+def verify_command(directory: Path, n_cells: int, seed: int, atol: float | None,
+                   workers: int, keep: Path | None) -> None:
+    """Rerun N drawn cells of a committed leaderboard from its run.json; compare the scores.
+
+    Exits 1 when any score differs, listing the differing rows.
+    """
+    from xecgbench.report.results_files import ResultsFileError
+    from xecgbench.report.verify import verify_leaderboard
+
+    try:
+        report = verify_leaderboard(directory, _system(), n_cells=n_cells, seed=seed, atol=atol,
+                                    work_dir=keep, workers=workers)
+    except ResultsFileError as exc:
+        raise UserError(str(exc)) from None
+    if report.same_environment:
+        click.echo("environment matches the committed run: scores must be identical (%.9g)")
+    else:
+        for key, (then, now) in report.environment_diff.items():
+            click.echo(f"environment differs: {key}: committed {then}, here {now}")
+        click.echo(f"comparing within absolute tolerance {report.atol:g}")
+    for check in report.cells:
+        status = "ok" if check.ok else f"{len(check.differing)} differing rows"
+        click.echo(f"{check.label}: {check.n_rows} committed rows, {status}")
+        for row in check.differing[:20]:
+            where = " ".join(f"{k}={row[k]}" for k in ("branch", "attribution", "metric",
+                                                       "region", "sample") if row[k] != "")
+            click.echo(f"  {where}: committed {row['committed']!r}, rerun {row['rerun']!r}",
+                       err=True)
+        if len(check.differing) > 20:
+            click.echo(f"  ... and {len(check.differing) - 20} more", err=True)
+    n_bad = sum(not c.ok for c in report.cells)
+    click.echo(f"{len(report.cells)} cells verified, {n_bad} differ")
+    if n_bad:
+        sys.exit(1)
+
+
 @leaderboard.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of run.json (leaderboards/schema.json is this output)."""

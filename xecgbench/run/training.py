@@ -20,7 +20,11 @@ BatchLoss = Callable[[np.ndarray], torch.Tensor]
 
 
 def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, numpy and torch; return a generator for data order."""
+    """Seed Python, numpy and torch, ask for deterministic kernels; return a data-order generator.
+
+    ``warn_only``: an op without a deterministic kernel (some CUDA ones) warns instead of failing.
+    """
+    torch.use_deterministic_algorithms(True, warn_only=True)
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

@@ -1,0 +1,99 @@
+"""`leaderboard verify`: a committed cell reruns to the same scores; changed scores are caught."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from xecgbench.plugins.manager import load_plugins
+from xecgbench.report.results_files import SCORES_FILE, _read_scores, read_record
+from xecgbench.report.verify import cell_suite, compare_scores, draw_cells
+from xecgbench.run.config import Suite, load_suite
+from xecgbench.run.plan import plan
+
+REPO = Path(__file__).resolve().parent.parent
+COMMITTED = REPO / "leaderboards" / "smoke-verify"
+REGENERATE = ("regenerate it: xecgbench run smoke --out R && xecgbench leaderboard export "
+              "--store R/results.sqlite --out leaderboards/smoke-verify --examples 0")
+
+
+def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run([sys.executable, "-m", "xecgbench.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)
+
+
+def test_committed_smoke_cell_reruns_identically() -> None:
+    """The CI check: one drawn cell of the committed smoke leaderboard, end to end."""
+    result = _cli("leaderboard", "verify", str(COMMITTED), "--cells", "1", "--seed", "0")
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}\n{REGENERATE}"
+    assert "1 cells verified, 0 differ" in result.stdout
+
+
+def test_a_changed_committed_score_fails_and_is_listed(tmp_path: Path) -> None:
+    copy = tmp_path / "board"
+    copy.mkdir()
+    (copy / "run.json").write_bytes((COMMITTED / "run.json").read_bytes())
+    scores = _read_scores(COMMITTED / SCORES_FILE)
+    suite = Suite.model_validate(read_record(COMMITTED).run.config)
+    cell = draw_cells(suite, 1, 0)[0]
+    row = scores.index[(scores["seed"] == cell.seed)
+                       & (scores["pretraining"] == cell.pretraining.display)
+                       & (scores["freezing"] == cell.freezing.display)
+                       & (scores["metric"] == "accuracy")][0]
+    scores.loc[row, "value"] = scores.loc[row, "value"] + 0.5
+    (copy / SCORES_FILE).write_bytes(gzip.compress(scores.to_csv(index=False).encode()))
+    result = _cli("leaderboard", "verify", str(copy), "--cells", "1", "--seed", "0")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 differing rows" in result.stdout
+    assert "metric=accuracy" in result.stderr
+
+
+def _frame(values: list[float | None]) -> pd.DataFrame:
+    return pd.DataFrame({
+        "dataset": "d", "seed": 0, "pretraining": "none", "freezing": "none",
+        "attribution": None, "branch": "rhythm", "metric": "accuracy", "category": "accuracy",
+        "region": "", "sample": list(range(len(values))), "record_id": None, "value": values,
+    })
+
+
+def test_compare_exact_tolerant_missing_and_nan() -> None:
+    old = _frame([0.5, 0.25, float("nan")])
+    assert compare_scores(old, _frame([0.5, 0.25, float("nan")]), 0.0) == []
+    tiny = _frame([0.5 + 1e-12, 0.25, float("nan")])
+    assert compare_scores(old, tiny, 0.0) == []  # below the committed %.9g precision
+    moved = _frame([0.5 + 1e-6, 0.25, float("nan")])
+    assert [r["sample"] for r in compare_scores(old, moved, 0.0)] == ["0"]
+    assert compare_scores(old, moved, 1e-4) == []
+    assert [r["sample"] for r in compare_scores(old, _frame([0.5, 0.25, 1.0]), 1e-4)] == ["2"]
+    missing = compare_scores(old, _frame([0.5, 0.25]), 0.0)
+    assert [r["sample"] for r in missing] == ["2"] and pd.isna(missing[0]["rerun"])
+
+
+def test_one_cell_suite_keeps_the_full_grids_stage_keys() -> None:
+    """No key depends on the other cells, so a one-cell rerun recomputes the same stages."""
+    system = load_plugins()
+    suite = load_suite("quick")
+    full = {p.task.key for p in plan(suite, system)}
+    for cell in draw_cells(suite, 3, 7):
+        assert {p.task.key for p in plan(cell_suite(suite, cell), system)} <= full
+
+
+def test_draw_is_seeded_and_distinct() -> None:
+    suite = load_suite("quick")
+    first = draw_cells(suite, 4, 3)
+    labels = [(c.seed, c.pretraining.display, c.freezing.display) for c in first]
+    assert first == draw_cells(suite, 4, 3) and len(set(labels)) == 4
+    assert first != draw_cells(suite, 4, 4)
+
+
+@pytest.mark.parametrize("n", [0, -1])
+def test_zero_cells_is_a_user_error(n: int) -> None:
+    result = _cli("leaderboard", "verify", str(COMMITTED), "--cells", str(n))
+    assert result.returncode == 2 and "--cells" in result.stderr
