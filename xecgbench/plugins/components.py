@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import ConfigDict, Field
@@ -123,6 +123,8 @@ class TrainingBudget:
     lr: Annotated[float, Field(gt=0)] = 1e-3
     patience: Annotated[int, Field(ge=1)] = 3
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.2
+    #: Learning rate over the epochs: ``constant`` or ``cosine`` (annealed to 0 at ``epochs``).
+    schedule: Literal["constant", "cosine"] = "constant"
 
 
 class PretrainingStrategy(Protocol):

@@ -46,6 +46,50 @@ def stratified_holdout(
     return keep, held_out
 
 
+def record_groups(record_ids: Sequence[str]) -> np.ndarray:
+    """Record index of every window (ids are ``<record>#<window>``), in order of appearance."""
+    index: dict[str, int] = {}
+    return np.array([index.setdefault(r.rsplit("#", 1)[0], len(index)) for r in record_ids],
+                    dtype=np.int64)
+
+
+def grouped_holdout(
+    labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`stratified_holdout` over records: every window of a held-out record is held out.
+
+    Overlapping crops of one record on both sides would leak into early stopping. With one
+    window per record this equals :func:`stratified_holdout` of the windows.
+    """
+    if len(groups) == 0:
+        return stratified_holdout(labels, fraction, seed)
+    first = np.unique(groups, return_index=True)[1]
+    _, held = stratified_holdout(labels[first], fraction, seed)
+    held_windows = np.flatnonzero(np.isin(groups, held))
+    return np.flatnonzero(~np.isin(groups, held)), held_windows
+
+
+def crop_order(groups: np.ndarray) -> Callable[[torch.Generator], np.ndarray] | None:
+    """An epoch order drawing one random window (crop) per record, records shuffled.
+
+    ``groups``: record index of each training position. None when every record has one
+    window: the plain shuffle then keeps earlier results (and committed leaderboards) intact.
+    """
+    _, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    if len(counts) == 0 or counts.max() <= 1:
+        return None
+    members = np.argsort(inverse, kind="stable")
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+    def order(generator: torch.Generator) -> np.ndarray:
+        records = torch.randperm(len(counts), generator=generator).numpy()
+        draw = torch.rand(len(counts), generator=generator, dtype=torch.float64).numpy()
+        pick = np.minimum((draw * counts).astype(np.int64), counts - 1)
+        return members[(offsets + pick)[records]]
+
+    return order
+
+
 def freeze_first_blocks(model: Any, n_frozen: int) -> None:
     """Freeze the first ``n_frozen`` blocks of every branch: no gradient, eval mode.
 
@@ -79,31 +123,50 @@ def fit(
     budget: TrainingBudget,
     generator: torch.Generator,
     epochs: int | None = None,
+    epoch_order: Callable[[torch.Generator], np.ndarray] | None = None,
 ) -> FitHistory:
     """Adam over the trainable parameters of ``modules``, early-stopped on ``val_loss``.
 
     The best weights (lowest validation loss) are restored at the end, so the result does not
-    depend on how many patience epochs ran after the optimum.
+    depend on how many patience epochs ran after the optimum. ``epoch_order`` draws each
+    epoch's training positions (default: a shuffle of all ``n_train``; :func:`crop_order`
+    draws one crop per record). Validation runs in eval mode (normalisation layers use
+    their running statistics and are not updated by validation data). ``budget.schedule``
+    ``"cosine"`` anneals the learning rate to 0 over the epoch budget.
     """
     parameters = [p for m in modules for p in m.parameters() if p.requires_grad]
     history = FitHistory()
     if not parameters:
         return history
     optimiser = torch.optim.Adam(parameters, lr=budget.lr)
+    n_epochs = budget.epochs if epochs is None else epochs
+    scheduler = None
+    if budget.schedule == "cosine" and n_epochs > 0:
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=n_epochs)
     best = (float("inf"), [copy.deepcopy(m.state_dict()) for m in modules])
     stale = 0
-    for epoch in range(budget.epochs if epochs is None else epochs):
-        order = torch.randperm(n_train, generator=generator).numpy()
+    for epoch in range(n_epochs):
+        if epoch_order is None:
+            order = torch.randperm(n_train, generator=generator).numpy()
+        else:
+            order = epoch_order(generator)
         losses = []
-        for start in range(0, n_train, budget.batch_size):
+        for start in range(0, len(order), budget.batch_size):
             loss = batch_loss(order[start : start + budget.batch_size])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             losses.append(float(loss.detach()))
         history.train_loss.append(float(np.mean(losses)))
+        if scheduler is not None:
+            scheduler.step()
+        modes = [(m, m.training) for module in modules for m in module.modules()]
+        for m, _ in modes:
+            m.eval()
         with torch.no_grad():
             current = val_loss()
+        for m, mode in modes:
+            m.train(mode)
         history.val_loss.append(current)
         if not np.isfinite(current) or current < best[0]:  # no val split: keep the latest
             best = (current, [copy.deepcopy(m.state_dict()) for m in modules])
@@ -126,7 +189,7 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
 
 
 #: Bump when the fine-tuning procedure changes, so cached fine-tuned models are not reused.
-FINE_TUNING_VERSION = "2"
+FINE_TUNING_VERSION = "2"  # crops: one window per record trains as before
 
 
 def fine_tune(
@@ -141,13 +204,19 @@ def fine_tune(
     The branches are independent CNNs (as in xECGArch), so each is trained and early-stopped on
     its own validation loss with the same data order; stopping them jointly would make one
     branch's weights depend on the other's training. Loss: class-weighted cross-entropy. The
-    ensemble is the mean of the branch probabilities. A validation split is carved from ``data``.
+    ensemble is the mean of the branch probabilities. A validation split of records is carved
+    from ``data``; with several windows (crops) per record each epoch draws one per record.
     """
-    train_idx, val_idx = stratified_holdout(data.labels, budget.val_fraction, seed)
+    groups = record_groups(data.record_ids)
+    train_idx, val_idx = grouped_holdout(data.labels, groups, budget.val_fraction, seed)
+    order = crop_order(groups[train_idx])
     device = model_device(model)  # the run's device (a no-op move on the CPU)
     x = torch.from_numpy(data.signals).to(device)
     y = torch.from_numpy(data.labels.astype(np.int64)).to(device)
-    criterion = nn.CrossEntropyLoss(weight=class_weights(data.labels[train_idx]).to(device))
+    # Inverse class frequency over training records (each contributes one crop per epoch).
+    train_records = np.unique(groups[train_idx], return_index=True)[1]
+    weights = class_weights(data.labels[train_idx][train_records])
+    criterion = nn.CrossEntropyLoss(weight=weights.to(device))
 
     def fit_branch(branch: nn.Module) -> list[FitHistory]:
         generator = seed_everything(seed)  # the same data order for every branch
@@ -170,6 +239,7 @@ def fine_tune(
                     budget,
                     generator,
                     stage.epochs,
+                    order,
                 )
             )
         return histories

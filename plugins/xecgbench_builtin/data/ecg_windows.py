@@ -14,7 +14,7 @@ import numpy as np
 
 from xecgbench.plugins.components import DatasetError as CoreDatasetError
 
-WINDOWINGS: tuple[str, ...] = ("first", "all")
+WINDOWINGS: tuple[str, ...] = ("first", "all", "crops")
 NORMALISATIONS: tuple[str, ...] = ("minmax", "zscore", "none")
 #: A window whose peak-to-peak amplitude is below this (in mV) is a flat line.
 FLAT_PEAK_TO_PEAK_MV = 0.01
@@ -76,16 +76,25 @@ def resample(signal: np.ndarray, fs_in: float, fs_out: float) -> np.ndarray:
     return resample_poly(signal, ratio.numerator, ratio.denominator)
 
 
-def window_starts(n_samples: int, window: int, windowing: str) -> list[int]:
-    """First sample of each window: ``first`` one window at 0; ``all`` every full window.
+def window_starts(
+    n_samples: int, window: int, windowing: str, step: int | None = None
+) -> list[int]:
+    """First sample of each window: ``first`` one window at 0; ``all`` every full window;
+    ``crops`` every ``step`` samples plus one flush with the record's end.
 
-    ``all`` tiles the record with non-overlapping windows and drops a shorter tail; a record
-    shorter than one window still yields its single (padded) window.
+    ``all`` tiles the record with non-overlapping windows and drops a shorter tail; ``crops``
+    covers the whole record with overlapping windows (the candidates training draws a random
+    crop from each epoch). A record shorter than one window still yields its single (padded)
+    window.
     """
     if windowing == "first" or n_samples <= window:
         return [0]
     if windowing == "all":
         return list(range(0, n_samples - window + 1, window))
+    if windowing == "crops":
+        step = max(1, step or window // 2)
+        starts = list(range(0, n_samples - window + 1, step))
+        return starts if starts[-1] == n_samples - window else [*starts, n_samples - window]
     raise DatasetError(f"unknown windowing {windowing!r}; valid: {', '.join(WINDOWINGS)}")
 
 

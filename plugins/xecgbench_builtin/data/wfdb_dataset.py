@@ -168,8 +168,13 @@ class WFDBDataset:
     limit : keep a stratified subset of this many records (before splitting); None = all.
     on_bad_record : ``"skip"`` (count and report in ``ECGSet.skipped``) or ``"error"`` (raise).
     normalise : per-window ``"minmax"`` to [0, 1] (xECGArch), ``"zscore"`` or ``"none"`` (mV).
-    windowing : ``"first"`` (one window from the record start) or ``"all"`` (non-overlapping
-        windows, shorter tail dropped); a record shorter than the window is edge-padded.
+    windowing : ``"first"`` (one window from the record start), ``"all"`` (non-overlapping
+        windows, shorter tail dropped) or ``"crops"`` (windows every ``crop_step_s`` covering
+        the record); a record shorter than the window is edge-padded.
+    train_windowing : windowing of the ``train`` split (default: ``windowing``). The paper
+        suite trains on ``"crops"`` (fine-tuning draws one random crop per record per epoch)
+        and evaluates on the first window of each test record.
+    crop_step_s : spacing of ``crops`` windows (default: half the window).
     min_duration_s : shorter records are bad ("too short"); default 0.9 x the window length.
     r_peak_width_ms : width of each ``r_peak`` mask run, centred on the R peak.
     cache_dir : where derived data (delineations) are cached; default ``$XECGBENCH_CACHE``.
@@ -188,6 +193,8 @@ class WFDBDataset:
         on_bad_record: str = "skip",
         normalise: str = "minmax",
         windowing: str = "first",
+        train_windowing: str | None = None,
+        crop_step_s: float | None = None,
         min_duration_s: float | None = None,
         r_peak_width_ms: float = 40.0,
         cache_dir: str | os.PathLike[str] | None = None,
@@ -196,6 +203,10 @@ class WFDBDataset:
         _choice("on_bad_record", on_bad_record, BAD_RECORD_POLICIES)
         _choice("normalise", normalise, NORMALISATIONS)
         _choice("windowing", windowing, WINDOWINGS)
+        if train_windowing is not None:
+            _choice("train_windowing", train_windowing, WINDOWINGS)
+        if crop_step_s is not None and crop_step_s <= 0:
+            raise DatasetError(f"crop_step_s must be positive, got {crop_step_s}")
         if not 0 <= test_fraction < 1:
             raise DatasetError(f"test_fraction must be in [0, 1), got {test_fraction}")
         if limit is not None and limit < 1:
@@ -206,6 +217,8 @@ class WFDBDataset:
         self.on_bad_record = on_bad_record
         self.normalise = normalise
         self.windowing = windowing
+        self.train_windowing = train_windowing or windowing
+        self.crop_step_s = crop_step_s
         self.min_duration_s = min_duration_s
         self.r_peak_width_ms = r_peak_width_ms
         self.cache_dir = cache_dir
@@ -261,6 +274,8 @@ class WFDBDataset:
             raise BadRecordError(record, fault)
         window = round(duration_s * fs)
         min_duration = self._min_duration(duration_s)
+        windowing = self.train_windowing if split == "train" else self.windowing
+        step = round(self.crop_step_s * fs) if self.crop_step_s else None
         parts: list[dict[str, np.ndarray]] = []
         labels: list[int] = []
         record_ids: list[str] = []
@@ -268,7 +283,9 @@ class WFDBDataset:
         for entry in entries:
             try:
                 raw = self._read(entry)
-                signal, starts, part = self._checked_windows(raw, fs, window, min_duration)
+                signal, starts, part = self._checked_windows(
+                    raw, fs, window, min_duration, windowing, step
+                )
                 waves = self._waves(entry, raw)
                 part.update(self._mask_windows(waves, raw.fs, fs, len(signal), starts, window))
             except BadRecordError as exc:
@@ -301,7 +318,7 @@ class WFDBDataset:
             try:
                 raw = self._read(entry)
                 window = round(duration_s * raw.fs)
-                self._checked_windows(raw, raw.fs, window, min_duration)
+                self._checked_windows(raw, raw.fs, window, min_duration, self.windowing)
                 self._check_waves(entry, raw)
             except BadRecordError as exc:
                 skipped[exc.record] = exc.fault
@@ -322,13 +339,14 @@ class WFDBDataset:
         return DEFAULT_MIN_WINDOW_SHARE * duration_s
 
     def _checked_windows(
-        self, raw: RawRecord, fs: float, window: int, min_duration_s: float
+        self, raw: RawRecord, fs: float, window: int, min_duration_s: float, windowing: str,
+        step: int | None = None,
     ) -> tuple[np.ndarray, list[int], dict[str, np.ndarray]]:
         """Checked, resampled signal, window starts and ``{"signal": normalised (n, T)}``."""
         check_finite(raw.record, raw.signal)
         check_duration(raw.record, len(raw.signal), raw.fs, min_duration_s)
         signal = resample(raw.signal, raw.fs, fs)
-        starts = window_starts(len(signal), window, self.windowing)
+        starts = window_starts(len(signal), window, windowing, step)
         windows = np.stack([cut_window(signal, s, window, pad="edge") for s in starts])
         check_not_flat(raw.record, windows, starts, fs)
         return signal, starts, {"signal": normalise(windows, self.normalise).astype(np.float32)}

@@ -72,7 +72,13 @@ class PWaveDetection:
         from torch.nn import functional as F
 
         from xecgbench.run.device import model_device
-        from xecgbench.run.training import fit, seed_everything, stratified_holdout
+        from xecgbench.run.training import (
+            crop_order,
+            fit,
+            grouped_holdout,
+            record_groups,
+            seed_everything,
+        )
 
         generator = seed_everything(seed)
         windows = self._training_windows(data)
@@ -82,7 +88,8 @@ class PWaveDetection:
         x = torch.from_numpy(windows.signals).to(device)
         target = torch.from_numpy(windows.masks["p_wave"].astype(np.float32)).to(device)
         weight = torch.from_numpy(_annotated(windows).astype(np.float32)).to(device)
-        train_idx, val_idx = stratified_holdout(windows.labels, budget.val_fraction, seed)
+        groups = record_groups(windows.record_ids)
+        train_idx, val_idx = grouped_holdout(windows.labels, groups, budget.val_fraction, seed)
 
         def logits(signals: torch.Tensor) -> torch.Tensor:
             coarse = head(branch.features(signals.to(device)))
@@ -104,6 +111,7 @@ class PWaveDetection:
             len(train_idx),
             budget,
             generator,
+            epoch_order=crop_order(groups[train_idx]),
         )
         report = self._event_scores(logits, windows.subset(val_idx), "")
         if self.use_ludb:
@@ -157,7 +165,13 @@ class RRVariability:
         from torch.nn import functional as F
 
         from xecgbench.run.device import model_device
-        from xecgbench.run.training import fit, seed_everything, stratified_holdout
+        from xecgbench.run.training import (
+            crop_order,
+            fit,
+            grouped_holdout,
+            record_groups,
+            seed_everything,
+        )
 
         generator = seed_everything(seed)
         device = model_device(model)
@@ -172,7 +186,10 @@ class RRVariability:
         branch = model.branches["rhythm"]
         head = nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(branch.width, 1))
         head.to(device)
-        train_idx, val_idx = stratified_holdout(data.labels[usable], budget.val_fraction, seed)
+        groups = record_groups([data.record_ids[i] for i in usable])
+        train_idx, val_idx = grouped_holdout(
+            data.labels[usable], groups, budget.val_fraction, seed
+        )
 
         def predict(index: np.ndarray) -> torch.Tensor:
             return head(branch.features(x[index]))[:, 0]
@@ -187,6 +204,7 @@ class RRVariability:
             len(train_idx),
             budget,
             generator,
+            epoch_order=crop_order(groups[train_idx]),
         )
         with torch.no_grad():
             predicted_log = predict(val_idx).cpu().numpy() * std + mean
