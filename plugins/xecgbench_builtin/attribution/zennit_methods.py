@@ -62,10 +62,10 @@ class ZennitAttribution:
         raise NotImplementedError
 
     def canonizers(self) -> list[Any]:
-        """Fold BatchNorm into the preceding conv/linear layer while explaining."""
-        from zennit.canonizers import SequentialMergeBatchNorm
+        """Fold BatchNorm into the preceding conv/linear layer while explaining (exactly)."""
+        from xecgbench_builtin.attribution.canonizers import ExactSequentialMergeBatchNorm
 
-        return [SequentialMergeBatchNorm()]
+        return [ExactSequentialMergeBatchNorm()]
 
     def __call__(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         validate_inputs(self.name, x, target)

@@ -15,22 +15,24 @@ from torch import nn
 from xecgbench.plugins.receptive_field import receptive_field
 
 
-def _block(c_in: int, c_out: int, kernel: int, dilation: int, pool: int) -> nn.Sequential:
-    """Conv → ReLU → MaxPool, the unit that freezing counts.
+def _block(
+    c_in: int, c_out: int, kernel: int, dilation: int, pool: int, batch_norm: bool = False
+) -> nn.Sequential:
+    """Conv (→ BatchNorm) → ReLU → MaxPool, the unit that freezing counts.
 
     He initialisation keeps activations from shrinking through the blocks: without
     normalisation layers, PyTorch's default init left the loss on a plateau for ~10 epochs.
+    BatchNorm sits right after the conv, where the attribution plugins fold it into the conv
+    for explanation (``attribution/canonizers.py``).
     """
     conv = nn.Conv1d(c_in, c_out, kernel, padding=dilation * (kernel // 2), dilation=dilation)
     nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
     nn.init.zeros_(conv.bias)
-    return nn.Sequential(
-        OrderedDict(
-            conv=conv,
-            relu=nn.ReLU(),
-            pool=nn.MaxPool1d(pool),
-        )
-    )
+    layers: dict[str, nn.Module] = {"conv": conv}
+    if batch_norm:
+        layers["norm"] = nn.BatchNorm1d(c_out)
+    layers.update(relu=nn.ReLU(), pool=nn.MaxPool1d(pool))
+    return nn.Sequential(OrderedDict(layers))
 
 
 class Branch(nn.Module):
@@ -104,35 +106,40 @@ def _odd(value: float) -> int:
     return max(3, round(value) | 1)
 
 
-def morphology_branch(fs: float, width: int, n_blocks: int, receptive_field_s: float) -> Branch:
+def morphology_branch(
+    fs: float, width: int, n_blocks: int, receptive_field_s: float, batch_norm: bool = False
+) -> Branch:
     """Stride-2 pooling after each conv: RF = 1 + k·(2^K − 1) samples, solved for k."""
     kernel = _odd((receptive_field_s * fs - 1) / (2**n_blocks - 1))
     widths = [width * min(2 ** (i // 2), 4) for i in range(n_blocks)]
     c_in = 1
     blocks = []
     for c_out in widths:
-        blocks.append(_block(c_in, c_out, kernel, dilation=1, pool=2))
+        blocks.append(_block(c_in, c_out, kernel, dilation=1, pool=2, batch_norm=batch_norm))
         c_in = c_out
     return Branch(blocks)
 
 
-def rhythm_branch(fs: float, width: int, n_blocks: int, receptive_field_s: float) -> Branch:
+def rhythm_branch(
+    fs: float, width: int, n_blocks: int, receptive_field_s: float, batch_norm: bool = False
+) -> Branch:
     """Early ×4 downsampling, then dilated convolutions (dilation 2, 4, 8, …) to span beats.
 
     The kernel is the smallest odd size whose receptive field reaches ``receptive_field_s``.
     """
     for kernel in range(3, 64, 2):
-        branch = _rhythm_blocks(kernel, width, n_blocks)
+        branch = _rhythm_blocks(kernel, width, n_blocks, batch_norm)
         if receptive_field(branch.blocks) >= receptive_field_s * fs:
             return branch
     raise ValueError(f"rhythm receptive field {receptive_field_s} s unreachable at {fs} Hz")
 
 
-def _rhythm_blocks(kernel: int, width: int, n_blocks: int) -> Branch:
+def _rhythm_blocks(kernel: int, width: int, n_blocks: int, batch_norm: bool = False) -> Branch:
     widths = [width * min(2 ** (i // 2), 4) for i in range(n_blocks)]
-    blocks = [_block(1, widths[0], kernel, dilation=1, pool=4)]
+    blocks = [_block(1, widths[0], kernel, dilation=1, pool=4, batch_norm=batch_norm)]
     for i in range(1, n_blocks):
-        blocks.append(_block(widths[i - 1], widths[i], kernel, dilation=2**i, pool=2))
+        blocks.append(_block(widths[i - 1], widths[i], kernel, dilation=2**i, pool=2,
+                             batch_norm=batch_norm))
     return Branch(blocks)
 
 
@@ -179,12 +186,14 @@ def build_xecgarch(
     rhythm_blocks: int = 4,
     morphology_rf_s: float = 0.5,
     rhythm_rf_s: float = 3.0,
+    batch_norm: bool = False,
 ) -> XECGArch:
     """Build xECGArch for ``n_samples``-long windows at ``fs`` Hz.
 
     Width 8 and 4 + 4 blocks are what the quick and paper suites use. docs/benchmarks.md
     ("What the width costs") measures only the CPU cost of the width: fine-tuning time per
-    epoch at widths 4, 8 and 16 on the quick suite's data; accuracy per width is not measured.
+    epoch at widths 4, 8 and 16 on the quick suite's data; docs/training.md measures accuracy.
+    ``batch_norm`` adds BatchNorm after every conv (folded exactly for explanation).
     """
     downsampling = 2 ** max(morphology_blocks, rhythm_blocks + 1)
     if n_samples < downsampling:
@@ -193,7 +202,9 @@ def build_xecgarch(
         )
     return XECGArch(
         {
-            "morphology": morphology_branch(fs, width, morphology_blocks, morphology_rf_s),
-            "rhythm": rhythm_branch(fs, width, rhythm_blocks, rhythm_rf_s),
+            "morphology": morphology_branch(
+                fs, width, morphology_blocks, morphology_rf_s, batch_norm
+            ),
+            "rhythm": rhythm_branch(fs, width, rhythm_blocks, rhythm_rf_s, batch_norm),
         }
     )
