@@ -74,9 +74,10 @@ class StageKeys:
     def pretrain(self, seed: int, pretraining: ComponentSpec) -> str:
         """Data, model, strategy, pretraining budget, seed."""
         data = self.suite.data
+        # The test source shapes no training: suites that differ only in it (``paper`` and
+        # ``paper-ludb``) share their pretrained and fine-tuned models in one ``--out``.
         data_id = {
             "dataset": self._id("datasets", data.dataset),
-            "test": self._id("datasets", data.test) if data.test else None,
             "fs": data.fs,
             "duration_s": data.duration_s,
             "model": self._id("models", self.suite.model),
@@ -93,16 +94,23 @@ class StageKeys:
             dataclasses.asdict(self.suite.training), FINE_TUNING_VERSION,
         ])
 
+    def _evaluation_source(self) -> dict[str, Any]:
+        data = self.suite.data
+        return {"test": self._id("datasets", data.test) if data.test else None,
+                "test_split": data.test_split}
+
     def evaluate(self, fine_key: str, accuracy: list[ComponentSpec]) -> str:
-        """The fine-tuned model and the accuracy metrics."""
+        """The fine-tuned model, the windows it is evaluated on and the accuracy metrics."""
         return content_hash(
-            ["evaluate", fine_key, [self._id("metrics", s) for s in accuracy]]
+            ["evaluate", fine_key, self._evaluation_source(),
+             [self._id("metrics", s) for s in accuracy]]
         )
 
     def attribute(self, fine_key: str, attribution: ComponentSpec) -> str:
-        """The fine-tuned model, the method, and the explain fields that shape relevance."""
+        """The fine-tuned model, the explained windows' source, the method, and the explain
+        fields that shape relevance."""
         return content_hash([
-            "attribute", fine_key, self._id("attributions", attribution),
+            "attribute", fine_key, self._evaluation_source(), self._id("attributions", attribution),
             self._explain(ATTRIBUTION_FIELDS),
         ])
 

@@ -163,7 +163,9 @@ class WFDBDataset:
 
     Parameters
     ----------
-    path : dataset directory; default ``$XECGBENCH_DATA/<name>`` else ``./data/<name>``.
+    path : dataset directory; default ``$XECGBENCH_DATA/<folder>`` else ``./data/<folder>``.
+    folder : directory name under the data root (default: the dataset's name), so a suite can
+        name a copy such as ``cinc2017_large`` without a machine-specific path.
     split_seed, test_fraction : the stratified record-level train/test split.
     limit : keep a stratified subset of this many records (before splitting); None = all.
     on_bad_record : ``"skip"`` (count and report in ``ECGSet.skipped``) or ``"error"`` (raise).
@@ -187,6 +189,7 @@ class WFDBDataset:
         self,
         *,
         path: str | os.PathLike[str] | None = None,
+        folder: str | None = None,
         split_seed: int = 2017,
         test_fraction: float = 0.2,
         limit: int | None = None,
@@ -199,7 +202,7 @@ class WFDBDataset:
         r_peak_width_ms: float = 40.0,
         cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.path = Path(path) if path is not None else default_path(self.name)
+        self.path = Path(path) if path is not None else default_path(folder or self.name)
         _choice("on_bad_record", on_bad_record, BAD_RECORD_POLICIES)
         _choice("normalise", normalise, NORMALISATIONS)
         _choice("windowing", windowing, WINDOWINGS)

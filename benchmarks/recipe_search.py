@@ -1,0 +1,167 @@
+"""Training-recipe search on a validation split of CinC 2017's *training* records only.
+
+The test split of the suite (``split_seed`` 0, 20 %) is never loaded: the suite's train split
+is divided by record into fit (75 %) and validation (25 %) records; fine-tuning carves its own
+early-stopping split from the fit records, as in a run. Each recipe is scored on the first
+10-s window of every validation record (the test-window rule of the paper suite): balanced
+accuracy and AF F1 per branch and for the ensemble, the all-non-AF rate, and seconds per
+epoch. Pretext tasks (``--pretext``) report RR R² / MAE and P-wave F1 on their own held-out
+records. Results: ``benchmarks/results/recipe_search.json`` (appended, one entry per recipe);
+``docs/training.md`` tabulates them.
+
+Usage: ``nice python benchmarks/recipe_search.py --limit 2000 --recipes base,bn,cosine``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from measure import load_average
+
+from xecgbench.plugins.components import FineTuneStage, TrainingBudget
+from xecgbench.run.training import fine_tune, grouped_holdout, predict, record_groups
+from xecgbench_builtin.data.cinc2017 import CinC2017
+from xecgbench_builtin.metrics.accuracy import F1AF, BalancedAccuracy
+from xecgbench_builtin.models.pretraining import PWaveDetection, RRVariability
+from xecgbench_builtin.models.xecgarch import build_xecgarch
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "benchmarks" / "results" / "recipe_search.json"
+
+#: Name -> (model params, fine-tuning budget, train windowing, fs). ``base`` is the committed
+#: paper recipe before issue 12 (width 8, no BatchNorm, constant lr 0.01, 12 epochs, first
+#: window); each other recipe changes what its name says.
+BASE: dict[str, Any] = {
+    "width": 8, "batch_norm": False, "epochs": 12, "lr": 0.01, "patience": 3,
+    "schedule": "constant", "windowing": "first", "fs": 250.0, "batch_size": 64,
+    "normalise": "minmax",
+}
+RECIPES: dict[str, dict[str, Any]] = {
+    "base": {},
+    "crops": {"windowing": "crops"},
+    "crops-e30": {"windowing": "crops", "epochs": 30, "patience": 6},
+    "crops-e30-cos": {"windowing": "crops", "epochs": 30, "patience": 30, "schedule": "cosine"},
+    "crops-bn": {"windowing": "crops", "batch_norm": True, "epochs": 30, "patience": 6},
+    "crops-bn-lr3": {"windowing": "crops", "batch_norm": True, "epochs": 30, "patience": 6,
+                     "lr": 0.003},
+    "crops-w16": {"windowing": "crops", "width": 16, "epochs": 30, "patience": 6},
+    "crops-bn-w16": {"windowing": "crops", "width": 16, "batch_norm": True, "epochs": 30,
+                     "patience": 6},
+    "crops-bn-fs125": {"windowing": "crops", "batch_norm": True, "epochs": 30, "patience": 6,
+                       "fs": 125.0},
+    "crops-bn-lr1": {"windowing": "crops", "batch_norm": True, "epochs": 30, "patience": 8,
+                     "lr": 0.001},
+    "crops-z-lr3": {"windowing": "crops", "normalise": "zscore", "epochs": 30, "patience": 6,
+                    "lr": 0.003},
+    "crops-bn-z-lr3": {"windowing": "crops", "batch_norm": True, "normalise": "zscore",
+                       "epochs": 30, "patience": 6, "lr": 0.003},
+    "crops-bn-z-cos": {"windowing": "crops", "batch_norm": True, "normalise": "zscore",
+                       "epochs": 30, "patience": 30, "lr": 0.003, "schedule": "cosine"},
+}
+
+
+@functools.cache
+def _train_split(limit: int, fs: float, cache: Path, path: Path, normalise: str) -> Any:
+    dataset = CinC2017(path=path, limit=limit, split_seed=0, test_fraction=0.2,
+                       train_windowing="crops", crop_step_s=5.0, cache_dir=cache,
+                       normalise=normalise)
+    return dataset.load("train", fs=fs, duration_s=10.0)
+
+
+def _data(limit: int, fs: float, windowing: str, cache: Path, path: Path,
+          normalise: str = "minmax") -> tuple[Any, Any]:
+    train = _train_split(limit, fs, cache, path, normalise)
+    groups = record_groups(train.record_ids)
+    fit_idx, val_idx = grouped_holdout(train.labels, groups, 0.25, seed=100)
+    first = np.array([r.endswith("#0") for r in train.record_ids])
+    fit = fit_idx if windowing == "crops" else fit_idx[first[fit_idx]]
+    return train.subset(fit), train.subset(val_idx[first[val_idx]])
+
+
+def _scores(labels: np.ndarray, probs: dict[str, np.ndarray]) -> dict[str, Any]:
+    out: dict[str, Any] = {"majority_rate": float(max(labels.mean(), 1 - labels.mean()))}
+    for branch, p in probs.items():
+        out[branch] = {
+            "balanced_accuracy": BalancedAccuracy().evaluate(labels, p),
+            "f1_af": F1AF().evaluate(labels, p),
+            "accuracy": float(np.mean((p >= 0.5) == labels)),
+            "constant": bool(np.all(p >= 0.5) or np.all(p < 0.5)),
+        }
+    return out
+
+
+def run_recipe(name: str, seed: int, limit: int, cache: Path, path: Path) -> dict[str, Any]:
+    """Fine-tune ``name`` from scratch (pretraining ``none``) and score it on validation."""
+    r = {**BASE, **RECIPES[name]}
+    fit_set, val_set = _data(limit, r["fs"], r["windowing"], cache, path, r["normalise"])
+    torch.manual_seed(seed)
+    model = build_xecgarch(fs=r["fs"], n_samples=fit_set.signals.shape[-1], width=r["width"],
+                           batch_norm=r["batch_norm"])
+    budget = TrainingBudget(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"],
+                            patience=r["patience"], schedule=r["schedule"])
+    started = time.perf_counter()
+    histories = fine_tune(model, fit_set, [FineTuneStage(0, r["epochs"])], budget, seed)
+    seconds = time.perf_counter() - started
+    epochs = sum(len(h.train_loss) for hs in histories.values() for h in hs)
+    return {
+        "recipe": name, "seed": seed, "limit": limit, **r,
+        "n_fit_records": len({x.split("#")[0] for x in fit_set.record_ids}),
+        "n_val_records": len(val_set.labels), "seconds": round(seconds, 1),
+        "seconds_per_branch_epoch": round(seconds / max(epochs, 1), 2),
+        "epochs_run": {b: sum(len(h.train_loss) for h in hs) for b, hs in histories.items()},
+        "validation": _scores(val_set.labels, predict(model, val_set.signals)),
+        "load": load_average(),
+    }
+
+
+def run_pretext(name: str, seed: int, limit: int, epochs: int, cache: Path,
+                path: Path) -> dict[str, Any]:
+    """RR-variability or P-wave pretraining on the fit records; its held-out report."""
+    fit_set, _ = _data(limit, 250.0, "crops", cache, path)
+    torch.manual_seed(seed)
+    model = build_xecgarch(fs=250.0, n_samples=fit_set.signals.shape[-1], width=8)
+    budget = TrainingBudget(epochs=epochs, batch_size=64, lr=0.01, patience=max(3, epochs // 5))
+    strategy = RRVariability() if name == "rr" else PWaveDetection(use_ludb=True)
+    started = time.perf_counter()
+    report = strategy.pretrain(model, fit_set, seed=seed, budget=budget)
+    return {"pretext": name, "seed": seed, "limit": limit, "epochs": epochs,
+            "seconds": round(time.perf_counter() - started, 1), "report": report,
+            "load": load_average()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=2000)
+    parser.add_argument("--recipes", default="base")
+    parser.add_argument("--seeds", default="0")
+    parser.add_argument("--pretext", default="", help="rr and/or pwave, comma-separated")
+    parser.add_argument("--pretext-epochs", type=int, default=10)
+    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/cinc2017_large")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "xecgbench")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    entries = json.loads(OUT.read_text()) if OUT.is_file() else []
+    seeds = [int(s) for s in args.seeds.split(",")]
+    jobs: list[tuple[str, str]] = [("recipe", r) for r in args.recipes.split(",") if r]
+    jobs += [("pretext", p) for p in args.pretext.split(",") if p]
+    for kind, name in jobs:
+        for seed in seeds:
+            if kind == "recipe":
+                entry = run_recipe(name, seed, args.limit, args.cache, args.data)
+            else:
+                entry = run_pretext(name, seed, args.limit, args.pretext_epochs, args.cache,
+                                    args.data)
+            print(json.dumps(entry), flush=True)
+            entries.append(entry)
+            OUT.write_text(json.dumps(entries, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
