@@ -147,7 +147,6 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "xecgbench")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    entries = json.loads(OUT.read_text()) if OUT.is_file() else []
     seeds = [int(s) for s in args.seeds.split(",")]
     jobs: list[tuple[str, str]] = [("recipe", r) for r in args.recipes.split(",") if r]
     jobs += [("pretext", p) for p in args.pretext.split(",") if p]
@@ -159,8 +158,8 @@ def main() -> None:
                 entry = run_pretext(name, seed, args.limit, args.pretext_epochs, args.cache,
                                     args.data)
             print(json.dumps(entry), flush=True)
-            entries.append(entry)
-            OUT.write_text(json.dumps(entries, indent=1) + "\n")
+            entries = json.loads(OUT.read_text()) if OUT.is_file() else []  # others may append
+            OUT.write_text(json.dumps([*entries, entry], indent=1) + "\n")
 
 
 if __name__ == "__main__":

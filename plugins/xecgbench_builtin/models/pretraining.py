@@ -31,7 +31,8 @@ class PWaveDetection:
 
     Targets are the ``p_wave`` masks of non-AF windows (in AF windows that mask marks where a
     P wave *would* be, which is no P wave to detect), plus, with ``use_ludb``, the LUDB expert
-    masks of its train split (``ludb_path``, default ``$XECGBENCH_DATA/ludb``); the loss is
+    masks of its train split (``ludb_path``, default ``$XECGBENCH_DATA/ludb``, normalised as
+    ``ludb_normalise`` says: set it to the training data's normalisation); the loss is
     weighted by ``annotated`` where a dataset annotates only a span. Reports event-level P-wave
     F1 at ±``tolerance_ms`` on a held-out split, and on the LUDB test split with ``use_ludb``.
     """
@@ -45,16 +46,20 @@ class PWaveDetection:
     report_description = "P-wave detection F1 at ±50 ms"
 
     def __init__(
-        self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0
+        self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0,
+        ludb_normalise: str = "minmax",
     ) -> None:
         self.use_ludb = use_ludb or ludb_path is not None
         self.ludb_path = ludb_path
         self.tolerance_ms = tolerance_ms
+        self.ludb_normalise = ludb_normalise
 
     def _ludb(self, split: str, data: ECGSet) -> ECGSet:
         from xecgbench_builtin.data.ludb import LUDB
 
-        params = {} if self.ludb_path is None else {"path": self.ludb_path}
+        params: dict[str, Any] = {"normalise": self.ludb_normalise}
+        if self.ludb_path is not None:
+            params["path"] = self.ludb_path
         duration_s = data.signals.shape[-1] / data.fs
         windows = LUDB(**params).load(split, fs=data.fs, duration_s=duration_s)
         return windows.subset(np.flatnonzero(windows.labels == 0))
@@ -230,9 +235,12 @@ class BothPretraining:
     report_description = ""  # its parts' descriptions cover its report
 
     def __init__(
-        self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0
+        self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0,
+        ludb_normalise: str = "minmax",
     ) -> None:
-        self.parts = (PWaveDetection(use_ludb, ludb_path, tolerance_ms), RRVariability())
+        self.parts = (
+            PWaveDetection(use_ludb, ludb_path, tolerance_ms, ludb_normalise), RRVariability()
+        )
 
     def pretrain(
         self, model: Any, data: ECGSet, *, seed: int, budget: TrainingBudget
