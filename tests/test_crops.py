@@ -12,6 +12,7 @@ from tests.test_cinc2017 import make_cinc
 from xecgbench.plugins.components import TrainingBudget
 from xecgbench.run.training import (
     crop_order,
+    first_windows,
     fit,
     grouped_holdout,
     record_groups,
@@ -94,3 +95,12 @@ def test_fit_uses_the_epoch_order_and_validates_in_eval_mode() -> None:
     fit([model], batch_loss, val_loss, 10, budget, torch.Generator().manual_seed(0),
         epoch_order=lambda g: np.array([4, 1, 7, 2]))
     assert seen == [4, 1, 7, 2] * 2 and modes == [False, False] and model.training
+
+
+def test_validation_uses_the_first_window_of_each_held_out_record() -> None:
+    ids = tuple(f"r{r}#{k}" for r in range(12) for k in range(3))
+    groups = record_groups(ids)
+    _, held = grouped_holdout(np.repeat(np.arange(12) % 2, 3), groups, 0.25, 0)
+    first = first_windows(groups, held)
+    assert [ids[i] for i in first] == sorted({ids[i].split("#")[0] + "#0" for i in held},
+                                             key=lambda r: int(r[1:].split("#")[0]))

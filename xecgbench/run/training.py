@@ -90,6 +90,11 @@ def crop_order(groups: np.ndarray) -> Callable[[torch.Generator], np.ndarray] | 
     return order
 
 
+def first_windows(groups: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The first window of each record among ``index`` (the test windows' rule)."""
+    return index[np.unique(groups[index], return_index=True)[1]]
+
+
 def freeze_first_blocks(model: Any, n_frozen: int) -> None:
     """Freeze the first ``n_frozen`` blocks of every branch: no gradient, eval mode.
 
@@ -205,11 +210,14 @@ def fine_tune(
     its own validation loss with the same data order; stopping them jointly would make one
     branch's weights depend on the other's training. Loss: class-weighted cross-entropy. The
     ensemble is the mean of the branch probabilities. A validation split of records is carved
-    from ``data``; with several windows (crops) per record each epoch draws one per record.
+    from ``data``; with several windows (crops) per record each epoch draws one per record and
+    validation uses the first window of each held-out record (half the cost of all its crops).
     """
     groups = record_groups(data.record_ids)
     train_idx, val_idx = grouped_holdout(data.labels, groups, budget.val_fraction, seed)
     order = crop_order(groups[train_idx])
+    if order is not None:
+        val_idx = first_windows(groups, val_idx)
     device = model_device(model)  # the run's device (a no-op move on the CPU)
     x = torch.from_numpy(data.signals).to(device)
     y = torch.from_numpy(data.labels.astype(np.int64)).to(device)
