@@ -41,7 +41,7 @@ OUT = REPO / "benchmarks" / "results" / "recipe_search.json"
 BASE: dict[str, Any] = {
     "width": 8, "batch_norm": False, "epochs": 12, "lr": 0.01, "patience": 3,
     "schedule": "constant", "windowing": "first", "fs": 250.0, "batch_size": 64,
-    "normalise": "minmax",
+    "normalise": "minmax", "class_weight": "inverse",
 }
 RECIPES: dict[str, dict[str, Any]] = {
     "base": {},
@@ -62,6 +62,10 @@ RECIPES: dict[str, dict[str, Any]] = {
                     "lr": 0.003},
     "crops-bn-z-lr3": {"windowing": "crops", "batch_norm": True, "normalise": "zscore",
                        "epochs": 30, "patience": 6, "lr": 0.003},
+    "crops-z-lr3-sqrt": {"windowing": "crops", "normalise": "zscore", "epochs": 30,
+                         "patience": 6, "lr": 0.003, "class_weight": "sqrt"},
+    "crops-z-lr3-unweighted": {"windowing": "crops", "normalise": "zscore", "epochs": 30,
+                               "patience": 6, "lr": 0.003, "class_weight": "none"},
     "crops-bn-z-cos": {"windowing": "crops", "batch_norm": True, "normalise": "zscore",
                        "epochs": 30, "patience": 30, "lr": 0.003, "schedule": "cosine"},
 }
@@ -105,7 +109,8 @@ def run_recipe(name: str, seed: int, limit: int, cache: Path, path: Path) -> dic
     model = build_xecgarch(fs=r["fs"], n_samples=fit_set.signals.shape[-1], width=r["width"],
                            batch_norm=r["batch_norm"])
     budget = TrainingBudget(epochs=r["epochs"], batch_size=r["batch_size"], lr=r["lr"],
-                            patience=r["patience"], schedule=r["schedule"])
+                            patience=r["patience"], schedule=r["schedule"],
+                            class_weight=r["class_weight"])
     started = time.perf_counter()
     histories = fine_tune(model, fit_set, [FineTuneStage(0, r["epochs"])], budget, seed)
     seconds = time.perf_counter() - started
@@ -124,16 +129,54 @@ def run_recipe(name: str, seed: int, limit: int, cache: Path, path: Path) -> dic
 def run_pretext(name: str, seed: int, limit: int, epochs: int, cache: Path,
                 path: Path) -> dict[str, Any]:
     """RR-variability or P-wave pretraining on the fit records; its held-out report."""
-    fit_set, _ = _data(limit, 250.0, "crops", cache, path)
+    fit_set, _ = _data(limit, 250.0, "crops", cache, path, "zscore")
     torch.manual_seed(seed)
     model = build_xecgarch(fs=250.0, n_samples=fit_set.signals.shape[-1], width=8)
     budget = TrainingBudget(epochs=epochs, batch_size=64, lr=0.01, patience=max(3, epochs // 5))
-    strategy = RRVariability() if name == "rr" else PWaveDetection(use_ludb=True)
+    strategy = (RRVariability() if name == "rr"
+                else PWaveDetection(use_ludb=True, ludb_normalise="zscore"))
     started = time.perf_counter()
     report = strategy.pretrain(model, fit_set, seed=seed, budget=budget)
     return {"pretext": name, "seed": seed, "limit": limit, "epochs": epochs,
             "seconds": round(time.perf_counter() - started, 1), "report": report,
             "load": load_average()}
+
+
+def _changes(entry: dict[str, Any]) -> str:
+    changed = [f"{k}={entry[k]}" for k in BASE if entry.get(k, BASE[k]) != BASE[k]]
+    return ", ".join(changed) or "(committed recipe before issue 12)"
+
+
+def markdown(entries: list[dict[str, Any]]) -> str:
+    """The recipe table (one row per recipe and seed) and the pretext table of training.md."""
+    lines = [
+        "| recipe | changes from `base` | seed | fit / val records | epochs run (m, r) "
+        "| s / branch-epoch | morphology BA / acc | rhythm BA / acc | ensemble BA / acc "
+        "| ensemble F1 AF | all-non-AF rate |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for e in (e for e in entries if "recipe" in e):
+        v = e["validation"]
+        cells = []
+        for branch in ("morphology", "rhythm", "ensemble"):
+            flag = " (constant)" if v[branch]["constant"] else ""
+            cells.append(f"{v[branch]['balanced_accuracy']:.3f} / {v[branch]['accuracy']:.3f}"
+                         f"{flag}")
+        epochs = e["epochs_run"]
+        lines.append(
+            f"| {e['recipe']} | {_changes(e)} | {e['seed']} | {e['n_fit_records']} / "
+            f"{e['n_val_records']} | {epochs['morphology']}, {epochs['rhythm']} | "
+            f"{e['seconds_per_branch_epoch']:.2f} | {' | '.join(cells)} | "
+            f"{v['ensemble']['f1_af']:.3f} | {v['majority_rate']:.3f} |"
+        )
+    pretext = [e for e in entries if "pretext" in e]
+    if pretext:
+        lines += ["", "| pretext | seed | epochs | seconds | report |", "|---|---:|---:|---:|---|"]
+        for e in pretext:
+            report = ", ".join(f"{k} {v:.3f}" for k, v in e["report"].items())
+            lines.append(f"| {e['pretext']} | {e['seed']} | {e['epochs']} | {e['seconds']:.0f} "
+                         f"| {report} |")
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -145,7 +188,11 @@ def main() -> None:
     parser.add_argument("--pretext-epochs", type=int, default=10)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/cinc2017_large")
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "xecgbench")
+    parser.add_argument("--markdown", action="store_true", help="Print the tables and exit.")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(OUT.read_text())), end="")
+        return
     torch.set_num_threads(1)
     seeds = [int(s) for s in args.seeds.split(",")]
     jobs: list[tuple[str, str]] = [("recipe", r) for r in args.recipes.split(",") if r]

@@ -125,6 +125,9 @@ class TrainingBudget:
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.2
     #: Learning rate over the epochs: ``constant`` or ``cosine`` (annealed to 0 at ``epochs``).
     schedule: Literal["constant", "cosine"] = "constant"
+    #: Class weights of the fine-tuning loss: ``inverse`` frequency (balanced), its ``sqrt``
+    #: (half-way to the prior: fewer false AF calls) or ``none``.
+    class_weight: Literal["inverse", "sqrt", "none"] = "inverse"
 
 
 class PretrainingStrategy(Protocol):

@@ -224,6 +224,8 @@ def fine_tune(
     # Inverse class frequency over training records (each contributes one crop per epoch).
     train_records = np.unique(groups[train_idx], return_index=True)[1]
     weights = class_weights(data.labels[train_idx][train_records])
+    if budget.class_weight != "inverse":
+        weights = weights.sqrt() if budget.class_weight == "sqrt" else torch.ones_like(weights)
     criterion = nn.CrossEntropyLoss(weight=weights.to(device))
 
     def fit_branch(branch: nn.Module) -> list[FitHistory]:
