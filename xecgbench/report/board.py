@@ -17,7 +17,8 @@ INTERVALS = ("P", "PR", "QRS", "ST", "T", "TP")
 #: Interval-profile sub-score that corresponds to a paired mask (for an interval primary).
 MASK_INTERVAL = {"p_wave": "P", "qrs": "QRS", "r_peak": "QRS", "t_wave": "T"}
 TIDY_COLUMNS = (
-    "table", "rank", *CELL, "metric", "region", "mean", "ci95", "n_seeds", "p_value",
+    "table", "rank", *CELL, "metric", "region", "mean", "ci_low", "ci_high", "n_seeds",
+    "n_records", "coverage", "p_value",
 )
 
 

@@ -54,6 +54,13 @@ def to_data_uri(figure: Figure) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _error_bars(mean: np.ndarray, records: Sequence[Any]) -> np.ndarray:
+    """Asymmetric ``(2, n)`` error bars from each record's interval (0 where none)."""
+    low = np.array([np.nan if r is None else float(r.get("ci_low", np.nan)) for r in records])
+    high = np.array([np.nan if r is None else float(r.get("ci_high", np.nan)) for r in records])
+    return np.nan_to_num(np.stack([mean - low, high - mean]).clip(min=0))
+
+
 def _labels(frame: pd.DataFrame, keys: Sequence[str]) -> list[str]:
     return [" / ".join(str(v) for v in row) for row in frame[list(keys)].itertuples(index=False)]
 
@@ -83,9 +90,8 @@ def interval_profile_figure(values: pd.DataFrame, rows: pd.DataFrame,
                 key = (pretraining, freezing, attribution, branch)
                 picked = [lookup.loc[(*key, r)] if (*key, r) in lookup.index else None
                           for r in intervals]
-                mean = [np.nan if p is None else float(p["mean"]) for p in picked]
-                ci = [np.nan if p is None else float(p["ci95"]) for p in picked]
-                ax.bar(x - 0.4 + (k + 0.5) * width, mean, width, yerr=np.nan_to_num(ci),
+                mean = np.array([np.nan if p is None else float(p["mean"]) for p in picked])
+                ax.bar(x - 0.4 + (k + 0.5) * width, mean, width, yerr=_error_bars(mean, picked),
                        color=colours[k], label=names[k], capsize=1.5, error_kw={"lw": 0.6})
             ax.axhline(1 / len(intervals), color="grey", ls="--", lw=0.8)
             ax.set_ylim(0, 1)  # shares; CIs of two seeds can reach past it
@@ -101,8 +107,9 @@ def interval_profile_figure(values: pd.DataFrame, rows: pd.DataFrame,
 def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) -> Figure:
     """Scatter of alignment (x) against the branch's accuracy (y) for every configuration.
 
-    ``points``: ``branch``, ``pretraining``, ``attribution``, ``x``, ``x_ci``, ``y``, ``y_ci``.
-    Colour = pretraining, marker = attribution; error bars = 95 % CI over seeds.
+    ``points``: ``branch``, ``pretraining``, ``attribution``, ``x``, ``y``. Colour =
+    pretraining, marker = attribution. Points only: with few seeds the intervals span most of
+    the panel and hide the pattern; they are in the tables beside the same numbers.
     """
     branches = list(dict.fromkeys(points["branch"]))
     figure, axes = _figure(5.0 * len(branches), 4.0, 1, len(branches))
@@ -113,9 +120,8 @@ def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) 
     for ax, branch in zip(axes[0], branches, strict=True):
         mine = points[points["branch"] == branch]
         for row in mine.itertuples(index=False):
-            ax.errorbar(row.x, row.y, xerr=np.nan_to_num(row.x_ci), yerr=np.nan_to_num(row.y_ci),
-                        fmt=markers.get(row.attribution, "o"), color=colours[row.pretraining],
-                        ms=6, elinewidth=0.6, capsize=1.5, alpha=0.85)
+            ax.plot(row.x, row.y, markers.get(row.attribution, "o"),
+                    color=colours[row.pretraining], ms=6, alpha=0.85)
         ax.set_title(f"{branch} branch", fontsize=10)
         ax.set_ylim(*_padded(mine["y"]))
         ax.set_xlim(*_padded(mine["x"]))

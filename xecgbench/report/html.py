@@ -53,8 +53,8 @@ def _scatter_points(board: Leaderboard, results: RunResults) -> tuple[pd.DataFra
             if x is None or y is None:
                 continue
             points.append({"branch": branch, "pretraining": row["pretraining"],
-                           "attribution": row["attribution"], "x": x["mean"], "x_ci": x["ci95"],
-                           "y": y["mean"], "y_ci": y["ci95"]})
+                           "attribution": row["attribution"], "x": x["mean"],
+                           "y": y["mean"]})
     return pd.DataFrame(points), f"{primary} (paired mask)", f"{accuracy_metric} (branch)"
 
 

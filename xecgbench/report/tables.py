@@ -27,8 +27,9 @@ from xecgbench.report.detail_tables import (
     pretraining_table,
     quality_table,
 )
+from xecgbench.report.headline import headline_tables
+from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
-from xecgbench.report.stats import seed_summary
 
 
 def footer(results: RunResults) -> dict[str, str]:
@@ -54,15 +55,16 @@ def footer(results: RunResults) -> dict[str, str]:
 
 
 def build_leaderboard(results: RunResults) -> Leaderboard:
-    """Aggregate a run's per-sample scores into its tables (mean ± 95 % CI over seeds)."""
+    """Aggregate a run's per-window scores into the answer section, then the detail tables."""
     scores = results.scores.copy()
     scores["region"] = scores["region"].fillna("")
     explained = scores[scores["attribution"].notna()]
-    accuracy = seed_summary(scores[scores["attribution"].isna()],
-                            ["pretraining", "freezing", "branch", "metric", "region"])
-    summary = seed_summary(explained, [*CELL, "metric", "region"])
+    accuracy = summarise(scores[scores["attribution"].isna()],
+                         ["pretraining", "freezing", "branch", "metric", "region"])
+    summary = summarise(explained, [*CELL, "metric", "region"])
     order = suite_order(results)
     tables = [
+        *headline_tables(results, order),
         *alignment_tables(results, explained, summary, accuracy, order),
         interval_table(results, summary, order),
         interval_anova_table(results, explained, order),
@@ -71,8 +73,11 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         pretraining_table(results, order),
     ]
     notes = (
-        "Mean ± 95 % CI (Student t) over seeds of each seed's mean over test samples; "
-        "a single seed shows the mean only. NaN (undefined) sample scores are left out.",
+        "Mean [95 % interval] over seeds × explained windows: a two-way bootstrap resamples "
+        "seeds (the replicates: each trains its own model) and windows (a random effect), so "
+        "intervals reflect both and stay inside each metric's range. Below 3 seeds only the "
+        "mean is shown. p-values test over seeds, never over windows. NaN (undefined) window "
+        "scores are left out and counted as coverage.",
         "↑ / ↓: higher / lower is better (xecgbench's direction table, docs/metrics.md); "
         "no arrow: descriptive.",
     )
