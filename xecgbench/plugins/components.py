@@ -23,6 +23,11 @@ MASK_NAMES: tuple[str, ...] = ("p_wave", "qrs", "r_peak", "t_wave")
 #: Branch names of the two-branch model, plus the ensemble of both.
 BRANCHES: tuple[str, ...] = ("morphology", "rhythm")
 EXPLAINED_BRANCHES: tuple[str, ...] = (*BRANCHES, "ensemble")
+#: The trivial predictor scored beside every model: the training set's majority class.
+TRIVIAL_BRANCH = "majority"
+#: Below this spread over the evaluation windows a branch's AF probability counts as
+#: constant: the branch learnt nothing and is flagged, never averaged in silently.
+CONSTANT_OUTPUT_SPREAD = 1e-6
 
 
 class DatasetError(Exception):
@@ -264,3 +269,11 @@ class ExplanationMetric(Protocol):
     costly: ClassVar[bool]
 
     def evaluate_batch(self, batch: ExplanationBatch) -> np.ndarray | Mapping[str, np.ndarray]: ...
+
+
+class ChanceLevel(Protocol):
+    """Optional for explanation metrics: ``chance(batch) -> (N,)``, the score relevance spread
+    uniformly over each window would get (e.g. the mask's share of the window). Stored beside
+    every score, so tables can compare each class against its own chance level."""
+
+    def chance(self, batch: ExplanationBatch) -> np.ndarray: ...

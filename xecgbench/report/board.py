@@ -36,6 +36,9 @@ class RunResults:
     pretraining : one row per pretraining stage: ``pretraining``, ``seed`` and its report.
     strategies : pretraining display label -> ``{"name", "branches", "report_directions",
         "report_description"}``, frozen likewise.
+    flags : models that learnt nothing (``pretraining``, ``freezing``, ``seed``, ``branch``,
+        ``attribution`` or None, ``flag``); their explanation scores are left out of every
+        aggregate and listed instead.
     """
 
     scores: pd.DataFrame
@@ -43,6 +46,7 @@ class RunResults:
     metrics: Mapping[str, Mapping[str, Any]]
     pretraining: Sequence[Mapping[str, Any]] = ()
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    flags: Sequence[Mapping[str, Any]] = ()
 
     @property
     def baseline(self) -> str | None:

@@ -80,7 +80,8 @@ def collect_examples(store_path: Path, system: PluginSystem, run_id: str,
             continue
         index = arrays.pop("index")[:n_records]
         key = (labels["pretraining"], labels["freezing"], labels["attribution"])
-        relevance[key] = {b: a[:n_records, 0].astype(np.float16) for b, a in arrays.items()}
+        relevance[key] = {b: arrays[b][:n_records, 0].astype(np.float16)
+                          for b in suite.explain.branches if b in arrays}
     if index is None:
         return None
     return Examples(

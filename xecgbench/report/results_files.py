@@ -34,6 +34,8 @@ RUN_FILE = "run.json"
 SCORES_FILE = "scores.csv.gz"
 EXAMPLES_FILE = "examples.npz"
 RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
+#: Raw-score columns that results exported before they existed may lack (read as missing).
+OPTIONAL_SCORE_COLUMNS = ("label", "chance")
 #: Generated table files of a committed leaderboard and the renderer of each.
 TABLE_FILES = {"leaderboard.md": to_markdown, "leaderboard.csv": to_csv,
                "leaderboard.tex": to_latex}
@@ -87,6 +89,18 @@ class RunInfo(BaseModel):
     status: str
 
 
+class FlagRecord(BaseModel):
+    """A trained model (or its explanation) that must not be averaged in silently."""
+
+    model_config = ConfigDict(extra="forbid")
+    pretraining: str
+    freezing: str
+    seed: int
+    branch: str
+    attribution: str | None = None
+    flag: str = Field(description="'constant output' or 'all-zero relevance'")
+
+
 class RunRecord(BaseModel):
     """The schema of ``run.json`` (``leaderboards/schema.json`` is generated from it)."""
 
@@ -105,6 +119,10 @@ class RunRecord(BaseModel):
         description="one row per pretraining stage: pretraining, seed and report numbers",
     )
     failures: list[dict[str, Any]] = Field(default_factory=list)
+    flags: list[FlagRecord] = Field(
+        default_factory=list,
+        description="models that learnt nothing: constant output or all-zero relevance",
+    )
 
 
 def schema() -> dict[str, Any]:
@@ -131,6 +149,23 @@ def _pretraining_rows(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
         if r["report"]
     ]
     return sorted(rows, key=lambda r: (str(r["pretraining"]), r["seed"]))
+
+
+def _flags(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
+    """Dead branches: constant AF probability (evaluate), all-zero relevance (attribute)."""
+    flags = []
+    for stage in ("evaluate", "attribute"):
+        for record in store.stage_reports(run_id, stage=stage):
+            labels, report = record["labels"], record["report"]
+            cell = {k: labels[k] for k in ("pretraining", "freezing", "seed")}
+            for branch in report.get("constant_output", ()):
+                flags.append({**cell, "branch": branch, "attribution": None,
+                              "flag": "constant output"})
+            for branch, share in report.get("zero_relevance", {}).items():
+                if share >= 1.0:
+                    flags.append({**cell, "branch": branch, "attribution": labels["attribution"],
+                                  "flag": "all-zero relevance"})
+    return sorted(flags, key=lambda f: tuple(str(v) for v in f.values()))
 
 
 def _run_of(store: ResultsStore, run_id: str | None, where: Path) -> dict[str, Any]:
@@ -162,6 +197,7 @@ def record_from_store(store_path: Path, system: PluginSystem,
             strategies=catalogue["strategies"],
             pretraining=_pretraining_rows(store, run["run_id"]),
             failures=store.failures(run["run_id"]),
+            flags=_flags(store, run["run_id"]),
         )
     return record, scores[list(RAW_SCORE_COLUMNS)]
 
@@ -173,6 +209,7 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         strategies={k: v.model_dump() for k, v in record.strategies.items()},
+        flags=[f.model_dump() for f in record.flags],
         pretraining=record.pretraining,
     )
 
@@ -185,10 +222,14 @@ def load_store(store_path: Path, system: PluginSystem, run_id: str | None = None
 def _read_scores(path: Path) -> pd.DataFrame:
     try:
         scores = pd.read_csv(path, dtype={"record_id": "string", "region": "string"},
-                             keep_default_na=False, na_values={"value": [""], "attribution": [""],
-                                                                "record_id": [""]})
+                             keep_default_na=False,
+                             na_values={"value": [""], "attribution": [""], "record_id": [""],
+                                        "label": [""], "chance": [""]})
     except (OSError, ValueError, EOFError) as exc:
         raise ResultsFileError(f"{path}: cannot read scores: {exc}") from None
+    for column in OPTIONAL_SCORE_COLUMNS:
+        if column not in scores.columns:
+            scores[column] = np.nan
     missing = [c for c in RAW_SCORE_COLUMNS if c not in scores.columns]
     if missing:
         raise ResultsFileError(f"{path}: missing columns {', '.join(missing)}")

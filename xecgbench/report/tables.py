@@ -17,10 +17,14 @@ files lives in :mod:`xecgbench.report.results_files`, so a table can be rebuilt 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
+import numpy as np
+import pandas as pd
+
 from xecgbench.report.alignment import alignment_tables
-from xecgbench.report.board import CELL, Leaderboard, RunResults, suite_order
+from xecgbench.report.board import CELL, Column, Leaderboard, RunResults, Table, suite_order
 from xecgbench.report.detail_tables import (
     accuracy_table,
     interval_table,
@@ -54,8 +58,55 @@ def footer(results: RunResults) -> dict[str, str]:
     }
 
 
+def without_flagged(results: RunResults) -> RunResults:
+    """``results`` without the explanation scores of flagged models (they are listed instead).
+
+    A branch with constant output loses every explanation score of its seed and cell; an
+    all-zero explanation loses that method's scores only. Accuracy rows stay: a dead branch's
+    accuracy is a real (trivial) number, and the accuracy table shows it beside the trivial
+    predictor.
+    """
+    if not results.flags:
+        return results
+    scores = results.scores
+    drop = np.zeros(len(scores), dtype=bool)
+    explained = scores["attribution"].notna().to_numpy()
+    for flag in results.flags:
+        match = ((scores["pretraining"] == flag["pretraining"])
+                 & (scores["freezing"] == flag["freezing"]) & (scores["seed"] == flag["seed"])
+                 & (scores["branch"] == flag["branch"])).to_numpy() & explained
+        if flag.get("attribution") is not None:
+            match &= (scores["attribution"] == flag["attribution"]).to_numpy()
+        drop |= match
+    return dataclasses.replace(results, scores=scores[~drop].reset_index(drop=True))
+
+
+def flagged_table(results: RunResults) -> Table | None:
+    """Every flagged model, so no dead branch hides in an average."""
+    if not results.flags:
+        return None
+    rows = pd.DataFrame([{**f, "attribution": f.get("attribution") or "(all)"}
+                         for f in results.flags])
+    return Table(
+        name="flagged",
+        title="Flagged models: left out of every explanation aggregate",
+        caption=(
+            "A branch whose AF probability is constant over the evaluation windows learnt "
+            "nothing (constant output); an explanation that is zero on every window explains "
+            "nothing (all-zero relevance). Their explanation scores are excluded above, so the "
+            "affected cells rest on fewer seeds (see n); their accuracy stays in the tables."
+        ),
+        row_keys=("pretraining", "freezing", "seed", "branch", "attribution"),
+        rows=rows[["pretraining", "freezing", "seed", "branch", "attribution", "flag"]],
+        columns=(Column("flag", "", "flag", None, "text"),),
+        values=pd.DataFrame(columns=["metric", "region"]),
+    )
+
+
 def build_leaderboard(results: RunResults) -> Leaderboard:
     """Aggregate a run's per-window scores into the answer section, then the detail tables."""
+    flagged = flagged_table(results)
+    results = without_flagged(results)
     scores = results.scores.copy()
     scores["region"] = scores["region"].fillna("")
     explained = scores[scores["attribution"].notna()]
@@ -65,6 +116,7 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
     order = suite_order(results)
     tables = [
         *headline_tables(results, order),
+        flagged,
         *alignment_tables(results, explained, summary, accuracy, order),
         interval_table(results, summary, order),
         interval_anova_table(results, explained, order),

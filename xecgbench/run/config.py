@@ -69,6 +69,11 @@ class ExplainConfig(_Frozen):
     n_costly: int = Field(8, ge=0)
     batch_size: int = Field(16, ge=1)
     branches: tuple[str, ...] = ("morphology", "rhythm")
+    #: Which class each window is explained for: ``predicted`` (the explained branch's own
+    #: decision, so its class contrast is positive and every window has positive relevance,
+    #: misclassified ones included) or ``true`` (the label; z+ rules then give misclassified
+    #: windows no positive relevance, and their localisation scores are undefined).
+    target: Literal["predicted", "true"] = "predicted"
     alignment: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {
             "morphology": ("p_wave",),

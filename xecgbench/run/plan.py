@@ -14,12 +14,12 @@ from typing import Any
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, content_hash
-from xecgbench.run.stage_types import STAGES, StageTask
+from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, StageTask
 from xecgbench.run.training import FINE_TUNING_VERSION
 
 #: Explain settings that change the relevance arrays (which windows, which branches, chunking);
 #: the rest (mask pairings, how many windows costly metrics score) only shapes the scores.
-ATTRIBUTION_FIELDS = ("n_samples", "batch_size", "branches")
+ATTRIBUTION_FIELDS = ("n_samples", "batch_size", "branches", "target")
 SCORE_FIELDS = ("alignment", "n_costly")
 
 
@@ -96,7 +96,8 @@ class StageKeys:
     def evaluate(self, fine_key: str, accuracy: list[ComponentSpec]) -> str:
         """The fine-tuned model and the accuracy metrics."""
         return content_hash(
-            ["evaluate", fine_key, [self._id("metrics", s) for s in accuracy]]
+            ["evaluate", fine_key, [self._id("metrics", s) for s in accuracy],
+             STAGE_VERSIONS["evaluate"]]
         )
 
     def attribute(self, fine_key: str, attribution: ComponentSpec) -> str:
@@ -109,7 +110,8 @@ class StageKeys:
     def score(self, attr_key: str, metric: ComponentSpec) -> str:
         """The relevance, the metric, and the explain fields that shape scores only."""
         return content_hash(
-            ["score", attr_key, self._id("metrics", metric), self._explain(SCORE_FIELDS)]
+            ["score", attr_key, self._id("metrics", metric), self._explain(SCORE_FIELDS),
+             STAGE_VERSIONS["score"]]
         )
 
 

@@ -14,6 +14,10 @@ from xecgbench.run.config import ComponentSpec, Suite
 from xecgbench.run.windows import evaluation_windows, training_windows
 
 STAGES: tuple[str, ...] = ("pretrain", "finetune", "evaluate", "attribute", "score")
+#: Procedure versions in the stage keys: a change of what a stage computes is never served
+#: from an older cache (evaluate 2: the majority-class row and constant-output report;
+#: score 2: each window's class and chance level stored beside its score).
+STAGE_VERSIONS = {"evaluate": 2, "score": 2}
 #: Registry kind of the component each stage is named after (for failure reports).
 STAGE_KIND = {
     "pretrain": "pretraining",

@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS scores (
     stage_key TEXT NOT NULL, dataset TEXT, seed INTEGER, pretraining TEXT, freezing TEXT,
     attribution TEXT, branch TEXT NOT NULL, metric TEXT NOT NULL, category TEXT,
     region TEXT NOT NULL, sample INTEGER NOT NULL, record_id TEXT, value REAL,
+    label INTEGER, chance REAL,
     PRIMARY KEY (stage_key, branch, metric, region, sample)
 );
 CREATE TABLE IF NOT EXISTS failures (
@@ -40,8 +41,10 @@ CREATE TABLE IF NOT EXISTS failures (
 
 SCORE_COLUMNS = (
     "stage_key", "dataset", "seed", "pretraining", "freezing", "attribution",
-    "branch", "metric", "category", "region", "sample", "record_id", "value",
+    "branch", "metric", "category", "region", "sample", "record_id", "value", "label", "chance",
 )
+#: Score columns added after the first release: (name, SQL type), added to older stores.
+ADDED_SCORE_COLUMNS = (("label", "INTEGER"), ("chance", "REAL"))
 
 
 class StoreLockedError(Exception):
@@ -72,6 +75,14 @@ class ResultsStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a store written by an older version up to :data:`SCORE_COLUMNS`."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(scores)")}
+        for name, kind in ADDED_SCORE_COLUMNS:
+            if name not in present:
+                self._db.execute(f"ALTER TABLE scores ADD COLUMN {name} {kind}")
 
     def close(self) -> None:
         """Close the connection."""
@@ -146,7 +157,8 @@ class ResultsStore:
                  json.dumps(dict(report or {}), sort_keys=True), time.time()),
             )
             db.executemany(
-                f"INSERT INTO scores VALUES ({', '.join('?' * len(SCORE_COLUMNS))})", rows
+                f"INSERT INTO scores ({', '.join(SCORE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(SCORE_COLUMNS))})", rows
             )
             db.execute("INSERT OR IGNORE INTO run_stages VALUES (?, ?)", (run_id, key))
             db.execute("DELETE FROM failures WHERE stage_key = ? AND run_id = ?", (key, run_id))

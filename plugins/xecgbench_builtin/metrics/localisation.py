@@ -149,6 +149,17 @@ class LocalisationMetric:
         scores[undefined] = np.nan
         return scores
 
+    def chance(self, batch: ExplanationBatch) -> np.ndarray:
+        """Expected score of relevance placed at random on each window: the mask's share.
+
+        (Uniform relevance gives exactly this for relevance mass; a random ranking or a random
+        peak gives it in expectation for the rank, top-k, pointing-game and ratio metrics.)
+        NaN where the mask is empty, as the score itself is.
+        """
+        mask = _flat_mask(batch.mask, len(batch.attributions))
+        share = _row_counts(mask) / mask.shape[-1]
+        return np.where(share > 0, share, np.nan)
+
     def undefined_reasons(self, batch: ExplanationBatch) -> list[str | None]:
         """Why each sample's score is NaN (``None`` where it is defined)."""
         relevance, mask = self._prepared(batch)
@@ -305,6 +316,11 @@ class AUC(LocalisationMetric):
     def score(self, relevance: np.ndarray, mask: np.ndarray) -> np.ndarray:
         n_in = _row_counts(mask).astype(np.float64)
         return _mann_whitney_u(relevance, mask) / (n_in * (mask.shape[-1] - n_in))
+
+    def chance(self, batch: ExplanationBatch) -> np.ndarray:
+        """A random detector's AUC: 0.5 wherever the mask has samples inside and outside."""
+        share = super().chance(batch)
+        return np.where((share > 0) & (share < 1), 0.5, np.nan)
 
 
 def _mann_whitney_u(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
