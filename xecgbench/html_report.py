@@ -21,7 +21,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -108,7 +108,7 @@ def collect_examples(store_path: Path, system: PluginSystem, run_id: str,
     )
 
 
-def save_examples(examples: Examples, path: Path) -> None:
+def save_examples(examples: Examples, path: Path | BinaryIO) -> None:
     """Write ``examples`` as a compressed ``.npz`` (no pickles)."""
     keys = list(examples.relevance)
     arrays: dict[str, np.ndarray] = {
