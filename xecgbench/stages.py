@@ -19,6 +19,7 @@ import numpy as np
 from xecgbench.cache import ArtifactCache
 from xecgbench.components import DatasetError, ECGSet, ExplanationBatch
 from xecgbench.config import ComponentSpec, Suite
+from xecgbench.faults import StorageError
 from xecgbench.plugin_manager import PluginSystem
 
 STAGES: tuple[str, ...] = ("pretrain", "finetune", "evaluate", "attribute", "score")
@@ -70,6 +71,8 @@ class StageFailure:
     plugin: str
     error: str
     traceback: str = ""
+    #: The machine (disk, store, cache), not the component, failed: the run stops.
+    infrastructure: bool = False
 
 
 @dataclass
@@ -328,6 +331,10 @@ def execute(context: StageContext, task: StageTask) -> StageOutcome | StageFailu
     started = time.perf_counter()
     try:
         outcome = RUNNERS[task.stage](context, task)
+    except StorageError as exc:  # the disk, not a plugin: never blamed on the component
+        return StageFailure(key=task.key, component="storage", plugin="xecgbench",
+                            error=str(exc), traceback=traceback.format_exc(),
+                            infrastructure=True)
     except Exception as exc:
         kind, spec = STAGE_KIND[task.stage], task.component
         if isinstance(exc, DatasetError):  # the data, not the stage's component, is to blame
