@@ -22,8 +22,6 @@ from pathlib import Path
 import pytest
 
 from xecgbench.cli import main
-from xecgbench.reaper import _table, descendants
-from xecgbench.run_lock import run_lock
 from xecgbench.store import SCHEMA, ResultsStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,6 +95,8 @@ def wait_for(condition: object, timeout: float, what: str) -> None:
 
 
 def alive(tree: dict[int, str]) -> list[int]:
+    from xecgbench.reaper import _table
+
     table = _table()
     return [pid for pid, start in tree.items() if table.get(pid, (0, None))[1] == start]
 
@@ -222,6 +222,8 @@ def test_a_silent_run_on_another_host_is_dead() -> None:
 
 # -- 4: children die with the parent --------------------------------------------------------
 def _kill_and_count(tmp_path: Path, *extra: str, ready: int, timeout: float) -> None:
+    from xecgbench.reaper import _table, descendants
+
     out = tmp_path / "out"
     suite = micro_suite(tmp_path / "s.yaml", epochs="200",
                         freezing="[none, {name: freeze_first_k, params: {k: 1}}]")
@@ -445,6 +447,8 @@ def test_old_store_is_migrated(tmp_path: Path) -> None:
 
 # -- 7: one run per --out -------------------------------------------------------------------
 def test_second_run_names_the_holder_or_waits(tmp_path: Path) -> None:
+    from xecgbench.run_lock import run_lock
+
     out = tmp_path / "out"
     out.mkdir()
     suite = str(micro_suite(tmp_path / "s.yaml"))
