@@ -664,3 +664,19 @@ def test_malformed_suite_fails_before_the_first_stage(
     one_line_error(code, err, *culprits)
     assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out" / "results.sqlite").exists()
+
+
+@pytest.mark.data
+def test_unwritable_delineation_cache_is_not_a_bad_record(
+        shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where the delineation cache should be")
+    monkeypatch.setenv("XECGBENCH_CACHE", str(blocker))
+    data = _cinc(shared_data, tmp_path / "cinc2017")
+    dataset = f"{{name: cinc2017, params: {{path: '{data}'}}}}"
+    suite = micro_suite(tmp_path / "s.yaml", dataset=dataset, fs="100", duration="9")
+    code, _, err = cli(capsys, "run", str(suite), "--out", str(tmp_path / "out"), "--quiet")
+    one_line_error(code, err, str(blocker))
+    assert "A0000" not in err  # no record is blamed for the disk
+    assert not list(tmp_path.rglob("*.tmp.npz"))
