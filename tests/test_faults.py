@@ -680,3 +680,42 @@ def test_unwritable_delineation_cache_is_not_a_bad_record(
     one_line_error(code, err, str(blocker))
     assert "A0000" not in err  # no record is blamed for the disk
     assert not list(tmp_path.rglob("*.tmp.npz"))
+
+
+def test_parameter_check_follows_forwarded_keywords_and_runner_arguments() -> None:
+    from xecgbench.config import SuiteError, load_suite
+    from xecgbench.plugin_manager import load_plugins
+    from xecgbench.preflight import accepted_parameters, check_parameters
+    from xecgbench_builtin.cinc2017 import CinC2017
+
+    accepted = accepted_parameters(CinC2017)  # its **config goes to WFDBDataset.__init__
+    assert accepted is not None and {"label_map", "on_bad_record", "path"} <= accepted
+    system = load_plugins(autoload=False)
+    # a seed given to an attribution overrides the runner's default: allowed
+    check_parameters(load_suite("smoke", ["attributions=[{name: random, params: {seed: 3}}]"]),
+                     system)
+    with pytest.raises(SuiteError, match="'fs' is set by the runner"):
+        check_parameters(load_suite("smoke", ["model.params={width: 4, fs: 100}"]), system)
+
+
+@pytest.mark.data
+def test_ludb_duplicate_listings_are_named(shared_data: Path, tmp_path: Path) -> None:
+    from xecgbench_builtin.ludb import LUDB
+
+    source, target = shared_data / "ludb", tmp_path / "ludb"
+    (target / "data").mkdir(parents=True)
+    for record in ("1", "2"):
+        for path in (source / "data").glob(f"{record}.*"):
+            shutil.copy(path, target / "data")
+    (target / "RECORDS").write_text("data/1\ndata/2\ndata/1\n")
+    shutil.copy(source / "ludb.csv", target / "ludb.csv")
+    report = LUDB(path=target).check()
+    assert "listed more than once in RECORDS" in report.skipped["data/1"]
+    assert "data/2" not in report.skipped
+    import pandas as pd
+
+    table = pd.read_csv(source / "ludb.csv", dtype={"ID": str})
+    pd.concat([table, table[table["ID"] == "2"]]).to_csv(target / "ludb.csv", index=False)
+    (target / "RECORDS").write_text("data/1\ndata/2\n")
+    report = LUDB(path=target).check()
+    assert "listed more than once in ludb.csv" in report.skipped["data/2"]

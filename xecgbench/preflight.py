@@ -20,10 +20,11 @@ from xecgbench.config import ComponentSpec, Suite, SuiteError
 from xecgbench.faults import from_os_error
 from xecgbench.plugin_manager import PluginSystem
 
-#: Keywords the runner itself passes to a component of each kind (never the user's mistake).
+#: Arguments the runner itself always passes to a component of each kind; a suite cannot set
+#: them (attributions' ``fs`` and ``seed`` are only defaults, so a suite may override those).
 RUNNER_KEYWORDS: dict[str, frozenset[str]] = {
     "models": frozenset({"fs", "n_samples"}),
-    "attributions": frozenset({"model", "fs", "seed"}),
+    "attributions": frozenset({"model"}),
 }
 
 
@@ -78,10 +79,14 @@ def check_parameters(suite: Suite, system: PluginSystem) -> None:
         accepted = accepted_parameters(registration.component)
         if accepted is None:
             continue
-        accepted -= RUNNER_KEYWORDS.get(kind, frozenset())
+        reserved = RUNNER_KEYWORDS.get(kind, frozenset())
+        accepted -= reserved
         for name in spec.params:
             if name in accepted:
                 continue
+            if name in reserved:
+                raise SuiteError(f"suite {suite.name}: {field}: {spec.name!r} parameter {name!r} "
+                                 "is set by the runner, not the suite (remove it)")
             close = difflib.get_close_matches(name, sorted(accepted), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             valid = ", ".join(sorted(accepted)) or "(none)"
