@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,8 @@ from xecgbench.plugins.registry import KINDS, RegistryError
 from xecgbench.report.cli import leaderboard
 from xecgbench.run.config import SuiteError, builtin_suites, load_suite
 from xecgbench.run.device import DeviceError, resolve_device
+from xecgbench.run.faults import DEBUG_ENV, StorageError, debugging, from_os_error
+from xecgbench.run.lock import RunLockedError
 from xecgbench.run.store import StoreLockedError
 
 USER_ERRORS = (
@@ -28,6 +32,8 @@ USER_ERRORS = (
     StoreLockedError,
     DatasetError,
     DeviceError,
+    StorageError,
+    RunLockedError,
 )
 
 
@@ -53,8 +59,15 @@ data_dir_option = click.option(
 )
 
 
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ[DEBUG_ENV] = "1"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xecgbench")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+              help=f"Show tracebacks of errors (also {DEBUG_ENV}=1).")
 def cli() -> None:
     """Benchmark whether transfer learning makes ECG explanations clinically meaningful."""
 
@@ -147,6 +160,8 @@ def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
     default=None,
     help="Where models, attributions and batched metrics run (default: the suite's, auto).",
 )
+@click.option("--wait", is_flag=True,
+              help="If another run holds --out, wait for it instead of exiting.")
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -158,6 +173,7 @@ def run_command(
     address: str | None,
     quiet: bool,
     device: str | None,
+    wait: bool,
 ) -> None:
     """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
     from xecgbench.report.results_files import write_leaderboard
@@ -167,7 +183,8 @@ def run_command(
     resolve_device(config.device)  # an unavailable GPU is a one-line error before any stage
     system = _system(ctx)
     summary = run_suite(
-        config, system, out_dir, executor=executor, workers=workers, address=address, quiet=quiet
+        config, system, out_dir, executor=executor, workers=workers, address=address, quiet=quiet,
+        wait=wait,
     )
     board_path = write_leaderboard(
         summary.store_path, system, out_dir / "leaderboard.md", summary.run_id
@@ -199,6 +216,7 @@ def run_command(
 @click.option("--run", "run_id", default=None, help="Run id (default: the latest).")
 def status_command(store_path: Path, run_id: str | None) -> None:
     """Show a run's status and list its failed cells."""
+    from xecgbench.run.liveness import describe_dead, run_state
     from xecgbench.run.store import ResultsStore
 
     with ResultsStore(store_path) as store:
@@ -211,9 +229,13 @@ def status_command(store_path: Path, run_id: str | None) -> None:
                 f"no run {run_id!r} in {store_path}; runs: {', '.join(r['run_id'] for r in runs)}"
             )
         failures = store.failures(run["run_id"])
-    click.echo(
-        f"run {run['run_id']} ({run['suite']}): {run['status']}, {len(failures)} failed stages"
-    )
+        seen = store.last_seen(run["run_id"])
+        state = run_state(run, seen)
+        if state == "dead" and run["status"] == "running":
+            with contextlib.suppress(StorageError):  # a read-only store is still reported
+                store.mark_dead(run["run_id"], seen or run["started"])
+    shown = describe_dead(run, seen) if state == "dead" else state
+    click.echo(f"run {run['run_id']} ({run['suite']}): {shown}, {len(failures)} failed stages")
     for failure in failures:
         cell = " ".join(f"{k}={v}" for k, v in failure["labels"].items() if v is not None)
         click.echo(
@@ -316,8 +338,17 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted; finished stages are kept, run again to resume", err=True)
         sys.exit(130)
     except USER_ERRORS as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        _fail(str(exc))
+    except OSError as exc:  # an unwritable or full disk anywhere else: still one line
+        _fail(str(from_os_error(exc)))
+
+
+def _fail(message: str) -> None:
+    """Print a user error as one line (after its traceback under --debug) and exit 2."""
+    if debugging():
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ def rebuild_command(root: Path, check: bool) -> None:
             if check:
                 stale += stale_tables(directory)
             else:
-                for path in write_tables(validate_directory(directory), directory):
+                for path in write_tables(validate_directory(directory), directory, root):
                     click.echo(f"wrote {path}")
     except ResultsFileError as exc:
         raise UserError(str(exc)) from None

@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -94,7 +95,7 @@ def collect_examples(store_path: Path, system: PluginSystem, run_id: str,
     )
 
 
-def save_examples(examples: Examples, path: Path) -> None:
+def save_examples(examples: Examples, path: Path | BinaryIO) -> None:
     """Write ``examples`` as a compressed ``.npz`` (no pickles)."""
     keys = list(examples.relevance)
     arrays: dict[str, np.ndarray] = {

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board import RunResults
 from xecgbench.report.render import to_csv, to_latex, to_markdown
+from xecgbench.report.safe_write import UnsafePathError, write_inside
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.store import SCORE_COLUMNS, ResultsStore
 
@@ -275,15 +276,21 @@ def validate_directory(directory: Path) -> RunResults:
 def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Path:
     """Write ``run.json`` and ``scores.csv.gz`` (gzip without a timestamp) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_FILE).write_text(
-        json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
+    _safe(write_inside, out, RUN_FILE,
+          json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n")
     buffer = io.StringIO()
     scores[list(RAW_SCORE_COLUMNS)].to_csv(buffer, index=False, lineterminator="\n",
                                            float_format="%.9g")
-    (out / SCORES_FILE).write_bytes(gzip.compress(buffer.getvalue().encode(), mtime=0))
+    _safe(write_inside, out, SCORES_FILE, gzip.compress(buffer.getvalue().encode(), mtime=0))
     return out
+
+
+def _safe(write: Any, *args: Any) -> Path:
+    """A leaderboard write; a symlink or an escape becomes a one-line ResultsFileError."""
+    try:
+        return Path(write(*args))
+    except UnsafePathError as exc:
+        raise ResultsFileError(str(exc)) from None
 
 
 def export_results(store_path: Path, system: PluginSystem, out: Path,
@@ -296,20 +303,23 @@ def export_results(store_path: Path, system: PluginSystem, out: Path,
 
         examples = collect_examples(store_path, system, record.run.run_id, n_examples)
         if examples is not None:
-            save_examples(examples, out / EXAMPLES_FILE)
+            buffer = io.BytesIO()
+            save_examples(examples, buffer)
+            _safe(write_inside, out, EXAMPLES_FILE, buffer.getvalue())
     write_tables(validate_directory(out), out)
     return out
 
 
-def write_tables(results: RunResults, directory: Path) -> list[Path]:
-    """Write every generated table file of ``results`` into ``directory``."""
+def write_tables(results: RunResults, directory: Path,
+                 root: Path | None = None) -> list[Path]:
+    """Write every generated table file of ``results`` into ``directory`` (inside ``root``).
+
+    A submitted directory is untrusted: a table file that is a symlink, or a directory that
+    leads outside ``root``, is refused rather than written through.
+    """
     board = build_leaderboard(results)
-    paths = []
-    for name, render in TABLE_FILES.items():
-        path = Path(directory) / name
-        path.write_text(render(board), encoding="utf-8")
-        paths.append(path)
-    return paths
+    return [_safe(write_inside, directory, name, render(board), root)
+            for name, render in TABLE_FILES.items()]
 
 
 def committed_directories(root: Path) -> list[Path]:
@@ -334,5 +344,4 @@ def write_leaderboard(
     """Build the Markdown leaderboard of ``run_id`` (default: latest) into ``out``."""
     board = build_leaderboard(load_store(store_path, system, run_id))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_markdown(board), encoding="utf-8")
-    return out
+    return _safe(write_inside, out.parent, out.name, to_markdown(board))

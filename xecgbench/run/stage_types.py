@@ -66,6 +66,8 @@ class StageFailure:
     plugin: str
     error: str
     traceback: str = ""
+    #: The machine (disk, store, cache), not the component, failed: the run stops.
+    infrastructure: bool = False
 
 
 @dataclass

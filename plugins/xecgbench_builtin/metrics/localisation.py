@@ -17,6 +17,9 @@ for both backends:
 
 ``backend="quantus"`` computes the same scores by calling the installed Quantus metrics one
 sample at a time (see :mod:`xecgbench_builtin.metrics.quantus_backend`); tests hold the two equal.
+
+Long because the six metrics share the vectorised kernels (partial selection, bit-counted
+masks, the in-place Mann-Whitney U) that make them Quantus-equal and fast.
 """
 
 from __future__ import annotations
