@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,10 @@ from xecgbench import __version__
 from xecgbench.components import DatasetError
 from xecgbench.config import SuiteError, builtin_suites, load_suite
 from xecgbench.leaderboard_cli import leaderboard
+from xecgbench.plain_text import summary
 from xecgbench.plugin_manager import PluginLoadError, PluginSystem, load_plugins
 from xecgbench.registry import KINDS, RegistryError
+from xecgbench.show_cli import show
 from xecgbench.store import StoreLockedError
 
 USER_ERRORS = (SuiteError, RegistryError, PluginLoadError, StoreLockedError, DatasetError)
@@ -28,9 +31,12 @@ class UserError(click.ClickException):
     exit_code = 2
 
 
-def _system(ctx: click.Context) -> PluginSystem:
+def _system(ctx: click.Context, *, check: bool = True) -> PluginSystem:
+    """The loaded plugins; ``check`` refuses to go on past a plugin's registration problem."""
     system = ctx.find_root().obj
     assert isinstance(system, PluginSystem)
+    if check:
+        system.check()
     return system
 
 
@@ -61,15 +67,18 @@ def cli() -> None:
 @click.pass_context
 def plugins_command(ctx: click.Context, as_json: bool) -> None:
     """List plugins, their versions, hooks and what each registered."""
-    rows = _system(ctx).describe()
+    rows = _system(ctx, check=False).describe()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['name']} {row['version']}")
+        marker = "  [BROKEN]" if "problem" in row else ""
+        click.echo(f"{row['name']} {row['version']}{marker}")
         click.echo(f"  hooks: {', '.join(row['hooks'])}")
         for kind, names in row["registered"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
+        if "problem" in row:
+            click.echo(f"  problem: {row['problem']}\n  fix: {row['remedy']}")
 
 
 def _describe_component(registration: Any) -> dict[str, Any]:
@@ -90,8 +99,7 @@ def _describe_component(registration: Any) -> dict[str, Any]:
         if hasattr(component, attribute):
             value = getattr(component, attribute)
             row[attribute] = list(value) if isinstance(value, tuple) else value
-    doc = (component.__doc__ or "").strip().splitlines()
-    row["summary"] = doc[0] if doc else ""
+    row["summary"] = summary(component.__doc__)
     return row
 
 
@@ -186,8 +194,10 @@ def run_command(
     help="A results.sqlite file.",
 )
 @click.option("--run", "run_id", default=None, help="Run id (default: the latest).")
-def status_command(store_path: Path, run_id: str | None) -> None:
-    """Show a run's status and list its failed cells."""
+@click.option("--traceback", "show_traceback", is_flag=True,
+              help="Print each failed stage's stored traceback.")
+def status_command(store_path: Path, run_id: str | None, show_traceback: bool) -> None:
+    """Show a run's status and list its failed cells (--traceback: with their tracebacks)."""
     from xecgbench.store import ResultsStore
 
     with ResultsStore(store_path) as store:
@@ -199,7 +209,7 @@ def status_command(store_path: Path, run_id: str | None) -> None:
             raise UserError(
                 f"no run {run_id!r} in {store_path}; runs: {', '.join(r['run_id'] for r in runs)}"
             )
-        failures = store.failures(run["run_id"])
+        failures = store.failures(run["run_id"], with_traceback=show_traceback)
     click.echo(
         f"run {run['run_id']} ({run['suite']}): {run['status']}, {len(failures)} failed stages"
     )
@@ -209,6 +219,9 @@ def status_command(store_path: Path, run_id: str | None) -> None:
             f"  {failure['stage']:<9} {failure['component']} (plugin {failure['plugin']}) "
             f"[{cell}]: {failure['error']}"
         )
+        if show_traceback:
+            stored = (failure.get("traceback") or "").rstrip()
+            click.echo(textwrap.indent(stored or "(no traceback stored)", "    "))
 
 
 @cli.command("explain")
@@ -280,6 +293,7 @@ def explain_command(
 
 
 cli.add_command(leaderboard)
+cli.add_command(show)
 
 
 def build_cli(system: PluginSystem) -> click.Group:
@@ -291,7 +305,7 @@ def build_cli(system: PluginSystem) -> click.Group:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
     try:
-        system = load_plugins()
+        system = load_plugins(strict=False)  # a broken plugin must not take `plugins` down
         group = build_cli(system)
         # Without standalone mode click returns ctx.exit's code instead of exiting with it.
         code = group.main(args=argv, prog_name="xecgbench", obj=system, standalone_mode=False)

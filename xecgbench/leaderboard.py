@@ -61,12 +61,15 @@ class RunResults:
     metrics : display label -> ``{"name", "category", "higher_is_better"}``, frozen at export
         so a rebuild does not depend on which plugins are installed.
     pretraining : one row per pretraining stage: ``pretraining``, ``seed`` and its report.
+    failures : failed stages (``stage``, ``labels``, ``component``, ``plugin``, ``error``),
+        listed in the *failed cells* table.
     """
 
     scores: pd.DataFrame
     run: Mapping[str, Any]
     metrics: Mapping[str, Mapping[str, Any]]
     pretraining: Sequence[Mapping[str, Any]] = ()
+    failures: Sequence[Mapping[str, Any]] = ()
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -448,6 +451,8 @@ def footer(results: RunResults) -> dict[str, str]:
 def build_leaderboard(results: RunResults, *,
                       mprt_threshold: float = MPRT_FAIL_SIMILARITY) -> Leaderboard:
     """Aggregate a run's per-sample scores into its tables (mean ± 95 % CI over seeds)."""
+    from xecgbench.failed_cells import failed_table
+
     scores = results.scores.copy()
     scores["region"] = scores["region"].fillna("")
     explained = scores[scores["attribution"].notna()]
@@ -461,6 +466,7 @@ def build_leaderboard(results: RunResults, *,
         _quality_table(results, summary, order, mprt_threshold),
         _accuracy_table(results, accuracy, order),
         _pretraining_table(results, order),
+        failed_table(results.failures),
     ]
     notes = (
         "Mean ± 95 % CI (Student t) over seeds of each seed's mean over test samples; "
@@ -562,6 +568,8 @@ def tidy(board: Leaderboard) -> pd.DataFrame:
     """One row per table cell × metric: the numbers behind every table."""
     frames = []
     for table in board.tables:
+        if table.values.empty:
+            continue  # text-only tables (failed cells) hold no numbers
         values = table.values.copy()
         for key, value in table.fixed.items():
             values[key] = value

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xecgbench.config import ComponentSpec, Suite, content_hash
+from xecgbench.param_defaults import key_params
 from xecgbench.plugin_manager import PluginSystem
 from xecgbench.stages import StageTask
 from xecgbench.training import FINE_TUNING_VERSION
@@ -20,9 +21,14 @@ class PlannedTask:
 
 
 def _component_id(system: PluginSystem, kind: str, spec: ComponentSpec) -> dict[str, Any]:
-    """Name, params and version: a new plugin version invalidates the stages it shaped."""
+    """Name, params and version: a new plugin version invalidates the stages it shaped.
+
+    Params equal to the component's defaults are left out, so writing a default out in a
+    suite reuses the stages cached without it.
+    """
     registration = system.registry[kind].registration(spec.name)
-    return {"name": spec.name, "params": spec.params, "version": registration.version}
+    params = key_params(registration.component, spec.params)
+    return {"name": spec.name, "params": params, "version": registration.version}
 
 
 def validate_components(suite: Suite, system: PluginSystem) -> None:

@@ -60,17 +60,24 @@ def interval_profile_figure(values: pd.DataFrame, rows: pd.DataFrame,
     width = 0.8 / max(len(names), 1)
     x = np.arange(len(intervals))
     lookup = values.set_index(["pretraining", "freezing", "attribution", "branch", "region"])
+    pairs = list(configs.itertuples(index=False))
+    offsets = x[None, :] - 0.4 + (np.arange(len(pairs))[:, None] + 0.5) * width  # (config, r)
+    bar_colours = np.repeat(np.arange(len(pairs)), len(intervals))
     for i, attribution in enumerate(attributions):
         for j, branch in enumerate(branches):
             ax = axes[i][j]
-            for k, (pretraining, freezing) in enumerate(configs.itertuples(index=False)):
-                key = (pretraining, freezing, attribution, branch)
-                picked = [lookup.loc[(*key, r)] if (*key, r) in lookup.index else None
-                          for r in intervals]
-                mean = [np.nan if p is None else float(p["mean"]) for p in picked]
-                ci = [np.nan if p is None else float(p["ci95"]) for p in picked]
-                ax.bar(x - 0.4 + (k + 0.5) * width, mean, width, yerr=np.nan_to_num(ci),
-                       color=colours[k], label=names[k], capsize=1.5, error_kw={"lw": 0.6})
+            index = pd.MultiIndex.from_tuples([(p, f, attribution, branch, r) for p, f in pairs
+                                               for r in intervals])
+            picked = lookup.reindex(index)  # one lookup per panel, not per bar
+            mean = picked["mean"].to_numpy(float)
+            ci = np.nan_to_num(picked["ci95"].to_numpy(float))
+            bars = ax.bar(offsets.ravel(), mean, width,
+                          color=[colours[k] for k in bar_colours])
+            ax.errorbar(offsets.ravel(), mean, yerr=ci, fmt="none", ecolor="black",
+                        elinewidth=0.6, capsize=1.5)
+            if i == 0 and j == 0:  # legend handles: the first bar of each configuration
+                for k, name in enumerate(names):
+                    bars.patches[k * len(intervals)].set_label(name)
             ax.axhline(1 / len(intervals), color="grey", ls="--", lw=0.8)
             ax.set_ylim(0, 1)  # shares; CIs of two seeds can reach past it
             ax.set_xticks(x, intervals)
@@ -115,6 +122,18 @@ def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) 
     return figure
 
 
+def _mask_band(masks: Mapping[str, np.ndarray], record: int, n: int) -> np.ndarray:
+    """RGBA strip ``(1, T, 4)``: P waves green, QRS purple, transparent elsewhere."""
+    from matplotlib.colors import to_rgba
+
+    band = np.zeros((1, n, 4), dtype=np.float32)
+    for name, colour in INTERVAL_COLOURS.items():
+        mask = masks.get("p_wave" if name == "P" else "qrs")
+        if mask is not None:
+            band[0, np.asarray(mask[record]).reshape(-1)[:n].astype(bool)] = to_rgba(colour, 0.8)
+    return band
+
+
 def heatmap_figure(signals: np.ndarray, masks: Mapping[str, np.ndarray], fs: float,
                    panels: Sequence[tuple[str, str, np.ndarray]], titles: Sequence[str]) -> Figure:
     """Relevance over the ECG: one row per configuration, one column per (branch, record).
@@ -123,34 +142,54 @@ def heatmap_figure(signals: np.ndarray, masks: Mapping[str, np.ndarray], fs: flo
     record's position ``titles.index(column label)`` giving which signal to draw. Relevance is
     divided by its maximum magnitude (red: for the class, blue: against); P waves are shaded
     green and QRS complexes purple along the bottom.
+
+    Every panel is drawn into one axes (images, one line, text): a report holds hundreds of
+    panels, and one matplotlib axes each (ticks, shared limits, layout) cost ~50 ms per panel.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     row_labels = list(dict.fromkeys(p[0] for p in panels))
-    figure, axes = _figure(3.6 * len(titles), 0.95 * len(row_labels) + 0.6,
-                           len(row_labels), len(titles), sharex=True)
-    time = np.arange(signals.shape[-1]) / fs
-    column_of = {t: i for i, t in enumerate(titles)}
+    n = signals.shape[-1]
+    span, gap_x, gap_y = (n - 1) / fs, 0.04 * (n - 1) / fs, 0.25
+    width, height = 3.6 * len(titles), 0.95 * len(row_labels) + 0.6
+    left = min(0.15 + 0.055 * max((len(r) for r in row_labels), default=0), 3.5)  # inches
+    figure = Figure(figsize=(width + left, height))
+    FigureCanvasAgg(figure)
+    ax = figure.add_axes((left / (width + left), 0.45 / height, 1 - left / (width + left) - 0.01,
+                          1 - 0.8 / height))
+    time = np.arange(n) / fs
+    column_of = {t: j for j, t in enumerate(titles)}
+    bands = {r: _mask_band(masks, r, n) for r in range(signals.shape[0])}
+    xs, ys = [], []
     for row_label, column_label, relevance in panels:
         i, j = row_labels.index(row_label), column_of[column_label]
-        ax = axes[i][j]
+        x0, y0 = j * (span + gap_x), -i * (1.1 + gap_y)
         record = j % signals.shape[0]
         scale = np.nanmax(np.abs(relevance)) or 1.0
         ax.imshow(relevance[None, :] / scale, aspect="auto", cmap="bwr", vmin=-1, vmax=1,
-                  extent=(0, time[-1], -0.05, 1.05), interpolation="nearest")
-        trace = signals[record] - np.min(signals[record])
-        ax.plot(time, trace / (np.max(trace) or 1.0), color="black", lw=0.6)
-        for name, colour in INTERVAL_COLOURS.items():
-            mask = masks.get("p_wave" if name == "P" else "qrs")
-            if mask is not None:
-                ax.fill_between(time, -0.05, 0.08, where=mask[record], color=colour,
-                                alpha=0.8, step="mid", lw=0)
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_yticks([])
-        if j == 0:
-            ax.set_ylabel(row_label, rotation=0, ha="right", va="center", fontsize=7)
-        if i == 0:
-            ax.set_title(column_label, fontsize=8)
-    for ax in axes[-1]:
-        ax.set_xlabel("time (s)", fontsize=8)
+                  extent=(x0, x0 + span, y0 - 0.05, y0 + 1.05), interpolation="nearest")
+        ax.imshow(bands[record], aspect="auto", extent=(x0, x0 + span, y0 - 0.05, y0 + 0.08),
+                  interpolation="nearest")
+        trace = signals[record].reshape(-1) - np.min(signals[record])
+        xs += [x0 + time, [np.nan]]
+        ys += [y0 + trace / (np.max(trace) or 1.0), [np.nan]]
+    if xs:
+        ax.plot(np.concatenate(xs), np.concatenate(ys), color="black", lw=0.6)
+    for i, row_label in enumerate(row_labels):
+        ax.text(-gap_x / 2, -i * (1.1 + gap_y) + 0.5, row_label, ha="right", va="center",
+                fontsize=7)
+    for j, title in enumerate(titles):
+        ax.text(j * (span + gap_x) + span / 2, 1.1, title, ha="center", va="bottom", fontsize=8)
+    ticks = np.array([0.0, n / fs / 2])
+    ax.set_xticks([j * (span + gap_x) + t for j in range(len(titles)) for t in ticks],
+                  [f"{t:g}" for _ in titles for t in ticks], fontsize=7)
+    ax.set_xlabel("time (s)", fontsize=8)
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xlim(-gap_x / 4, len(titles) * (span + gap_x) - gap_x * 0.75)
+    ax.set_ylim(-(len(row_labels) - 1) * (1.1 + gap_y) - 0.1, 1.1)
     return figure
 
 

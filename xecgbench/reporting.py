@@ -148,6 +148,7 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         pretraining=record.pretraining,
+        failures=record.failures,
     )
 
 
