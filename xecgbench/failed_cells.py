@@ -13,9 +13,9 @@ REASON_CHARS = 160
 
 
 def one_line(error: str, limit: int = REASON_CHARS) -> str:
-    """The error's last non-empty line (the exception), shortened to ``limit`` characters."""
+    """The error's first non-empty line (``Type: message``), shortened to ``limit`` characters."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = lines[-1] if lines else "(no message)"
+    text = lines[0] if lines else "(no message)"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
