@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from xecgbench import hookimpl, hookspecs
 from xecgbench.cli import build_cli
+from xecgbench.components import MetricInfo
 from xecgbench.config import load_suite
 from xecgbench.plugin_manager import load_plugins
 from xecgbench.registry import KINDS
@@ -37,7 +38,10 @@ def test_every_register_kind_has_a_hook() -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_xecgbench_register_kind_hooks_register_components(kind: str) -> None:
     """Covers xecgbench_register_{datasets,models,pretraining,freezing,attributions,metrics}."""
-    marker = object()
+    marker: object = object()
+    if kind == "metrics":  # metrics must declare a valid MetricInfo to register
+        info = MetricInfo(f"inline_{kind}", "1", "complexity", higher_is_better=True)
+        marker = type("InlineMetric", (), {"info": info, "evaluate_batch": lambda self, b: b})
 
     class Plugin:
         pass

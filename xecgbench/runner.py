@@ -114,8 +114,10 @@ class Progress:
         elif not self.quiet and counts.total() == self._totals[stage]:
             seconds = time.perf_counter() - self._clock
             detail = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts[o])
+            left = self._costs.remaining()
+            eta = "" if not left else f", about {time.strftime('%H:%M:%S', time.gmtime(left))} left"
             self.console.print(f"{stage:>10} {counts.total()}/{self._totals[stage]} ({detail}) "
-                               f"{seconds:.1f} s", highlight=False)
+                               f"{seconds:.1f} s{eta}", highlight=False)
 
 
 def _make_executor(kind: str, context: StageContext, workers: int, address: str | None) -> Executor:

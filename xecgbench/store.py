@@ -168,7 +168,7 @@ class ResultsStore:
         ``run.json`` files keep only the one-line errors).
         """
         run_id = run_id or self.latest_run_id()
-        names = ("stage", "labels", "component", "plugin", "error", "stage_key")
+        names: tuple[str, ...] = ("stage", "labels", "component", "plugin", "error", "stage_key")
         extra = ", traceback" if with_traceback else ""
         names += ("traceback",) if with_traceback else ()
         cursor = self._db.execute(
