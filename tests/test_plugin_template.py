@@ -164,3 +164,49 @@ def test_a_dataset_template_refuses_a_wrong_sampling_rate(plugin_env, tmp_path) 
     assert reason in result.stderr
     board = (tmp_path / "o" / "leaderboard.md").read_text()  # failed cells are listed, not lost
     assert "## Failed cells" in board and f"DatasetError: {reason}" in board
+
+
+CLASH_MODULE = '''from xecgbench import hookimpl
+
+
+@hookimpl
+def xecgbench_register_attributions(registry):
+    registry.register("dtd", object)  # clashes with the bundled DTD
+'''
+CLASH_PROJECT = '''[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "xecgbench-clash"
+version = "0.2.0"
+
+[project.entry-points.xecgbench]
+clash = "xecgbench_clash"
+
+[tool.setuptools]
+py-modules = ["xecgbench_clash"]
+'''
+
+
+def test_an_installed_clashing_plugin_leaves_the_cli_usable(plugin_env, tmp_path) -> None:
+    source, site = tmp_path / "clash", tmp_path / "site"
+    source.mkdir()
+    (source / "pyproject.toml").write_text(CLASH_PROJECT)
+    (source / "xecgbench_clash.py").write_text(CLASH_MODULE)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--no-build-isolation", "--target", str(site), str(source)], check=True,
+    )  # fmt: skip
+    env = {**plugin_env, "PYTHONPATH": os.pathsep.join([str(site), plugin_env["PYTHONPATH"]])}
+    listing = run(["-m", "xecgbench.cli", "plugins"], env)
+    assert listing.returncode == 0, listing.stderr
+    assert "clash 0.2.0  [BROKEN]" in listing.stdout
+    assert "attributions 'dtd' registered twice" in listing.stdout
+    assert "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD=1" in listing.stdout
+    assert "`pip uninstall xecgbench-clash`" in listing.stdout
+    for args in (["--help"], ["--version"]):
+        assert run(["-m", "xecgbench.cli", *args], env).returncode == 0, args
+    refused = run(["-m", "xecgbench.cli", "run", "smoke", "--out", str(tmp_path / "o")], env)
+    assert refused.returncode == 2 and "pip uninstall xecgbench-clash" in refused.stderr
+    assert not (tmp_path / "o").exists()
