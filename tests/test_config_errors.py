@@ -16,6 +16,11 @@ def test_an_override_error_names_the_override_not_the_file() -> None:
     assert "smoke.yaml" not in str(caught.value)
 
 
+def test_an_override_that_is_not_yaml_names_the_override() -> None:
+    with pytest.raises(SuiteError, match=r"^--set attributions=\[dtd: invalid YAML value"):
+        load_suite("smoke", ["attributions=[dtd"])
+
+
 def test_a_file_error_still_names_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "suite.yaml"
     path.write_text("name: x\nseeds: [a]\n")

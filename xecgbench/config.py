@@ -176,7 +176,11 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key:
         raise SuiteError(f"--set {item!r}: expected key=value, e.g. training.epochs=2")
-    return key.split("."), yaml.safe_load(raw)
+    try:
+        return key.split("."), yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"--set {item}: invalid YAML value: {getattr(exc, 'problem', exc)}"
+                         ) from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
