@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -14,15 +13,17 @@ from typing import Any
 import click
 
 from xecgbench import __version__
-from xecgbench.errors import UserError
 from xecgbench.plugins.components import DatasetError
 from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugins
+from xecgbench.plugins.plain_text import summary
 from xecgbench.plugins.registry import KINDS, RegistryError
 from xecgbench.report.cli import leaderboard
 from xecgbench.run.config import SuiteError, builtin_suites, load_suite
 from xecgbench.run.device import DeviceError, resolve_device
 from xecgbench.run.faults import DEBUG_ENV, StorageError, debugging, from_os_error
 from xecgbench.run.lock import RunLockedError
+from xecgbench.run.show_cli import show
+from xecgbench.run.status_cli import status_command
 from xecgbench.run.store import StoreLockedError
 
 USER_ERRORS = (
@@ -37,9 +38,12 @@ USER_ERRORS = (
 )
 
 
-def _system(ctx: click.Context) -> PluginSystem:
+def _system(ctx: click.Context, *, check: bool = True) -> PluginSystem:
+    """The loaded plugins; ``check`` refuses to go on past a plugin's registration problem."""
     system = ctx.find_root().obj
     assert isinstance(system, PluginSystem)
+    if check:
+        system.check()
     return system
 
 
@@ -77,15 +81,18 @@ def cli() -> None:
 @click.pass_context
 def plugins_command(ctx: click.Context, as_json: bool) -> None:
     """List plugins, their versions, hooks and what each registered."""
-    rows = _system(ctx).describe()
+    rows = _system(ctx, check=False).describe()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['name']} {row['version']}")
+        marker = "  [BROKEN]" if "problem" in row else ""
+        click.echo(f"{row['name']} {row['version']}{marker}")
         click.echo(f"  hooks: {', '.join(row['hooks'])}")
         for kind, names in row["registered"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
+        if "problem" in row:
+            click.echo(f"  problem: {row['problem']}\n  fix: {row['remedy']}")
 
 
 def _describe_component(registration: Any) -> dict[str, Any]:
@@ -106,8 +113,7 @@ def _describe_component(registration: Any) -> dict[str, Any]:
         if hasattr(component, attribute):
             value = getattr(component, attribute)
             row[attribute] = list(value) if isinstance(value, tuple) else value
-    doc = (component.__doc__ or "").strip().splitlines()
-    row["summary"] = doc[0] if doc else ""
+    row["summary"] = summary(component.__doc__)
     return row
 
 
@@ -205,45 +211,6 @@ def run_command(
         ctx.exit(1)
 
 
-@cli.command("status")
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    required=True,
-    help="A results.sqlite file.",
-)
-@click.option("--run", "run_id", default=None, help="Run id (default: the latest).")
-def status_command(store_path: Path, run_id: str | None) -> None:
-    """Show a run's status and list its failed cells."""
-    from xecgbench.run.liveness import describe_dead, run_state
-    from xecgbench.run.store import ResultsStore
-
-    with ResultsStore(store_path) as store:
-        runs = store.runs()
-        if not runs:
-            raise UserError(f"{store_path} holds no runs")
-        run = next((r for r in runs if r["run_id"] == (run_id or store.latest_run_id())), None)
-        if run is None:
-            raise UserError(
-                f"no run {run_id!r} in {store_path}; runs: {', '.join(r['run_id'] for r in runs)}"
-            )
-        failures = store.failures(run["run_id"])
-        seen = store.last_seen(run["run_id"])
-        state = run_state(run, seen)
-        if state == "dead" and run["status"] == "running":
-            with contextlib.suppress(StorageError):  # a read-only store is still reported
-                store.mark_dead(run["run_id"], seen or run["started"])
-    shown = describe_dead(run, seen) if state == "dead" else state
-    click.echo(f"run {run['run_id']} ({run['suite']}): {shown}, {len(failures)} failed stages")
-    for failure in failures:
-        cell = " ".join(f"{k}={v}" for k, v in failure["labels"].items() if v is not None)
-        click.echo(
-            f"  {failure['stage']:<9} {failure['component']} (plugin {failure['plugin']}) "
-            f"[{cell}]: {failure['error']}"
-        )
-
-
 @cli.command("explain")
 @click.option("--dataset", required=True, help="Dataset name, e.g. synthetic or cinc2017.")
 @click.option(
@@ -313,6 +280,8 @@ def explain_command(
 
 
 cli.add_command(leaderboard)
+cli.add_command(show)
+cli.add_command(status_command)
 
 
 def build_cli(system: PluginSystem) -> click.Group:
@@ -324,7 +293,7 @@ def build_cli(system: PluginSystem) -> click.Group:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
     try:
-        system = load_plugins()
+        system = load_plugins(strict=False)  # a broken plugin must not take `plugins` down
         group = build_cli(system)
         # Without standalone mode click returns ctx.exit's code instead of exiting with it.
         code = group.main(args=argv, prog_name="xecgbench", obj=system, standalone_mode=False)

@@ -118,6 +118,18 @@ class BranchedModel(Protocol):
         ...
 
 
+class ModelFactory(Protocol):
+    """What the ``models`` hook registers: builds a fresh model for ``n_samples`` at ``fs`` Hz.
+
+    ``params`` are the suite's ``model.params``; a factory that forwards ``**params`` may
+    define ``accepted_parameters() -> set[str]`` so misspelt parameters fail before a run.
+    """
+
+    version: ClassVar[str]
+
+    def __call__(self, *, fs: float, n_samples: int, **params: Any) -> BranchedModel: ...
+
+
 @pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class TrainingBudget:
     """Optimisation settings shared by pretraining and fine-tuning (validated, one definition
@@ -189,13 +201,22 @@ class AttributionMethod(Protocol):
 
 #: Explanation-quality categories: the quality table's four column groups, in order.
 QUALITY_CATEGORIES: tuple[str, ...] = ("faithfulness", "robustness", "randomisation", "complexity")
-#: Metric categories and the leaderboard table each one feeds: ``accuracy`` (AF detection,
-#: scored once per cell), ``localisation`` (clinical-alignment tables), ``interval_profile``
-#: (relevance per ECG interval), ``interval_anova`` (class × interval analysis), and the
-#: explanation-quality table's groups (:data:`QUALITY_CATEGORIES`).
-METRIC_CATEGORIES: tuple[str, ...] = (
-    "accuracy", "localisation", "interval_profile", "interval_anova", *QUALITY_CATEGORIES,
-)
+#: Metric categories and where each one's numbers appear (checked at registration;
+#: docs/plugin-hooks.md shows this table).
+METRIC_CATEGORIES: dict[str, str] = {
+    "accuracy": "AF detection on the evaluation windows; `evaluate(y_true, y_score)` once per "
+    "branch; the answer's accuracy table and the *accuracy* table",
+    "localisation": "relevance inside the branch's paired mask; ranks the *alignment-BRANCH* "
+    "tables and the answer (the suite's `primary_metric` is usually one)",
+    "interval_profile": "shares of relevance per beat interval, returned as a mapping of "
+    "sub-scores; the *interval-profile* table",
+    "interval_anova": "relevance shares per beat interval and class, returned as "
+    "`<class>/<interval>` sub-scores; the *interval-anova* table (class × interval model)",
+    "faithfulness": "does removing relevant samples change the output; *explanation-quality*",
+    "robustness": "stability under small input perturbations; *explanation-quality*",
+    "randomisation": "dependence on the model's weights (sanity checks); *explanation-quality*",
+    "complexity": "how concentrated the relevance is; *explanation-quality*",
+}
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,8 @@ class RunResults:
     flags : models that learnt nothing (``pretraining``, ``freezing``, ``seed``, ``branch``,
         ``attribution`` or None, ``flag``); their explanation scores are left out of every
         aggregate and listed instead.
+    failures : failed stages (``stage``, ``labels``, ``component``, ``plugin``, ``error``),
+        listed in the *failed cells* table.
     """
 
     scores: pd.DataFrame
@@ -47,6 +49,7 @@ class RunResults:
     pretraining: Sequence[Mapping[str, Any]] = ()
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     flags: Sequence[Mapping[str, Any]] = ()
+    failures: Sequence[Mapping[str, Any]] = ()
 
     @property
     def baseline(self) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -156,11 +157,14 @@ def _figure_html(uri: str, alt: str, caption: str) -> str:
 
 
 def render_report(board: Leaderboard, results: RunResults,
-                  examples: Examples | None = None) -> str:
-    """The whole report as one HTML string."""
+                  examples: Examples | None = None,
+                  progress: Callable[[str], None] | None = None) -> str:
+    """The whole report as one HTML string; ``progress`` hears each figure as it starts."""
+    say = progress or (lambda _message: None)
     parts = [f"<h1>{_e(board.title)}</h1>"]
     parts += [f'<p class="caption">{_e(n)}</p>' for n in board.notes]
     figures: list[str] = []
+    say("figure: interval profile")
     interval = _interval_figure(board)
     if interval:
         figures.append(_figure_html(
@@ -168,6 +172,7 @@ def render_report(board: Leaderboard, results: RunResults,
             "Relevance share per ECG interval for each pretraining / freezing configuration "
             "(error bars: 95 % CI over seeds; dashed: uniform relevance).",
         ))
+    say("figure: accuracy versus alignment")
     scatter = _scatter_figure(board, results)
     if scatter:
         figures.append(_figure_html(
@@ -176,6 +181,7 @@ def render_report(board: Leaderboard, results: RunResults,
             "(colour: pretraining, marker: attribution; error bars: 95 % CI over seeds).",
         ))
     if examples is not None and examples.relevance:
+        say(f"figures: relevance heatmaps ({len({k[2] for k in examples.relevance})})")
         for attribution, uri in _heatmap_figures(examples, results):
             figures.append(_figure_html(
                 uri, f"relevance heatmaps: {attribution}",

@@ -112,6 +112,8 @@ def tidy(board: Leaderboard) -> pd.DataFrame:
     """One row per table cell × metric: the numbers behind every table."""
     frames = []
     for table in board.tables:
+        if table.values.empty:
+            continue  # text-only tables (failed cells, flagged models) hold no numbers
         values = table.values.copy()
         for key, value in table.fixed.items():
             values[key] = value

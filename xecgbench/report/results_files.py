@@ -212,6 +212,7 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
         strategies={k: v.model_dump() for k, v in record.strategies.items()},
         flags=[f.model_dump() for f in record.flags],
         pretraining=record.pretraining,
+        failures=record.failures,
     )
 
 

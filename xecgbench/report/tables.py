@@ -31,6 +31,7 @@ from xecgbench.report.detail_tables import (
     pretraining_table,
     quality_table,
 )
+from xecgbench.report.failed_cells import failed_table
 from xecgbench.report.headline import headline_tables
 from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
@@ -123,6 +124,7 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         quality_table(results, summary, order),
         accuracy_table(results, accuracy, order),
         pretraining_table(results, order),
+        failed_table(results.failures),
     ]
     notes = (
         "Mean [95 % interval] over seeds × explained windows: a two-way bootstrap resamples "

@@ -14,6 +14,7 @@ from typing import Any
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, content_hash
+from xecgbench.run.param_defaults import key_params
 from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, StageTask
 from xecgbench.run.training import FINE_TUNING_VERSION
 
@@ -41,9 +42,14 @@ class Cell:
 
 
 def _component_id(system: PluginSystem, kind: str, spec: ComponentSpec) -> dict[str, Any]:
-    """Name, params and version: a new plugin version invalidates the stages it shaped."""
+    """Name, params and version: a new plugin version invalidates the stages it shaped.
+
+    Params equal to the component's defaults are left out, so writing a default out in a
+    suite reuses the stages cached without it.
+    """
     registration = system.registry[kind].registration(spec.name)
-    return {"name": spec.name, "params": spec.params, "version": registration.version}
+    params = key_params(registration.component, spec.params)
+    return {"name": spec.name, "params": params, "version": registration.version}
 
 
 def validate_components(suite: Suite, system: PluginSystem) -> None:

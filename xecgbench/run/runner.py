@@ -20,13 +20,13 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.progress import Progress as Bars
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
+from xecgbench.run.eta import CostModel, EtaColumn
 from xecgbench.run.executors import (
     STAGE_THREADS,
     Executor,
@@ -88,14 +88,15 @@ class Progress:
         self._totals = dict(totals)
         self._clock = time.perf_counter()
         self._counts = {stage: Counter() for stage in totals}
+        self._costs = CostModel(totals)
         if self.quiet or not self.console.is_terminal:
             yield self
             return
         columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+                   TimeElapsedColumn(), TextColumn("eta"), EtaColumn())
         with Bars(*columns, console=self.console) as bars:
             self._bars = bars
-            self._tasks["all"] = bars.add_task("all", total=sum(totals.values()))
+            self._tasks["all"] = bars.add_task("all", total=sum(totals.values()), eta_at=None)
             for stage, total in totals.items():
                 self._tasks[stage] = bars.add_task(stage, total=total, start=False)
             try:
@@ -106,6 +107,7 @@ class Progress:
     def begin(self, stage: str) -> None:
         """``stage``'s tasks start now (its clock and ETA count from here)."""
         self._clock = time.perf_counter()
+        self._costs.begin(stage)
         if self._bars is not None and stage in self._tasks:
             self._bars.start_task(self._tasks[stage])
 
@@ -113,14 +115,19 @@ class Progress:
         """One more ``stage`` task done; ``outcome`` is computed, reused, failed or skipped."""
         counts = self._counts[stage]
         counts[outcome] += 1
+        self._costs.advance(stage, outcome)
         if self._bars is not None:
+            left = self._costs.remaining()  # weighted by each stage kind's cost
             self._bars.advance(self._tasks[stage])
-            self._bars.advance(self._tasks["all"])
+            self._bars.update(self._tasks["all"], advance=1,
+                              eta_at=None if left is None else time.perf_counter() + left)
         elif not self.quiet and counts.total() == self._totals[stage]:
             seconds = time.perf_counter() - self._clock
             detail = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts[o])
+            left = self._costs.remaining()
+            eta = "" if not left else f", about {time.strftime('%H:%M:%S', time.gmtime(left))} left"
             self.console.print(f"{stage:>10} {counts.total()}/{self._totals[stage]} ({detail}) "
-                               f"{seconds:.1f} s", highlight=False)
+                               f"{seconds:.1f} s{eta}", highlight=False)
 
 
 def _make_executor(kind: str, context: StageContext, workers: int, address: str | None) -> Executor:

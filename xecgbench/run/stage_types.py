@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from xecgbench.plugins.components import ECGSet
+from xecgbench.plugins.components import BranchedModel, ECGSet, ModelFactory
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import ComponentSpec, Suite
@@ -106,13 +106,13 @@ def load_data(context: StageContext) -> tuple[ECGSet, ECGSet]:
     return context.data
 
 
-def build_model(context: StageContext, seed: int, n_samples: int) -> Any:
+def build_model(context: StageContext, seed: int, n_samples: int) -> BranchedModel:
     """A fresh model of the suite, initialised from ``seed``."""
     from xecgbench.run.training import seed_everything
 
     seed_everything(seed)
     spec = context.suite.model
-    factory = context.component("models", spec)
+    factory: ModelFactory = context.component("models", spec)
     return factory(fs=context.suite.data.fs, n_samples=n_samples, **spec.params)
 
 

@@ -284,13 +284,20 @@ class ResultsStore:
                  traceback, time.time()),
             )
 
-    def failures(self, run_id: str | None = None) -> list[dict[str, Any]]:
-        """Failures of ``run_id`` (default: the latest run): stage, cell labels, blame, error."""
+    def failures(self, run_id: str | None = None, *,
+                 with_traceback: bool = False) -> list[dict[str, Any]]:
+        """Failures of ``run_id`` (default: the latest run): stage, cell labels, blame, error.
+
+        ``with_traceback`` adds each stored ``traceback`` (left out by default: exported
+        ``run.json`` files keep only the one-line errors).
+        """
         run_id = run_id or self.latest_run_id()
-        names = ("stage", "labels", "component", "plugin", "error", "stage_key")
+        names: tuple[str, ...] = ("stage", "labels", "component", "plugin", "error", "stage_key")
+        extra = ", traceback" if with_traceback else ""
+        names += ("traceback",) if with_traceback else ()
         cursor = self._db.execute(
-            "SELECT stage, labels_json, component, plugin, error, stage_key FROM failures "
-            "WHERE run_id = ? ORDER BY at",
+            "SELECT stage, labels_json, component, plugin, error, stage_key"
+            f"{extra} FROM failures WHERE run_id = ? ORDER BY at",
             (run_id,),
         )
         rows = [dict(zip(names, row, strict=True)) for row in cursor]
