@@ -44,7 +44,7 @@ import copy
 import dataclasses
 import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -158,7 +158,11 @@ def _baseline(arr: np.ndarray, perturb_baseline: Any) -> np.ndarray:
     or a number (``"uniform"`` draws from the generator and is only on the Quantus path)."""
     if isinstance(perturb_baseline, int | float):
         return np.full((len(arr), 1), perturb_baseline, dtype=arr.dtype)
-    reducers = {"mean": np.mean, "black": np.min, "white": np.max}
+    reducers: dict[str, Callable[..., np.ndarray]] = {
+        "mean": np.mean,
+        "black": np.min,
+        "white": np.max,
+    }
     if perturb_baseline not in reducers:
         raise ValueError(
             f"batched backend: perturb_baseline {perturb_baseline!r} not supported "
