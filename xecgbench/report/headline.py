@@ -170,6 +170,32 @@ def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
         return Grid(np.nanmean(stack, axis=0))
 
 
+CLASS_NAMES = {1: "AF", 0: "non-AF"}
+
+
+def _by_class(record: Mapping[str, Any], primary: str, frame: pd.DataFrame,
+              records: Sequence[Any], grid: Grid, chance: Grid | None) -> list[dict[str, Any]]:
+    """The method's score and chance level on each class's windows (label stored per score)."""
+    if "label" not in frame or frame["label"].isna().all():
+        return []
+    label_of = frame.drop_duplicates("sample").set_index("sample")["label"]
+    labels = np.array([label_of.get(r, np.nan) for r in records], dtype=float)
+    out = []
+    for label, name in CLASS_NAMES.items():
+        keep = labels == label
+        if not keep.any():
+            continue
+        mine = Grid(grid.values[:, keep])
+        result = estimate(mine, TwoWayBootstrap.draw(mine.values.shape[0], int(keep.sum())))
+        out.append({**record, "metric": f"{primary} · {name}", "mean": result.mean,
+                    "ci_low": result.low, "ci_high": result.high, "n_seeds": result.n_seeds,
+                    "n_records": result.n_records})
+        if chance is not None:
+            out.append({**record, "metric": f"chance · {name}",
+                        "mean": Grid(chance.values[:, keep]).mean()})
+    return out
+
+
 def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> Table | None:
     """(b): methods ranked by the primary metric above chance, per branch (and class)."""
     primary = results.config["primary_metric"]
@@ -207,6 +233,8 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
                                "n_seeds": above.n_seeds, "n_records": above.n_records})
                 values.append({**record, "metric": "chance", "mean": chance.mean(),
                                "ci_low": np.nan, "ci_high": np.nan})
+            values += _by_class(record, primary, frame, records, grid,
+                                chance if has_chance else None)
             row["coverage"] = f"{result.coverage:.0%}"
             ranked.append((result.mean, row))
         ranked.sort(key=lambda item: (np.isnan(item[0]), -item[0] if up else item[0]))
@@ -219,6 +247,10 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
     if "above chance" in set(value_frame["metric"]):
         columns += [Column("chance", "", "chance", None),
                     Column("above chance", "", "above chance", up)]
+    for name in CLASS_NAMES.values():
+        if f"{primary} · {name}" in set(value_frame["metric"]):
+            columns += [Column(f"{primary} · {name}", "", f"{name} windows", up),
+                        Column(f"chance · {name}", "", f"chance ({name})", None)]
     columns += [Column("coverage", "", "coverage", None, "text"),
                 Column("configurations", "", "configurations", None, "text")]
     value_frame["region"] = ""
@@ -231,7 +263,9 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
             "over seeds and explained windows; chance is the score of relevance spread "
             "uniformly over the same windows (the target's share of each window). Coverage: "
             "share of windows on which the score is defined; every method is scored on the "
-            "same windows."
+            "same windows. AF / non-AF windows: the same score on each class's windows beside "
+            "that class's own chance level (on AF windows the P-wave mask marks where a P wave "
+            "would be; no P wave is there to find)."
         ),
         row_keys=("branch", "attribution"),
         rows=frame,

@@ -163,14 +163,18 @@ def render_report(board: Leaderboard, results: RunResults,
     say = progress or (lambda _message: None)
     parts = [f"<h1>{_e(board.title)}</h1>"]
     parts += [f'<p class="caption">{_e(n)}</p>' for n in board.notes]
+    answer = [t for t in board.tables if t.name.startswith("answer-")]
+    if answer:  # the answer first, then the pictures, then the detail tables
+        parts += ["<h2>The answer</h2>", *(table_html(t) for t in answer)]
     figures: list[str] = []
     say("figure: interval profile")
     interval = _interval_figure(board)
     if interval:
         figures.append(_figure_html(
             interval, "interval profile bars",
-            "Relevance share per ECG interval for each pretraining / freezing configuration "
-            "(error bars: 95 % CI over seeds; dashed: uniform relevance).",
+            "Relevance share per ECG interval, one bar per pretraining strategy, one panel per "
+            "method × branch × freezing (error bars: the tables' 95 % intervals; dashed: "
+            "uniform relevance).",
         ))
     say("figure: accuracy versus alignment")
     scatter = _scatter_figure(board, results)
@@ -178,7 +182,8 @@ def render_report(board: Leaderboard, results: RunResults,
         figures.append(_figure_html(
             scatter, "accuracy versus alignment",
             "Accuracy of each branch against the alignment of its explanations "
-            "(colour: pretraining, marker: attribution; error bars: 95 % CI over seeds).",
+            "(colour: pretraining, marker: attribution; means only, intervals are in the "
+            "tables).",
         ))
     if examples is not None and examples.relevance:
         say(f"figures: relevance heatmaps ({len({k[2] for k in examples.relevance})})")
@@ -186,12 +191,12 @@ def render_report(board: Leaderboard, results: RunResults,
             figures.append(_figure_html(
                 uri, f"relevance heatmaps: {attribution}",
                 f"Relevance of {attribution} over representative test ECGs (first seed), "
-                "scaled to its maximum magnitude: red for the true class, blue against. "
+                "scaled to its maximum magnitude: red for the explained class, blue against. "
                 "Green bars: P waves (for AF, the atrial window before each QRS); purple: QRS.",
             ))
     if figures:
         parts += ["<h2>Figures</h2>", *figures]
-    parts += [table_html(t) for t in board.tables]
+    parts += [table_html(t) for t in board.tables if t not in answer]
     parts.append("<footer><h2>Provenance</h2><ul>" + "".join(
         f"<li>{_e(k)}: {_e(v)}</li>" for k, v in board.footer.items()) + "</ul></footer>")
     return (

@@ -91,18 +91,20 @@ def _md(text: str) -> str:
     )
 
 
+def table_rows(table: Table) -> list[str]:
+    """The Markdown lines of one table (header, rule, rows), every cell escaped."""
+    head = headers(table)
+    lines = ["| " + " | ".join(_md(h) for h in head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(_md(t) for t in row) + " |" for row in cell_texts(table)]
+
+
 def to_markdown(board: Leaderboard) -> str:
     """The leaderboard as Markdown: one section per table, then the provenance footer."""
     lines = [f"# {_md(board.title)}", ""]
     for note in board.notes:
         lines += [note, ""]
     for table in board.tables:
-        head = headers(table)
-        lines += [f"## {_md(table.title)}", "", _md(table.caption), ""]
-        lines.append("| " + " | ".join(_md(h) for h in head) + " |")
-        lines.append("|" + "---|" * len(head))
-        lines += ["| " + " | ".join(_md(t) for t in row) + " |" for row in cell_texts(table)]
-        lines.append("")
+        lines += [f"## {_md(table.title)}", "", _md(table.caption), "", *table_rows(table), ""]
     lines += ["## Provenance", ""]
     lines += [f"- {key}: {_md(value)}" for key, value in board.footer.items()]
     return "\n".join(lines) + "\n"

@@ -280,7 +280,7 @@ def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Pat
     _safe(write_inside, out, RUN_FILE,
           json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n")
     buffer = io.StringIO()
-    scores[list(RAW_SCORE_COLUMNS)].to_csv(buffer, index=False, lineterminator="\n",
+    scores.reindex(columns=list(RAW_SCORE_COLUMNS)).to_csv(buffer, index=False, lineterminator="\n",
                                            float_format="%.9g")
     _safe(write_inside, out, SCORES_FILE, gzip.compress(buffer.getvalue().encode(), mtime=0))
     return out
