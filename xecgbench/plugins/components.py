@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Protocol, Self, runtime_checkable
 
 import numpy as np
 from pydantic import ConfigDict, Field
@@ -106,10 +106,19 @@ class BranchedModel(Protocol):
     ``model.branches[b]`` maps ``(N, 1, T)`` to AF logits ``(N, 2)``; ``branch.blocks`` is an
     ``nn.Sequential`` of blocks (so "freeze the first k blocks" is unambiguous) and
     ``branch.head`` the classification head. ``model.explainable(b)`` returns the module to
-    explain for ``b`` in :data:`EXPLAINED_BRANCHES` (logits ``(N, 2)``).
+    explain for ``b`` in :data:`EXPLAINED_BRANCHES` (logits ``(N, 2)``). The model is an
+    ``nn.Module``: stages move it, switch its mode and hand it over as a state dict.
     """
 
     branches: Any
+
+    def to(self, device: str) -> Self: ...
+
+    def eval(self) -> Self: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> Any: ...
 
     def explainable(self, branch: str) -> nn.Module: ...
 

@@ -156,7 +156,7 @@ def delineate(
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
     try:  # an unwritable or full cache is the disk's fault, not the record's
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(tmp, **result)
+        np.savez(tmp, allow_pickle=True, **result)  # numpy's default, named for mypy
         os.replace(tmp, path)  # atomic: concurrent loaders never read half a file
     except OSError as exc:
         raise from_os_error(exc, path.parent) from exc

@@ -300,6 +300,7 @@ class WFDBDataset:
         for entry in catalogue:
             if not entry.usable:
                 continue
+            assert entry.label is not None  # usable implies labelled
             try:
                 raw = self._read(entry)
                 window = round(duration_s * raw.fs)

@@ -159,6 +159,7 @@ class LocalisationMetric:
         peak gives it in expectation for the rank, top-k, pointing-game and ratio metrics.)
         NaN where the mask is empty, as the score itself is.
         """
+        assert batch.mask is not None  # info.requires "mask"
         mask = _flat_mask(batch.mask, len(batch.attributions))
         share = _row_counts(mask) / mask.shape[-1]
         return np.where(share > 0, share, np.nan)
@@ -338,7 +339,7 @@ def _mann_whitney_u(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     fresh pages on this hot path: after the second sort the flag marks outside samples, so the
     inside positions sum to all positions minus the flagged ones.
     """
-    unsigned = np.uint32 if values.dtype == np.float32 else np.uint64
+    unsigned: type[np.unsignedinteger[Any]] = np.uint32 if values.dtype == np.float32 else np.uint64
     one = unsigned(1)
     keys = values.view(unsigned)
     keys &= unsigned(np.iinfo(unsigned).max >> 1)  # -0.0 -> 0

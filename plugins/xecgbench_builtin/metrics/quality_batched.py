@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from xecgbench.plugins.components import ExplanationBatch, MetricInfo
+from xecgbench.plugins.components import ExplanationBatch, ExplanationMetric, MetricInfo
 from xecgbench.run.device import model_device
 from xecgbench_builtin.metrics.quality import (
     _BATCH_FIELD,
@@ -501,7 +501,7 @@ class BatchedRandomLogit(BatchedQualityMetric, RandomLogit):
         )
 
 
-BATCHED_QUALITY_METRICS: tuple[type, ...] = (
+BATCHED_QUALITY_METRICS: tuple[type[ExplanationMetric], ...] = (
     BatchedPixelFlipping,
     BatchedFaithfulnessCorrelation,
     BatchedMaxSensitivity,

@@ -54,9 +54,8 @@ class PWaveDetection:
     def _ludb(self, split: str, data: ECGSet) -> ECGSet:
         from xecgbench_builtin.data.ludb import LUDB
 
-        params = {} if self.ludb_path is None else {"path": self.ludb_path}
         duration_s = data.signals.shape[-1] / data.fs
-        windows = LUDB(**params).load(split, fs=data.fs, duration_s=duration_s)
+        windows = LUDB(path=self.ludb_path).load(split, fs=data.fs, duration_s=duration_s)
         return windows.subset(np.flatnonzero(windows.labels == 0))
 
     def _training_windows(self, data: ECGSet) -> ECGSet:
