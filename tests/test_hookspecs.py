@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from xecgbench import hookimpl
 from xecgbench.cli import build_cli
 from xecgbench.plugins import hookspecs
+from xecgbench.plugins.components import MetricInfo
 from xecgbench.plugins.manager import load_plugins
 from xecgbench.plugins.registry import KINDS
 from xecgbench.run.config import load_suite
@@ -38,7 +39,10 @@ def test_every_register_kind_has_a_hook() -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_xecgbench_register_kind_hooks_register_components(kind: str) -> None:
     """Covers xecgbench_register_{datasets,models,pretraining,freezing,attributions,metrics}."""
-    marker = object()
+    marker: object = object()
+    if kind == "metrics":  # metrics must declare a valid MetricInfo to register
+        info = MetricInfo(f"inline_{kind}", "1", "complexity", higher_is_better=True)
+        marker = type("InlineMetric", (), {"info": info, "evaluate_batch": lambda self, b: b})
 
     class Plugin:
         pass

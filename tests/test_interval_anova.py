@@ -133,7 +133,8 @@ def test_a_run_passes_masks_to_clinical_occlusion_and_tables_the_anova(tmp_path)
     system = load_plugins(autoload=False)
     suite = load_suite("smoke", (
         "pretraining=[none]", "freezing=[none]", "seeds=[0,1]",
-        "attributions=[clinical_occlusion,grad_cam]", "metrics=[accuracy,interval_anova]",
+        "attributions=[clinical_occlusion,grad_cam]",
+        "metrics=[accuracy,interval_anova,relevance_mass_accuracy]",
         "explain.n_samples=16", "explain.batch_size=16",
     ))
     summary = run_suite(suite, system, tmp_path, quiet=True)

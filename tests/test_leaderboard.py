@@ -94,7 +94,8 @@ def board():
 
 def test_tables_each_answer_one_question(board) -> None:
     names = [t.name for t in board.tables]
-    assert names == ["alignment-morphology", "alignment-rhythm", "interval-profile",
+    assert names == ["answer-pretraining", "answer-methods", "answer-accuracy",
+                     "alignment-morphology", "alignment-rhythm", "interval-profile",
                      "explanation-quality", "accuracy", "pretraining"]
 
 
@@ -107,7 +108,8 @@ def test_alignment_is_ranked_by_the_primary_metric_and_finds_the_planted_effect(
     dsi = values[(values["metric"] == "domain_specificity")
                  & (values["attribution"] == "dtd")].iloc[0]
     assert dsi["mean"] == pytest.approx(0.5 / 0.2, rel=0.05)
-    assert dsi["p_value"] < 1e-3
+    assert dsi["p_value"] < 0.01
+    assert dsi["ci_low"] > 1 and dsi["n_records"] == 12
     rand = values[(values["metric"] == "domain_specificity")
                   & (values["attribution"] == "random")].iloc[0]
     assert rand["mean"] == pytest.approx(1.0, abs=0.05)
@@ -141,18 +143,61 @@ def test_interval_profile_columns_in_beat_order(board) -> None:
     assert headers == ["P", "PR", "QRS", "ST", "T", "TP"]
 
 
-def test_ci_is_over_seeds(board) -> None:
+def test_intervals_are_over_seeds_and_inside_the_data(board) -> None:
     values = board.table("pretraining").values.iloc[0]
     assert values["mean"] == pytest.approx(0.81)
     assert values["n_seeds"] == 3
-    assert values["ci95"] == pytest.approx(4.303 * 0.01 / np.sqrt(3), rel=1e-3)
+    assert 0.8 - 1e-9 <= values["ci_low"] < values["mean"] < values["ci_high"] <= 0.82 + 1e-9
+
+
+def test_no_interval_leaves_its_metric_range(board) -> None:
+    frame = tidy(board)
+    shares = frame[frame["metric"].isin(["relevance_mass_accuracy", "interval_profile"])]
+    assert (shares["ci_low"].dropna() >= 0).all() and (shares["ci_high"].dropna() <= 1).all()
+
+
+def test_the_answer_finds_the_planted_effect_and_calls_it_robust(board) -> None:
+    rows = board.table("answer-pretraining").rows
+    dtd = rows[(rows["branch"] == "morphology") & (rows["attribution"] == "dtd")].iloc[0]
+    assert dtd["verdict"].startswith("moves onto the target (robust")
+    assert dtd["seeds agreeing"] == "3/3"
+    rand = rows[(rows["branch"] == "morphology") & (rows["attribution"] == "random")].iloc[0]
+    assert rand["verdict"] == "no clear effect"
+
+
+def test_the_answer_ranks_methods(board) -> None:
+    rows = board.table("answer-methods").rows
+    morphology = rows[rows["branch"] == "morphology"]
+    assert list(morphology["attribution"]) == ["dtd", "random"]
+    assert list(morphology["rank"]) == [1, 2]
+
+
+def test_identical_cells_collapse_into_one_row() -> None:
+    results = make_results(pretrainings=("none", "p_wave_detection", "rr_variability"))
+    scores = results.scores.copy()
+    # rr_variability does not pre-train the morphology branch: its scores there are none's
+    morph = scores["branch"] == "morphology"
+    none_rows = scores[morph & (scores["pretraining"] == "none")]
+    rr = scores[morph & (scores["pretraining"] == "rr_variability")].index
+    scores.loc[rr, "value"] = none_rows["value"].to_numpy()
+    strategies = {**results.strategies, "rr_variability": {
+        "name": "rr_variability", "branches": ["rhythm"], "report_directions": {},
+        "report_description": ""}}
+    board = build_leaderboard(RunResults(scores, results.run, results.metrics,
+                                         results.pretraining, strategies))
+    rows = board.table("answer-pretraining").rows
+    morphology = rows[rows["branch"] == "morphology"]
+    assert "rr_variability" not in set(morphology["pretraining"])  # it is the baseline's model
+    assert "rr_variability" in set(rows.loc[rows["branch"] == "rhythm", "pretraining"])
 
 
 def test_markdown_has_every_table_and_the_provenance(board) -> None:
     text = to_markdown(board)
     assert text.count("\n## ") == len(board.tables) + 1
     assert "config hash abc123" in text and "run-1" in text and "2023-11-14" in text
-    assert re.search(r"\| 1 \| p_wave_detection \| none \| dtd \| 0\.\d{3} ± 0\.\d{3} \|", text)
+    assert re.search(
+        r"\| 1 \| p_wave_detection \| none \| dtd \| 0\.\d{3} \[0\.\d{3}, 0\.\d{3}\] \|", text
+    )
 
 
 def test_markdown_escapes_plugin_strings() -> None:
@@ -167,8 +212,8 @@ def test_csv_is_tidy_one_row_per_cell_and_metric(board) -> None:
                                  "metric", "region"]).any()
     assert set(frame["table"]) == {t.name for t in board.tables}
     assert to_csv(board).splitlines()[0] == (
-        "table,rank,pretraining,freezing,attribution,branch,metric,region,mean,ci95,n_seeds,"
-        "p_value"
+        "table,rank,pretraining,freezing,attribution,branch,metric,region,mean,ci_low,ci_high,"
+        "n_seeds,n_records,coverage,p_value"
     )
     morphology = frame[frame["table"] == "alignment-morphology"]
     assert set(morphology["branch"]) == {"morphology"}
@@ -187,4 +232,6 @@ def test_latex_is_booktabs_and_escaped() -> None:
 def test_single_seed_shows_means_without_ci() -> None:
     board = build_leaderboard(make_results(seeds=(0,)))
     text = to_markdown(board)
-    assert "±" not in text.split("## Provenance")[0].split("## Clinical")[1]
+    body = text.split("## Provenance")[0].split("## Clinical")[1]
+    assert not re.search(r"\d \[\d", body)  # no interval anywhere
+    assert "too few seeds (1) to tell" in to_markdown(board)

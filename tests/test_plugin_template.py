@@ -1,7 +1,8 @@
-"""The attribution plugin template installs, is discovered, passes the contract tests and runs.
+"""Every plugin template installs, is discovered, is listed and runs in one smoke suite.
 
-The template is pip-installed into a temporary folder (never into the shared environment) that
-subprocesses put on ``PYTHONPATH``; ``docs/writing-plugins.md`` must show its files verbatim.
+The templates (one per component kind) are pip-installed into a temporary folder (never into
+the shared environment) that subprocesses put on ``PYTHONPATH``; ``docs/writing-plugins.md``
+must show their files verbatim.
 """
 
 from __future__ import annotations
@@ -14,42 +15,67 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-TEMPLATE = REPO_ROOT / "templates" / "xecgbench-attribution-template"
+TEMPLATES = REPO_ROOT / "templates"
 TUTORIAL = REPO_ROOT / "docs" / "writing-plugins.md"
-MODULE = "xecgbench_gradient_x_sign.py"
+#: kind -> (template folder, module, plugin name, registered name)
+KINDS = {
+    "attributions": ("xecgbench-attribution-template", "xecgbench_gradient_x_sign.py",
+                     "gradient-x-sign", "gradient_x_sign"),
+    "metrics": ("xecgbench-metric-template", "xecgbench_top_relevance_hit.py",
+                "top-relevance-hit", "top_relevance_hit"),
+    "datasets": ("xecgbench-dataset-template", "xecgbench_npz_windows.py", "npz-windows",
+                 "npz_windows"),
+    "pretraining": ("xecgbench-pretraining-template", "xecgbench_noise_detection.py",
+                    "noise-detection", "noise_detection"),
+    "freezing": ("xecgbench-freezing-template", "xecgbench_head_first.py", "head-first",
+                 "head_first"),
+    "models": ("xecgbench-model-template", "xecgbench_tiny_cnn.py", "tiny-cnn", "tiny_cnn"),
+}
 
 
 def tutorial_files() -> dict[str, str]:
-    """``File `name`:`` followed by a fenced block, as the tutorial shows each template file."""
+    """``File `folder/name`:`` followed by a fenced block, as the tutorial shows each file."""
     pattern = re.compile(r"^File `([^`]+)`:\n\n```[a-z]*\n(.*?)^```$", re.MULTILINE | re.DOTALL)
     return dict(pattern.findall(TUTORIAL.read_text()))
 
 
 def test_tutorial_shows_every_template_file_verbatim() -> None:
     shown = tutorial_files()
-    template_files = {p.name for p in TEMPLATE.iterdir() if p.is_file()}
-    assert set(shown) == template_files == {"pyproject.toml", MODULE}
+    template_files = {
+        f"{folder.name}/{p.name}"
+        for folder in TEMPLATES.iterdir() if folder.is_dir()
+        for p in folder.iterdir() if p.is_file()
+    }
+    expected = {f"{folder}/{name}" for folder, module, _, _ in KINDS.values()
+                for name in ("pyproject.toml", module)}
+    assert set(shown) == template_files == expected
     for name, text in shown.items():
-        assert text == (TEMPLATE / name).read_text(), f"{name} differs from the template"
+        assert text == (TEMPLATES / name).read_text(), f"{name} differs from the template"
 
 
-def test_template_module_is_at_most_30_lines() -> None:
-    assert len((TEMPLATE / MODULE).read_text().splitlines()) <= 30
+@pytest.mark.parametrize("kind", KINDS)
+def test_template_module_is_at_most_40_lines_of_code(kind: str) -> None:
+    folder, module, _, _ = KINDS[kind]
+    lines = (TEMPLATES / folder / module).read_text().splitlines()
+    assert len([line for line in lines if line.strip()]) <= 40
 
 
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Environment whose ``PYTHONPATH`` holds the installed template, autoloading enabled."""
-    work = tmp_path_factory.mktemp("template")
-    source, site = work / "source", work / "site"
-    shutil.copytree(TEMPLATE, source)  # building writes build/ and *.egg-info next to the source
+    """Environment whose ``PYTHONPATH`` holds every installed template, autoloading enabled."""
+    work = tmp_path_factory.mktemp("templates")
+    site = work / "site"
+    sources = []
+    for folder, *_ in KINDS.values():  # building writes build/ and *.egg-info next to sources
+        sources.append(str(shutil.copytree(TEMPLATES / folder, work / folder)))
     subprocess.run(
         [
             sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-            "--no-build-isolation", "--target", str(site), str(source),
+            "--no-build-isolation", "--target", str(site), *sources,
         ],
         check=True,
     )  # fmt: skip
@@ -65,14 +91,24 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-def test_xecgbench_plugins_lists_the_installed_template(plugin_env) -> None:
+def test_xecgbench_plugins_lists_every_installed_template(plugin_env) -> None:
     result = run(["-m", "xecgbench.cli", "plugins", "--json"], plugin_env)
     assert result.returncode == 0, result.stderr
     rows = {row["name"]: row for row in json.loads(result.stdout)}
-    assert rows["gradient-x-sign"]["version"] == "0.1.0"
-    assert rows["gradient-x-sign"]["registered"] == {"attributions": ["gradient_x_sign"]}
+    for kind, (_, _, plugin, name) in KINDS.items():
+        assert rows[plugin]["version"] == "0.1.0"
+        assert rows[plugin]["registered"] == {kind: [name]}
+        assert "problem" not in rows[plugin]
     text = run(["-m", "xecgbench.cli", "plugins"], plugin_env).stdout
     assert "gradient-x-sign 0.1.0\n  hooks: xecgbench_register_attributions\n" in text
+
+
+def test_xecgbench_list_shows_each_template_with_its_summary(plugin_env) -> None:
+    for kind, (_, _, plugin, name) in KINDS.items():
+        result = run(["-m", "xecgbench.cli", "list", kind, "--json"], plugin_env)
+        assert result.returncode == 0, result.stderr
+        rows = {row["name"]: row for row in json.loads(result.stdout)}
+        assert rows[name]["plugin"] == plugin and rows[name]["summary"], rows[name]
 
 
 def test_template_passes_the_attribution_contract_tests(plugin_env) -> None:
@@ -84,11 +120,91 @@ def test_template_passes_the_attribution_contract_tests(plugin_env) -> None:
     assert passed >= 10, result.stdout[-3000:]
 
 
-def test_template_runs_in_the_smoke_suite(plugin_env, tmp_path) -> None:
+def _windows_file(path: Path) -> Path:
+    """The tutorial's ``windows.npz``: the smoke suite's synthetic windows in one file."""
+    from xecgbench_builtin.data.synthetic import SyntheticECG
+
+    parts = [SyntheticECG(n_train=96, n_test=32).load(s, fs=100, duration_s=6)
+             for s in ("train", "test")]
+    np.savez(path, fs=100.0, signals=np.concatenate([p.signals for p in parts]),
+             labels=np.concatenate([p.labels for p in parts]),
+             **{m: np.concatenate([p.masks[m] for p in parts]) for m in parts[0].masks})
+    return path
+
+
+def test_all_templates_run_together_in_the_smoke_suite(plugin_env, tmp_path) -> None:
     out = tmp_path / "smoke"
-    overrides = ["attributions=[gradient_x_sign]", "pretraining=[none]", "freezing=[none]"]
+    windows = _windows_file(tmp_path / "windows.npz")
+    overrides = [
+        f"data.dataset={{name: npz_windows, params: {{path: '{windows}', test_every: 4}}}}",
+        "model=tiny_cnn", "pretraining=[none, noise_detection]", "freezing=[head_first]",
+        "attributions=[gradient_x_sign, saliency]",
+        "metrics=[accuracy, top_relevance_hit, relevance_mass_accuracy]",
+    ]
     args = ["-m", "xecgbench.cli", "run", "smoke", "--quiet", "--out", str(out)]
     result = run([*args, *(f"--set={o}" for o in overrides)], plugin_env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert " 0 failed" in result.stdout, result.stdout
-    assert "gradient_x_sign" in (out / "leaderboard.md").read_text()
+    board = (out / "leaderboard.md").read_text()
+    assert "| gradient_x_sign |" in board and "| noise_detection | head_first |" in board
+    assert "top_relevance_hit [p_wave] ↑" in board  # a localisation column, per paired mask
+    assert "- dataset: npz_windows(" in board and "tiny-cnn 0.1.0" in board
+    assert re.search(r"\| noise_detection \| \d\.\d{3} \|", board)  # its pretraining number
+
+
+def test_a_dataset_template_refuses_a_wrong_sampling_rate(plugin_env, tmp_path) -> None:
+    """The data is loaded before the first stage, so a refusal stops the run in one line."""
+    windows = _windows_file(tmp_path / "windows.npz")
+    args = ["-m", "xecgbench.cli", "run", "smoke", "--quiet", "--out", str(tmp_path / "o"),
+            f"--set=data.dataset={{name: npz_windows, params: {{path: '{windows}'}}}}",
+            "--set=data.fs=250"]
+    result = run(args, plugin_env)
+    assert result.returncode == 2, result.stderr
+    assert f"{windows}: sampled at 100.0 Hz, suite asks 250.0" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+CLASH_MODULE = '''from xecgbench import hookimpl
+
+
+@hookimpl
+def xecgbench_register_attributions(registry):
+    registry.register("dtd", object)  # clashes with the bundled DTD
+'''
+CLASH_PROJECT = '''[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "xecgbench-clash"
+version = "0.2.0"
+
+[project.entry-points.xecgbench]
+clash = "xecgbench_clash"
+
+[tool.setuptools]
+py-modules = ["xecgbench_clash"]
+'''
+
+
+def test_an_installed_clashing_plugin_leaves_the_cli_usable(plugin_env, tmp_path) -> None:
+    source, site = tmp_path / "clash", tmp_path / "site"
+    source.mkdir()
+    (source / "pyproject.toml").write_text(CLASH_PROJECT)
+    (source / "xecgbench_clash.py").write_text(CLASH_MODULE)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--no-build-isolation", "--target", str(site), str(source)], check=True,
+    )  # fmt: skip
+    env = {**plugin_env, "PYTHONPATH": os.pathsep.join([str(site), plugin_env["PYTHONPATH"]])}
+    listing = run(["-m", "xecgbench.cli", "plugins"], env)
+    assert listing.returncode == 0, listing.stderr
+    assert "clash 0.2.0  [BROKEN]" in listing.stdout
+    assert "attributions 'dtd' registered twice" in listing.stdout
+    assert "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD=1" in listing.stdout
+    assert "`pip uninstall xecgbench-clash`" in listing.stdout
+    for args in (["--help"], ["--version"]):
+        assert run(["-m", "xecgbench.cli", *args], env).returncode == 0, args
+    refused = run(["-m", "xecgbench.cli", "run", "smoke", "--out", str(tmp_path / "o")], env)
+    assert refused.returncode == 2 and "pip uninstall xecgbench-clash" in refused.stderr
+    assert not (tmp_path / "o").exists()

@@ -26,9 +26,9 @@ def test_component_version_attribute_wins_over_plugin_version() -> None:
 
 def test_duplicate_names_raise_naming_both_plugins() -> None:
     registry = Registry()
-    registry["metrics"].bound("first", "1").register("same", object)
+    registry["datasets"].bound("first", "1").register("same", object)
     with pytest.raises(DuplicateComponentError, match=r"'first'.*'second'"):
-        registry["metrics"].bound("second", "1").register("same", object)
+        registry["datasets"].bound("second", "1").register("same", object)
 
 
 def test_unknown_name_lists_valid_names() -> None:

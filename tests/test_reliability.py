@@ -101,7 +101,7 @@ def test_kill_9_at_five_points_then_resume(tmp_path: Path, reference: pd.DataFra
     check_store(store, reference)
     with ResultsStore(store) as results:
         statuses = [run["status"] for run in results.runs()]
-    assert statuses == ["running"] * 5 + ["ok"]  # killed runs never got to say goodbye
+    assert statuses == ["dead"] * 5 + ["ok"]  # killed runs are found dead by the next run
 
 
 @pytest.mark.slow
@@ -146,10 +146,17 @@ def test_ctrl_c_stops_a_process_pool(tmp_path: Path, reference: pd.DataFrame) ->
 
 @pytest.mark.slow
 def test_two_concurrent_runs_on_one_store(tmp_path: Path, reference: pd.DataFrame) -> None:
-    first, second = start(tmp_path), start(tmp_path)
+    """The second run queues on the run lock (``--wait``) and reuses every stage."""
+    first, second = start(tmp_path, "--wait"), start(tmp_path, "--wait")
     results = [finish(first), finish(second)]
     for code, output in results:
         assert code == 0, output
+    summaries = sorted(line for _, output in results for line in output.splitlines()
+                       if " stages computed, " in line)
+    assert [s.split(": ", 1)[1].split(", 0 failed")[0] for s in summaries] in (
+        [f"{SMOKE_TOTAL} stages computed, 0 reused", f"0 stages computed, {SMOKE_TOTAL} reused"],
+        [f"0 stages computed, {SMOKE_TOTAL} reused", f"{SMOKE_TOTAL} stages computed, 0 reused"],
+    ), summaries
     store = tmp_path / STORE_NAME
     check_store(store, reference)
     with ResultsStore(store) as opened:
@@ -160,7 +167,7 @@ def test_two_concurrent_runs_on_one_store(tmp_path: Path, reference: pd.DataFram
 
 
 def test_failed_cells_give_exit_code_1(tmp_path: Path) -> None:
-    bad = "{name: saliency, label: bad, params: {x: 1}}"
+    bad = "{name: saliency, label: bad, params: {chunk_size: 0}}"
     process = start(tmp_path, "--set", "pretraining=[none]",
                     "--set", f"attributions=[saliency, {bad}]")
     code, output = finish(process)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from xecgbench.plugins.components import DatasetError
 from xecgbench.plugins.manager import load_plugins
 from xecgbench.run.config import load_suite
 from xecgbench.run.runner import run_suite
@@ -55,10 +56,10 @@ def test_missing_data_directory_fails_naming_the_dataset(tmp_path: Path) -> None
         "smoke",
         [*TINY, f"data.dataset={{name: cinc2017, params: {{path: '{tmp_path / 'nowhere'}'}}}}"],
     )
-    summary = run_suite(suite, load_plugins(autoload=False), tmp_path / "out", quiet=True)
-    assert not summary.ok
-    failure = summary.failed[0]
-    assert failure.component.startswith("datasets:cinc2017") and "nowhere" in failure.error
+    # checked before the first stage: no stage runs, nothing is stored
+    with pytest.raises(DatasetError, match=r"cinc2017: data directory .*nowhere"):
+        run_suite(suite, load_plugins(autoload=False), tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out" / "results.sqlite").exists()
 
 
 @pytest.mark.parametrize("split", ["test", None])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import traceback
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,17 @@ from typing import Any
 import click
 
 from xecgbench import __version__
-from xecgbench.errors import UserError
 from xecgbench.plugins.components import DatasetError
 from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugins
+from xecgbench.plugins.plain_text import summary
 from xecgbench.plugins.registry import KINDS, RegistryError
 from xecgbench.report.cli import leaderboard
 from xecgbench.run.config import SuiteError, builtin_suites, load_suite
 from xecgbench.run.device import DeviceError, resolve_device
+from xecgbench.run.faults import DEBUG_ENV, StorageError, debugging, from_os_error
+from xecgbench.run.lock import RunLockedError
+from xecgbench.run.show_cli import show
+from xecgbench.run.status_cli import status_command
 from xecgbench.run.store import StoreLockedError
 
 USER_ERRORS = (
@@ -28,12 +33,17 @@ USER_ERRORS = (
     StoreLockedError,
     DatasetError,
     DeviceError,
+    StorageError,
+    RunLockedError,
 )
 
 
-def _system(ctx: click.Context) -> PluginSystem:
+def _system(ctx: click.Context, *, check: bool = True) -> PluginSystem:
+    """The loaded plugins; ``check`` refuses to go on past a plugin's registration problem."""
     system = ctx.find_root().obj
     assert isinstance(system, PluginSystem)
+    if check:
+        system.check()
     return system
 
 
@@ -53,8 +63,15 @@ data_dir_option = click.option(
 )
 
 
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ[DEBUG_ENV] = "1"
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="xecgbench")
+@click.option("--debug", is_flag=True, expose_value=False, is_eager=True, callback=_set_debug,
+              help=f"Show tracebacks of errors (also {DEBUG_ENV}=1).")
 def cli() -> None:
     """Benchmark whether transfer learning makes ECG explanations clinically meaningful."""
 
@@ -64,15 +81,18 @@ def cli() -> None:
 @click.pass_context
 def plugins_command(ctx: click.Context, as_json: bool) -> None:
     """List plugins, their versions, hooks and what each registered."""
-    rows = _system(ctx).describe()
+    rows = _system(ctx, check=False).describe()
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return
     for row in rows:
-        click.echo(f"{row['name']} {row['version']}")
+        marker = "  [BROKEN]" if "problem" in row else ""
+        click.echo(f"{row['name']} {row['version']}{marker}")
         click.echo(f"  hooks: {', '.join(row['hooks'])}")
         for kind, names in row["registered"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
+        if "problem" in row:
+            click.echo(f"  problem: {row['problem']}\n  fix: {row['remedy']}")
 
 
 def _describe_component(registration: Any) -> dict[str, Any]:
@@ -93,8 +113,7 @@ def _describe_component(registration: Any) -> dict[str, Any]:
         if hasattr(component, attribute):
             value = getattr(component, attribute)
             row[attribute] = list(value) if isinstance(value, tuple) else value
-    doc = (component.__doc__ or "").strip().splitlines()
-    row["summary"] = doc[0] if doc else ""
+    row["summary"] = summary(component.__doc__)
     return row
 
 
@@ -147,6 +166,8 @@ def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
     default=None,
     help="Where models, attributions and batched metrics run (default: the suite's, auto).",
 )
+@click.option("--wait", is_flag=True,
+              help="If another run holds --out, wait for it instead of exiting.")
 @click.pass_context
 def run_command(
     ctx: click.Context,
@@ -158,6 +179,7 @@ def run_command(
     address: str | None,
     quiet: bool,
     device: str | None,
+    wait: bool,
 ) -> None:
     """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
     from xecgbench.report.results_files import write_leaderboard
@@ -167,7 +189,8 @@ def run_command(
     resolve_device(config.device)  # an unavailable GPU is a one-line error before any stage
     system = _system(ctx)
     summary = run_suite(
-        config, system, out_dir, executor=executor, workers=workers, address=address, quiet=quiet
+        config, system, out_dir, executor=executor, workers=workers, address=address, quiet=quiet,
+        wait=wait,
     )
     board_path = write_leaderboard(
         summary.store_path, system, out_dir / "leaderboard.md", summary.run_id
@@ -186,40 +209,6 @@ def run_command(
             click.echo(f"FAILED {component} (plugin {plugin}){cells}: {error}", err=True)
         click.echo(f"details: xecgbench status --store {summary.store_path}", err=True)
         ctx.exit(1)
-
-
-@cli.command("status")
-@click.option(
-    "--store",
-    "store_path",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    required=True,
-    help="A results.sqlite file.",
-)
-@click.option("--run", "run_id", default=None, help="Run id (default: the latest).")
-def status_command(store_path: Path, run_id: str | None) -> None:
-    """Show a run's status and list its failed cells."""
-    from xecgbench.run.store import ResultsStore
-
-    with ResultsStore(store_path) as store:
-        runs = store.runs()
-        if not runs:
-            raise UserError(f"{store_path} holds no runs")
-        run = next((r for r in runs if r["run_id"] == (run_id or store.latest_run_id())), None)
-        if run is None:
-            raise UserError(
-                f"no run {run_id!r} in {store_path}; runs: {', '.join(r['run_id'] for r in runs)}"
-            )
-        failures = store.failures(run["run_id"])
-    click.echo(
-        f"run {run['run_id']} ({run['suite']}): {run['status']}, {len(failures)} failed stages"
-    )
-    for failure in failures:
-        cell = " ".join(f"{k}={v}" for k, v in failure["labels"].items() if v is not None)
-        click.echo(
-            f"  {failure['stage']:<9} {failure['component']} (plugin {failure['plugin']}) "
-            f"[{cell}]: {failure['error']}"
-        )
 
 
 @cli.command("explain")
@@ -291,6 +280,8 @@ def explain_command(
 
 
 cli.add_command(leaderboard)
+cli.add_command(show)
+cli.add_command(status_command)
 
 
 def build_cli(system: PluginSystem) -> click.Group:
@@ -302,7 +293,7 @@ def build_cli(system: PluginSystem) -> click.Group:
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: user errors print one line and exit 2, never a traceback."""
     try:
-        system = load_plugins()
+        system = load_plugins(strict=False)  # a broken plugin must not take `plugins` down
         group = build_cli(system)
         # Without standalone mode click returns ctx.exit's code instead of exiting with it.
         code = group.main(args=argv, prog_name="xecgbench", obj=system, standalone_mode=False)
@@ -316,8 +307,17 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("aborted; finished stages are kept, run again to resume", err=True)
         sys.exit(130)
     except USER_ERRORS as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2)
+        _fail(str(exc))
+    except OSError as exc:  # an unwritable or full disk anywhere else: still one line
+        _fail(str(from_os_error(exc)))
+
+
+def _fail(message: str) -> None:
+    """Print a user error as one line (after its traceback under --debug) and exit 2."""
+    if debugging():
+        traceback.print_exc()
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
 
 
 if __name__ == "__main__":

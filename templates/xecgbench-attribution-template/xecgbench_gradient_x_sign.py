@@ -1,5 +1,5 @@
 from xecgbench import hookimpl
-from xecgbench.plugins.attribution_checks import validate_inputs
+from xecgbench.api import validate_inputs
 
 
 class GradientXSign:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Protocol, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Literal,
+    Protocol,
+    Self,
+    runtime_checkable,
+)
 
 import numpy as np
 from pydantic import ConfigDict, Field
@@ -23,6 +32,11 @@ MASK_NAMES: tuple[str, ...] = ("p_wave", "qrs", "r_peak", "t_wave")
 #: Branch names of the two-branch model, plus the ensemble of both.
 BRANCHES: tuple[str, ...] = ("morphology", "rhythm")
 EXPLAINED_BRANCHES: tuple[str, ...] = (*BRANCHES, "ensemble")
+#: The trivial predictor scored beside every model: the training set's majority class.
+TRIVIAL_BRANCH = "majority"
+#: Below this spread over the evaluation windows a branch's AF probability counts as
+#: constant: the branch learnt nothing and is flagged, never averaged in silently.
+CONSTANT_OUTPUT_SPREAD = 1e-6
 
 
 class DatasetError(Exception):
@@ -101,16 +115,37 @@ class BranchedModel(Protocol):
     ``model.branches[b]`` maps ``(N, 1, T)`` to AF logits ``(N, 2)``; ``branch.blocks`` is an
     ``nn.Sequential`` of blocks (so "freeze the first k blocks" is unambiguous) and
     ``branch.head`` the classification head. ``model.explainable(b)`` returns the module to
-    explain for ``b`` in :data:`EXPLAINED_BRANCHES` (logits ``(N, 2)``).
+    explain for ``b`` in :data:`EXPLAINED_BRANCHES` (logits ``(N, 2)``). The model is an
+    ``nn.Module``: stages move it, switch its mode and hand it over as a state dict.
     """
 
     branches: Any
+
+    def to(self, device: str) -> Self: ...
+
+    def eval(self) -> Self: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> Any: ...
 
     def explainable(self, branch: str) -> nn.Module: ...
 
     def predict_proba(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """AF probability ``(N,)`` per branch and for ``"ensemble"`` (the branch mean)."""
         ...
+
+
+class ModelFactory(Protocol):
+    """What the ``models`` hook registers: builds a fresh model for ``n_samples`` at ``fs`` Hz.
+
+    ``params`` are the suite's ``model.params``; a factory that forwards ``**params`` may
+    define ``accepted_parameters() -> set[str]`` so misspelt parameters fail before a run.
+    """
+
+    version: ClassVar[str]
+
+    def __call__(self, *, fs: float, n_samples: int, **params: Any) -> BranchedModel: ...
 
 
 @pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
@@ -189,13 +224,22 @@ class AttributionMethod(Protocol):
 
 #: Explanation-quality categories: the quality table's four column groups, in order.
 QUALITY_CATEGORIES: tuple[str, ...] = ("faithfulness", "robustness", "randomisation", "complexity")
-#: Metric categories and the leaderboard table each one feeds: ``accuracy`` (AF detection,
-#: scored once per cell), ``localisation`` (clinical-alignment tables), ``interval_profile``
-#: (relevance per ECG interval), ``interval_anova`` (class × interval analysis), and the
-#: explanation-quality table's groups (:data:`QUALITY_CATEGORIES`).
-METRIC_CATEGORIES: tuple[str, ...] = (
-    "accuracy", "localisation", "interval_profile", "interval_anova", *QUALITY_CATEGORIES,
-)
+#: Metric categories and where each one's numbers appear (checked at registration;
+#: docs/plugin-hooks.md shows this table).
+METRIC_CATEGORIES: dict[str, str] = {
+    "accuracy": "AF detection on the evaluation windows; `evaluate(y_true, y_score)` once per "
+    "branch; the answer's accuracy table and the *accuracy* table",
+    "localisation": "relevance inside the branch's paired mask; ranks the *alignment-BRANCH* "
+    "tables and the answer (the suite's `primary_metric` is usually one)",
+    "interval_profile": "shares of relevance per beat interval, returned as a mapping of "
+    "sub-scores; the *interval-profile* table",
+    "interval_anova": "relevance shares per beat interval and class, returned as "
+    "`<class>/<interval>` sub-scores; the *interval-anova* table (class × interval model)",
+    "faithfulness": "does removing relevant samples change the output; *explanation-quality*",
+    "robustness": "stability under small input perturbations; *explanation-quality*",
+    "randomisation": "dependence on the model's weights (sanity checks); *explanation-quality*",
+    "complexity": "how concentrated the relevance is; *explanation-quality*",
+}
 
 
 @dataclass(frozen=True)
@@ -269,3 +313,11 @@ class ExplanationMetric(Protocol):
     costly: ClassVar[bool]
 
     def evaluate_batch(self, batch: ExplanationBatch) -> np.ndarray | Mapping[str, np.ndarray]: ...
+
+
+class ChanceLevel(Protocol):
+    """Optional for explanation metrics: ``chance(batch) -> (N,)``, the score relevance spread
+    uniformly over each window would get (e.g. the mask's share of the window). Stored beside
+    every score, so tables can compare each class against its own chance level."""
+
+    def chance(self, batch: ExplanationBatch) -> np.ndarray: ...

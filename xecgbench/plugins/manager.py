@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
@@ -39,6 +39,27 @@ class PluginSystem:
 
     pm: pluggy.PluginManager
     registry: Registry
+    #: plugin name -> why its registrations were refused (``load_plugins(strict=False)``).
+    problems: dict[str, str] = field(default_factory=dict)
+
+    def distribution(self, plugin_name: str) -> str | None:
+        """The installed distribution that ships ``plugin_name`` (``None`` if not installed)."""
+        plugin = self.pm.get_plugin(plugin_name)
+        for dist_plugin, dist in self.pm.list_plugin_distinfo():
+            if dist_plugin is plugin:
+                return str(dist.project_name)
+        return None
+
+    def remedy(self, plugin_name: str) -> str:
+        """How to get rid of a broken plugin, for error messages."""
+        dist = self.distribution(plugin_name)
+        uninstall = f"`pip uninstall {dist}`" if dist else "uninstall it"
+        return (f"set {DISABLE_AUTOLOAD_ENV}=1 to skip third-party plugins, or {uninstall}")
+
+    def check(self) -> None:
+        """Raise the first recorded plugin problem, with the remedy (for commands that run)."""
+        for plugin_name, problem in self.problems.items():
+            raise RegistryError(f"{problem} ({self.remedy(plugin_name)})")
 
     def plugin_version(self, plugin_name: str) -> str:
         """Version of the distribution that ships ``plugin_name`` (ours for the bundled ones)."""
@@ -66,6 +87,9 @@ class PluginSystem:
                     },
                 }
             )
+            if str(name) in self.problems:
+                rows[-1]["problem"] = self.problems[str(name)]
+                rows[-1]["remedy"] = self.remedy(str(name))
         return rows
 
     def _hookcallers(self, plugin: object) -> list[Any]:
@@ -88,7 +112,8 @@ def _import_default(plugin_name: str, module_name: str) -> ModuleType:
 
 
 def load_plugins(
-    *, autoload: bool | None = None, extra: Iterable[object] = (), defaults: bool = True
+    *, autoload: bool | None = None, extra: Iterable[object] = (), defaults: bool = True,
+    strict: bool = True,
 ) -> PluginSystem:
     """Build a :class:`PluginSystem`.
 
@@ -98,6 +123,9 @@ def load_plugins(
         ``XECGBENCH_DISABLE_PLUGIN_AUTOLOAD`` is set.
     extra : plugin objects (modules or class instances) to register too, e.g. in tests.
     defaults : register the bundled plugins.
+    strict : raise on a registration problem (a name clash, a bad metric); otherwise record it
+        in :attr:`PluginSystem.problems` and go on, so ``xecgbench plugins`` and ``--help``
+        still work and can name the culprit.
     """
     if autoload is None:
         autoload = os.environ.get(DISABLE_AUTOLOAD_ENV, "") in ("", "0")
@@ -116,21 +144,27 @@ def load_plugins(
             ) from exc
     pm.check_pending()
     system = PluginSystem(pm=pm, registry=Registry())
-    _fill_registry(system)
+    _fill_registry(system, strict)
     return system
 
 
-def _fill_registry(system: PluginSystem) -> None:
+def _fill_registry(system: PluginSystem, strict: bool = True) -> None:
     """Call every plugin's register hooks with a registry bound to that plugin."""
     for kind in KINDS:
         caller = getattr(system.pm.hook, f"xecgbench_register_{kind}")
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        # get_hookimpls() is in registration order (pluggy *calls* them last-first): bundled
+        # plugins register first, so a clash is blamed on the newcomer
+        for impl in caller.get_hookimpls():
             plugin_name = system.pm.get_name(impl.plugin) or repr(impl.plugin)
             bound = system.registry[kind].bound(plugin_name, system.plugin_version(plugin_name))
+            if plugin_name in system.problems:
+                continue  # a plugin that already clashed registers nothing more
             try:
                 impl.function(registry=bound)
-            except RegistryError:
-                raise
+            except RegistryError as exc:
+                if strict:
+                    raise
+                system.problems[plugin_name] = str(exc)
             except Exception as exc:
                 raise PluginLoadError(
                     f"plugin {plugin_name!r} failed in xecgbench_register_{kind}: {exc}"

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from xecgbench.plugins.registration_checks import registration_problem
 
 KINDS: tuple[str, ...] = (
     "datasets",
@@ -57,6 +60,9 @@ class KindRegistry:
         """Record ``component`` under ``name``; a second registration of a name raises."""
         if not name or not isinstance(name, str):
             raise RegistryError(f"plugin {plugin!r} registered a {self.kind} entry without a name")
+        problem = registration_problem(self.kind, name, component)
+        if problem is not None:
+            raise RegistryError(f"plugin {plugin!r}: {problem}")
         if name in self._entries:
             first = self._entries[name]
             raise DuplicateComponentError(
@@ -79,8 +85,10 @@ class KindRegistry:
             return self._entries[name]
         except KeyError:
             valid = ", ".join(sorted(self._entries)) or "(none registered)"
+            close = difflib.get_close_matches(str(name), list(self._entries), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UnknownComponentError(
-                f"unknown {self.kind} {name!r}; valid names: {valid}"
+                f"unknown {self.kind} {name!r}; valid names: {valid}{hint}"
             ) from None
 
     def names(self) -> list[str]:

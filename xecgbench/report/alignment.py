@@ -15,10 +15,12 @@ from xecgbench.report.board import (
     Column,
     RunResults,
     Table,
+    arrow,
     sorted_rows,
     stat_columns,
 )
-from xecgbench.report.stats import holm, paired_wilcoxon
+from xecgbench.report.inference import TwoWayBootstrap, grids, ratio, summarise
+from xecgbench.report.stats import holm
 
 
 def _primary_region(summary: pd.DataFrame, primary: str, regions: Sequence[str]) -> str | None:
@@ -31,38 +33,57 @@ def _primary_region(summary: pd.DataFrame, primary: str, regions: Sequence[str])
 def _domain_specificity(
     scores: pd.DataFrame, primary: str, region: str, branch: str, baseline: str
 ) -> pd.DataFrame:
-    """Primary score relative to the ``baseline``-pretraining cell, with a paired Wilcoxon test.
+    """Primary score relative to the ``baseline``-pretraining cell (see :mod:`inference`).
 
-    Index = mean(candidate) / mean(baseline) over the same (seed, sample) pairs; p from a
-    two-sided Wilcoxon signed-rank test on those pairs, Holm-adjusted over the table's cells.
+    Ratio of means over the same seeds × windows with a two-way bootstrap interval; p from a
+    t-test over seeds of the per-seed log ratios, Holm-adjusted over the table's cells.
     """
-    columns = [*CELL, "metric", "region", "mean", "ci95", "n_seeds", "p_value"]
+    columns = [*CELL, "metric", "region", "mean", "ci_low", "ci_high", "n_seeds", "n_records",
+               "p_value"]
     picked = scores[
         (scores["metric"] == primary) & (scores["region"] == region) & (scores["branch"] == branch)
     ]
-    base = picked[picked["pretraining"] == baseline]
-    pair = ["freezing", "attribution", "seed", "sample"]
-    merged = picked[picked["pretraining"] != baseline].merge(
-        base[[*pair, "value"]], on=pair, suffixes=("", "_base")
-    )
+    cells, seeds, records = grids(picked, ("pretraining", "freezing", "attribution"))
+    if not cells:
+        return pd.DataFrame(columns=columns)
+    bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
     out = []
-    for (pretraining, freezing, attribution), cell in merged.groupby(
-        ["pretraining", "freezing", "attribution"], sort=False
-    ):
-        keep = cell["value"].notna() & cell["value_base"].notna()
-        base_mean = cell.loc[keep, "value_base"].mean()
-        ratio = cell.loc[keep, "value"].mean() / base_mean if base_mean else np.nan
-        out.append(
-            {
-                "pretraining": pretraining, "freezing": freezing, "attribution": attribution,
-                "branch": branch, "metric": "domain_specificity", "region": region,
-                "mean": ratio, "ci95": np.nan, "n_seeds": cell.loc[keep, "seed"].nunique(),
-                "p_value": paired_wilcoxon(cell["value"].to_numpy(), cell["value_base"].to_numpy()),
-            }
-        )
+    for (pretraining, freezing, attribution), grid in cells.items():
+        reference = cells.get((baseline, freezing, attribution))
+        if pretraining == baseline or reference is None:
+            continue
+        effect = ratio(grid, reference, bootstrap)
+        out.append({
+            "pretraining": pretraining, "freezing": freezing, "attribution": attribution,
+            "branch": branch, "metric": "domain_specificity", "region": region,
+            "mean": effect.value, "ci_low": effect.low, "ci_high": effect.high,
+            "n_seeds": effect.n_seeds, "n_records": effect.n_records, "p_value": effect.p_value,
+        })
     frame = pd.DataFrame(out, columns=columns)
     frame["p_value"] = holm(frame["p_value"].to_numpy(dtype=float))
     return frame
+
+
+def _by_class(scores: pd.DataFrame, primary: str, region: str, branch: str) -> pd.DataFrame:
+    """The primary score and its chance level on AF and on non-AF windows separately."""
+    picked = scores[(scores["metric"] == primary) & (scores["region"] == region)
+                    & (scores["branch"] == branch)]
+    if "label" not in picked or picked["label"].isna().all():
+        return pd.DataFrame()
+    frames = []
+    for label, name in ((1, "AF"), (0, "non-AF")):
+        mine = picked[picked["label"] == label]
+        if mine.empty:
+            continue
+        keys = ["pretraining", "freezing", "attribution"]
+        score = summarise(mine, keys).assign(metric=f"{primary} · {name}")
+        frames.append(score)
+        if "chance" in mine and mine["chance"].notna().any():
+            chance = summarise(mine.assign(value=mine["chance"]), keys)
+            frames.append(chance.assign(metric=f"chance · {name}"))
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).assign(branch=branch, region=region)
 
 
 def _accuracy_for_rows(
@@ -105,11 +126,15 @@ def alignment_tables(
         pairs = [p for p in pairs if ((mine["metric"] == p[0]) & (mine["region"] == p[1])).any()]
         baseline = results.baseline or ""
         dsi = _domain_specificity(scores, primary, region, branch, baseline)
+        by_class = _by_class(scores, primary, region, branch)
         shown = pd.MultiIndex.from_frame(mine[["metric", "region"]]).isin(pairs)
-        values = [mine[shown], dsi]
+        values = [mine[shown], dsi, by_class]
         columns = list(stat_columns(results, pairs[:1], None))
-        columns.append(Column("domain_specificity", region, "domain specificity (p)", None,
+        columns.append(Column("domain_specificity", region, "vs baseline [95 % CI] (p)", None,
                               "ratio"))
+        for metric in dict.fromkeys(by_class.get("metric", ())):
+            up = None if metric.startswith("chance") else primary_up
+            columns.append(Column(metric, region, metric + arrow(up), up))
         if accuracy_metric is not None:
             values.append(_accuracy_for_rows(accuracy, rows, accuracy_metric, branch))
             columns += stat_columns(results, [(accuracy_metric, "")], None)
@@ -133,10 +158,12 @@ def alignment_tables(
                     f"Explanations of the {branch} branch against its paired masks ({paired}); "
                     f"ranked by the primary metric `{primary}` on `{region}`"
                     f"{' (higher is better)' if primary_up is not False else ' (lower is better)'}."
-                    f" Domain specificity: `{primary}` on `{region}` relative to "
-                    f"`{baseline}` pretraining with the same freezing and attribution"
-                    " (ratio of means over the same seeds × samples; Wilcoxon signed-rank p, "
-                    "Holm-adjusted over this table)."
+                    f" vs baseline: `{primary}` on `{region}` relative to "
+                    f"`{baseline}` pretraining with the same freezing and attribution (ratio "
+                    "of means over the same seeds × windows; two-way bootstrap interval; "
+                    "seed-level t-test p, Holm-adjusted over this table)."
+                    " · AF / · non-AF: the same score on each class's windows, each beside its"
+                    " own chance level (the score of uniform relevance on those windows)."
                     + (f" `{accuracy_metric}`: the {branch} branch's AF detection."
                        if accuracy_metric else "")
                 ),

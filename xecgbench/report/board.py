@@ -17,7 +17,8 @@ INTERVALS = ("P", "PR", "QRS", "ST", "T", "TP")
 #: Interval-profile sub-score that corresponds to a paired mask (for an interval primary).
 MASK_INTERVAL = {"p_wave": "P", "qrs": "QRS", "r_peak": "QRS", "t_wave": "T"}
 TIDY_COLUMNS = (
-    "table", "rank", *CELL, "metric", "region", "mean", "ci95", "n_seeds", "p_value",
+    "table", "rank", *CELL, "metric", "region", "mean", "ci_low", "ci_high", "n_seeds",
+    "n_records", "coverage", "p_value",
 )
 
 
@@ -35,6 +36,11 @@ class RunResults:
     pretraining : one row per pretraining stage: ``pretraining``, ``seed`` and its report.
     strategies : pretraining display label -> ``{"name", "branches", "report_directions",
         "report_description"}``, frozen likewise.
+    flags : models that learnt nothing (``pretraining``, ``freezing``, ``seed``, ``branch``,
+        ``attribution`` or None, ``flag``); their explanation scores are left out of every
+        aggregate and listed instead.
+    failures : failed stages (``stage``, ``labels``, ``component``, ``plugin``, ``error``),
+        listed in the *failed cells* table.
     """
 
     scores: pd.DataFrame
@@ -42,6 +48,8 @@ class RunResults:
     metrics: Mapping[str, Mapping[str, Any]]
     pretraining: Sequence[Mapping[str, Any]] = ()
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    flags: Sequence[Mapping[str, Any]] = ()
+    failures: Sequence[Mapping[str, Any]] = ()
 
     @property
     def baseline(self) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,21 @@ def _examples(store: Path | None, results_dir: Path | None, run_id: str, n: int)
     return collect_examples(store, _system(), run_id, n)
 
 
+class _Steps:
+    """Prints ``[elapsed] step`` lines on stderr: a long report build is never silent."""
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.started = time.perf_counter()
+        self.enabled = enabled
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            click.echo(f"[{time.perf_counter() - self.started:5.1f} s] {message}", err=True)
+
+    def done(self) -> None:
+        self(f"done in {time.perf_counter() - self.started:.1f} s")
+
+
 @click.group("leaderboard")
 def leaderboard() -> None:
     """Leaderboard tables and reports from a results store or committed raw results."""
@@ -75,19 +91,27 @@ _run_option = click.option("--run", "run_id", default=None,
               help="HTML only: records per heatmap (0: no heatmaps).")
 def build_command(store: Path | None, results_dir: Path | None, run_id: str | None, fmt: str,
                   out: Path | None, n_examples: int) -> None:
-    """Build a run's leaderboard tables as Markdown, tidy CSV, LaTeX or an HTML report."""
+    """Build a run's leaderboard tables as Markdown, tidy CSV, LaTeX or an HTML report.
+
+    Progress (each step and its time) goes to standard error, so stdout stays the table.
+    """
     from xecgbench.report.render import to_csv, to_latex, to_markdown
     from xecgbench.report.tables import build_leaderboard
 
+    step = _Steps(enabled=fmt == "html" or out is not None)  # stdout alone: the table alone
+    step("reading results")
     results = _results(store, results_dir, run_id)
+    step(f"building tables ({len(results.scores)} scores)")
     board = build_leaderboard(results)
     if fmt == "html":
         from xecgbench.report.html import render_report
 
+        step("collecting heatmap examples")
         examples = _examples(store, results_dir, results.run["run_id"], n_examples)
-        text = render_report(board, results, examples)
+        text = render_report(board, results, examples, progress=step)
     else:
         text = {"md": to_markdown, "csv": to_csv, "latex": to_latex}[fmt](board)
+    step.done()
     if out is None:
         click.echo(text, nl=False)
         return
@@ -136,7 +160,7 @@ def rebuild_command(root: Path, check: bool) -> None:
             if check:
                 stale += stale_tables(directory)
             else:
-                for path in write_tables(validate_directory(directory), directory):
+                for path in write_tables(validate_directory(directory), directory, root):
                     click.echo(f"wrote {path}")
     except ResultsFileError as exc:
         raise UserError(str(exc)) from None

@@ -18,7 +18,7 @@ from xecgbench.report.board import (
     sorted_rows,
     stat_columns,
 )
-from xecgbench.report.stats import seed_summary
+from xecgbench.report.inference import summarise
 
 
 def _cell_rows(summary: pd.DataFrame, sort: Sequence[str], order) -> pd.DataFrame:
@@ -118,7 +118,7 @@ def pretraining_table(results: RunResults, order) -> Table | None:
     ]
     if not long:
         return None
-    summary = seed_summary(pd.DataFrame(long), ["pretraining", "metric", "region"])
+    summary = summarise(pd.DataFrame(long).assign(sample=0), ["pretraining", "metric", "region"])
     rows = sorted_rows(summary[["pretraining"]].drop_duplicates(), ["pretraining"], order)
     metrics = list(dict.fromkeys(pd.DataFrame(long)["metric"]))
     described = list(dict.fromkeys(

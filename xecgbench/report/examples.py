@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -80,7 +81,8 @@ def collect_examples(store_path: Path, system: PluginSystem, run_id: str,
             continue
         index = arrays.pop("index")[:n_records]
         key = (labels["pretraining"], labels["freezing"], labels["attribution"])
-        relevance[key] = {b: a[:n_records, 0].astype(np.float16) for b, a in arrays.items()}
+        relevance[key] = {b: arrays[b][:n_records, 0].astype(np.float16)
+                          for b in suite.explain.branches if b in arrays}
     if index is None:
         return None
     return Examples(
@@ -93,7 +95,7 @@ def collect_examples(store_path: Path, system: PluginSystem, run_id: str,
     )
 
 
-def save_examples(examples: Examples, path: Path) -> None:
+def save_examples(examples: Examples, path: Path | BinaryIO) -> None:
     """Write ``examples`` as a compressed ``.npz`` (no pickles)."""
     keys = list(examples.relevance)
     arrays: dict[str, np.ndarray] = {

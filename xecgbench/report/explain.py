@@ -112,11 +112,18 @@ def explain_record(
         registration.component, model.explainable(branch), fs=windows.fs, seed=model_seed
     )
     x = torch.from_numpy(windows.signals[index : index + 1])
-    target = torch.tensor([int(windows.labels[index])])
+    if suite.explain.target == "predicted":  # the run's rule: the branch's own decision
+        from xecgbench.run.training import predict
+
+        explained = int(predict(model, windows.signals[index : index + 1])[branch][0] >= 0.5)
+    else:
+        explained = int(windows.labels[index])
+    target = torch.tensor([explained])
     masks = {k: v[index : index + 1] for k, v in windows.masks.items()}
     relevance = call_attribution(method, registration.plugin, explainer, x, target, masks)
     title = (
-        f"{windows.record_ids[index]} ({'AF' if windows.labels[index] else 'non-AF'}) — "
+        f"{windows.record_ids[index]} ({'AF' if windows.labels[index] else 'non-AF'}, "
+        f"explained as {'AF' if explained else 'non-AF'}) — "
         f"{method} on the {branch} branch; pretraining {labels['pretraining']}, "
         f"freezing {labels['freezing']}, seed {labels['seed']}"
     )

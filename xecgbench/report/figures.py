@@ -60,49 +60,58 @@ def _labels(frame: pd.DataFrame, keys: Sequence[str]) -> list[str]:
 
 def interval_profile_figure(values: pd.DataFrame, rows: pd.DataFrame,
                             intervals: Sequence[str]) -> Figure:
-    """Bars of relevance share per interval, one bar per pretraining × freezing.
+    """Bars of relevance share per interval, one bar per pretraining strategy.
 
-    One panel per attribution (rows) and branch (columns), error bars = 95 % CI over seeds;
-    the dashed line is uniform relevance (1 / number of intervals).
+    One panel per attribution (rows) and branch × freezing schedule (columns), so a panel
+    holds only as many series as there are strategies; error bars are the tables' 95 %
+    intervals (inside [0, 1] by construction); the dashed line is uniform relevance.
     """
     attributions = list(dict.fromkeys(rows["attribution"]))
-    branches = list(dict.fromkeys(rows["branch"]))
-    configs = rows[["pretraining", "freezing"]].drop_duplicates()
-    names = _labels(configs, ["pretraining", "freezing"])
-    panel_width = max(5.5, 1.5 + 0.06 * len(names) * len(intervals))  # room for every bar
-    figure, axes = _figure(panel_width * len(branches), 2.4 * len(attributions) + 0.8
-                           + 0.18 * len(names), len(attributions), len(branches), sharey=True)
-    colours = _palette(len(names))
-    width = 0.8 / max(len(names), 1)
+    columns = list(dict.fromkeys(zip(rows["branch"], rows["freezing"], strict=True)))
+    pretrainings = list(dict.fromkeys(rows["pretraining"]))
+    figure, axes = _figure(max(3.2, 0.35 * len(pretrainings) * len(intervals)) * len(columns),
+                           2.2 * len(attributions) + 0.8, len(attributions), len(columns),
+                           sharey=True)
+    colours = _palette(len(pretrainings))
+    width = 0.8 / max(len(pretrainings), 1)
     x = np.arange(len(intervals))
     lookup = values.set_index(["pretraining", "freezing", "attribution", "branch", "region"])
+    offsets = x[None, :] - 0.4 + (np.arange(len(pretrainings))[:, None] + 0.5) * width
     for i, attribution in enumerate(attributions):
-        for j, branch in enumerate(branches):
+        for j, (branch, freezing) in enumerate(columns):
             ax = axes[i][j]
-            for k, (pretraining, freezing) in enumerate(configs.itertuples(index=False)):
-                key = (pretraining, freezing, attribution, branch)
-                picked = [lookup.loc[(*key, r)] if (*key, r) in lookup.index else None
-                          for r in intervals]
-                mean = [np.nan if p is None else float(p["mean"]) for p in picked]
-                ci = [np.nan if p is None else float(p["ci95"]) for p in picked]
-                ax.bar(x - 0.4 + (k + 0.5) * width, mean, width, yerr=np.nan_to_num(ci),
-                       color=colours[k], label=names[k], capsize=1.5, error_kw={"lw": 0.6})
+            index = pd.MultiIndex.from_tuples([(p, freezing, attribution, branch, r)
+                                               for p in pretrainings for r in intervals])
+            picked = lookup.reindex(index)  # one lookup per panel, not per bar
+            mean = picked["mean"].to_numpy(float)
+            low = picked["ci_low"].to_numpy(float) if "ci_low" in picked else mean
+            high = picked["ci_high"].to_numpy(float) if "ci_high" in picked else mean
+            errors = np.nan_to_num(np.stack([mean - low, high - mean]).clip(min=0))
+            colour = [colours[k] for k in np.repeat(np.arange(len(pretrainings)), len(intervals))]
+            bars = ax.bar(offsets.ravel(), mean, width, color=colour)
+            ax.errorbar(offsets.ravel(), mean, yerr=errors, ls="", marker="", ecolor="black",
+                        elinewidth=0.6, capsize=1.5)
+            if i == 0 and j == 0:  # legend handles: the first bar of each strategy
+                for k, name in enumerate(pretrainings):
+                    bars.patches[k * len(intervals)].set_label(name)
             ax.axhline(1 / len(intervals), color="grey", ls="--", lw=0.8)
-            ax.set_ylim(0, 1)  # shares; CIs of two seeds can reach past it
-            ax.set_xticks(x, intervals)
-            ax.set_title(f"{attribution} · {branch} branch", fontsize=9)
+            ax.set_ylim(0, 1)
+            ax.set_xticks(x, intervals, fontsize=7)
+            ax.set_title(f"{attribution} · {branch} · {freezing}", fontsize=8)
             if j == 0:
                 ax.set_ylabel("relevance share")
     handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, fontsize=7, ncols=min(4, len(names)), loc="outside lower center")
+    figure.legend(handles, labels, fontsize=7, ncols=min(4, len(pretrainings)),
+                  loc="outside lower center")
     return figure
 
 
 def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) -> Figure:
     """Scatter of alignment (x) against the branch's accuracy (y) for every configuration.
 
-    ``points``: ``branch``, ``pretraining``, ``attribution``, ``x``, ``x_ci``, ``y``, ``y_ci``.
-    Colour = pretraining, marker = attribution; error bars = 95 % CI over seeds.
+    ``points``: ``branch``, ``pretraining``, ``attribution``, ``x``, ``y``. Colour =
+    pretraining, marker = attribution. Points only: with few seeds the intervals span most of
+    the panel and hide the pattern; they are in the tables beside the same numbers.
     """
     branches = list(dict.fromkeys(points["branch"]))
     figure, axes = _figure(5.0 * len(branches), 4.0, 1, len(branches))
@@ -113,9 +122,8 @@ def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) 
     for ax, branch in zip(axes[0], branches, strict=True):
         mine = points[points["branch"] == branch]
         for row in mine.itertuples(index=False):
-            ax.errorbar(row.x, row.y, xerr=np.nan_to_num(row.x_ci), yerr=np.nan_to_num(row.y_ci),
-                        fmt=markers.get(row.attribution, "o"), color=colours[row.pretraining],
-                        ms=6, elinewidth=0.6, capsize=1.5, alpha=0.85)
+            ax.plot(row.x, row.y, markers.get(row.attribution, "o"),
+                    color=colours[row.pretraining], ms=6, alpha=0.85)
         ax.set_title(f"{branch} branch", fontsize=10)
         ax.set_ylim(*_padded(mine["y"]))
         ax.set_xlim(*_padded(mine["x"]))
@@ -131,6 +139,18 @@ def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) 
     return figure
 
 
+def _mask_band(masks: Mapping[str, np.ndarray], record: int, n: int) -> np.ndarray:
+    """RGBA strip ``(1, T, 4)`` in the colours of :data:`WAVE_SHADING`, transparent elsewhere."""
+    from matplotlib.colors import to_rgba
+
+    band = np.zeros((1, n, 4), dtype=np.float32)
+    for name, _label, colour in WAVE_SHADING:
+        mask = masks.get(name)
+        if mask is not None:
+            band[0, np.asarray(mask[record]).reshape(-1)[:n].astype(bool)] = to_rgba(colour, 0.8)
+    return band
+
+
 def heatmap_figure(signals: np.ndarray, masks: Mapping[str, np.ndarray], fs: float,
                    panels: Sequence[tuple[str, str, np.ndarray]], titles: Sequence[str]) -> Figure:
     """Relevance over the ECG: one row per configuration, one column per (branch, record).
@@ -139,30 +159,54 @@ def heatmap_figure(signals: np.ndarray, masks: Mapping[str, np.ndarray], fs: flo
     record's position ``titles.index(column label)`` giving which signal to draw. Relevance is
     divided by its maximum magnitude (red: for the class, blue: against); waves are shaded
     along the bottom in the colours of :data:`WAVE_SHADING`.
+
+    Every panel is drawn into one axes (images, one line, text): a report holds hundreds of
+    panels, and one matplotlib axes each (ticks, shared limits, layout) cost ~50 ms per panel.
     """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     row_labels = list(dict.fromkeys(p[0] for p in panels))
-    figure, axes = _figure(3.6 * len(titles), 0.95 * len(row_labels) + 0.6,
-                           len(row_labels), len(titles), sharex=True)
-    time = np.arange(signals.shape[-1]) / fs
-    column_of = {t: i for i, t in enumerate(titles)}
+    n = signals.shape[-1]
+    span, gap_x, gap_y = (n - 1) / fs, 0.04 * (n - 1) / fs, 0.25
+    width, height = 3.6 * len(titles), 0.95 * len(row_labels) + 0.6
+    left = min(0.15 + 0.055 * max((len(r) for r in row_labels), default=0), 3.5)  # inches
+    figure = Figure(figsize=(width + left, height))
+    FigureCanvasAgg(figure)
+    ax = figure.add_axes((left / (width + left), 0.45 / height, 1 - left / (width + left) - 0.01,
+                          1 - 0.8 / height))
+    time = np.arange(n) / fs
+    column_of = {t: j for j, t in enumerate(titles)}
+    bands = {r: _mask_band(masks, r, n) for r in range(signals.shape[0])}
+    xs, ys = [], []
     for row_label, column_label, relevance in panels:
         i, j = row_labels.index(row_label), column_of[column_label]
-        ax = axes[i][j]
+        x0, y0 = j * (span + gap_x), -i * (1.1 + gap_y)
         record = j % signals.shape[0]
         scale = np.nanmax(np.abs(relevance)) or 1.0
         ax.imshow(relevance[None, :] / scale, aspect="auto", cmap="bwr", vmin=-1, vmax=1,
-                  extent=(0, time[-1], -0.05, 1.05), interpolation="nearest")
-        trace = signals[record] - np.min(signals[record])
-        ax.plot(time, trace / (np.max(trace) or 1.0), color=TRACE_COLOUR, lw=0.6)
-        shade_waves(ax, time, {k: m[record] for k, m in masks.items()}, 0.0, 0.1, alpha=0.8)
-        ax.set_ylim(-0.05, 1.05)
-        ax.set_yticks([])
-        if j == 0:
-            ax.set_ylabel(row_label, rotation=0, ha="right", va="center", fontsize=7)
-        if i == 0:
-            ax.set_title(column_label, fontsize=8)
-    for ax in axes[-1]:
-        ax.set_xlabel("time (s)", fontsize=8)
+                  extent=(x0, x0 + span, y0 - 0.05, y0 + 1.05), interpolation="nearest")
+        ax.imshow(bands[record], aspect="auto", extent=(x0, x0 + span, y0 - 0.05, y0 + 0.08),
+                  interpolation="nearest")
+        trace = signals[record].reshape(-1) - np.min(signals[record])
+        xs += [x0 + time, [np.nan]]
+        ys += [y0 + trace / (np.max(trace) or 1.0), [np.nan]]
+    if xs:
+        ax.plot(np.concatenate(xs), np.concatenate(ys), color=TRACE_COLOUR, lw=0.6)
+    for i, row_label in enumerate(row_labels):
+        ax.text(-gap_x / 2, -i * (1.1 + gap_y) + 0.5, row_label, ha="right", va="center",
+                fontsize=7)
+    for j, title in enumerate(titles):
+        ax.text(j * (span + gap_x) + span / 2, 1.1, title, ha="center", va="bottom", fontsize=8)
+    ticks = np.array([0.0, n / fs / 2])
+    ax.set_xticks([j * (span + gap_x) + t for j in range(len(titles)) for t in ticks],
+                  [f"{t:g}" for _ in titles for t in ticks], fontsize=7)
+    ax.set_xlabel("time (s)", fontsize=8)
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_xlim(-gap_x / 4, len(titles) * (span + gap_x) - gap_x * 0.75)
+    ax.set_ylim(-(len(row_labels) - 1) * (1.1 + gap_y) - 0.1, 1.1)
     return figure
 
 

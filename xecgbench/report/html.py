@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -53,8 +54,8 @@ def _scatter_points(board: Leaderboard, results: RunResults) -> tuple[pd.DataFra
             if x is None or y is None:
                 continue
             points.append({"branch": branch, "pretraining": row["pretraining"],
-                           "attribution": row["attribution"], "x": x["mean"], "x_ci": x["ci95"],
-                           "y": y["mean"], "y_ci": y["ci95"]})
+                           "attribution": row["attribution"], "x": x["mean"],
+                           "y": y["mean"]})
     return pd.DataFrame(points), f"{primary} (paired mask)", f"{accuracy_metric} (branch)"
 
 
@@ -156,36 +157,46 @@ def _figure_html(uri: str, alt: str, caption: str) -> str:
 
 
 def render_report(board: Leaderboard, results: RunResults,
-                  examples: Examples | None = None) -> str:
-    """The whole report as one HTML string."""
+                  examples: Examples | None = None,
+                  progress: Callable[[str], None] | None = None) -> str:
+    """The whole report as one HTML string; ``progress`` hears each figure as it starts."""
+    say = progress or (lambda _message: None)
     parts = [f"<h1>{_e(board.title)}</h1>"]
     parts += [f'<p class="caption">{_e(n)}</p>' for n in board.notes]
+    answer = [t for t in board.tables if t.name.startswith("answer-")]
+    if answer:  # the answer first, then the pictures, then the detail tables
+        parts += ["<h2>The answer</h2>", *(table_html(t) for t in answer)]
     figures: list[str] = []
+    say("figure: interval profile")
     interval = _interval_figure(board)
     if interval:
         figures.append(_figure_html(
             interval, "interval profile bars",
-            "Relevance share per ECG interval for each pretraining / freezing configuration "
-            "(error bars: 95 % CI over seeds; dashed: uniform relevance).",
+            "Relevance share per ECG interval, one bar per pretraining strategy, one panel per "
+            "method × branch × freezing (error bars: the tables' 95 % intervals; dashed: "
+            "uniform relevance).",
         ))
+    say("figure: accuracy versus alignment")
     scatter = _scatter_figure(board, results)
     if scatter:
         figures.append(_figure_html(
             scatter, "accuracy versus alignment",
             "Accuracy of each branch against the alignment of its explanations "
-            "(colour: pretraining, marker: attribution; error bars: 95 % CI over seeds).",
+            "(colour: pretraining, marker: attribution; means only, intervals are in the "
+            "tables).",
         ))
     if examples is not None and examples.relevance:
+        say(f"figures: relevance heatmaps ({len({k[2] for k in examples.relevance})})")
         for attribution, uri in _heatmap_figures(examples, results):
             figures.append(_figure_html(
                 uri, f"relevance heatmaps: {attribution}",
                 f"Relevance of {attribution} over representative test ECGs (first seed), "
-                "scaled to its maximum magnitude: red for the true class, blue against. "
+                "scaled to its maximum magnitude: red for the explained class, blue against. "
                 "Green bars: P waves (for AF, the atrial window before each QRS); purple: QRS.",
             ))
     if figures:
         parts += ["<h2>Figures</h2>", *figures]
-    parts += [table_html(t) for t in board.tables]
+    parts += [table_html(t) for t in board.tables if t not in answer]
     parts.append("<footer><h2>Provenance</h2><ul>" + "".join(
         f"<li>{_e(k)}: {_e(v)}</li>" for k, v in board.footer.items()) + "</ul></footer>")
     return (

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.report.board import CELL, Column, RunResults, Table, sorted_rows
+from xecgbench.report.inference import summarise
 from xecgbench.report.interval_stats import class_interval_test, long_frame
-from xecgbench.report.stats import seed_summary
 
 CLASS_ORDER = ("non-AF", "AF")
 INTERVAL_ORDER = ("P", "PQ", "F", "QRS", "ST", "T", "TP")
@@ -81,7 +81,7 @@ def interval_anova_table(
         return None
     name = names[0]
     mine = scores[(scores["metric"] == name) & (scores["region"] != "")]
-    summary = seed_summary(mine, [*CELL, "metric", "region"])
+    summary = summarise(mine, [*CELL, "metric", "region"])
     rows: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
     for keys, cell in mine.groupby(list(CELL), sort=False):
@@ -102,10 +102,10 @@ def interval_anova_table(
         for test, p in (("class × interval", result.p_interaction),
                         ("interval", result.p_interval), ("class", result.p_class)):
             tests.append(labels | {"metric": f"{name}: {test}", "region": "", "mean": np.nan,
-                                   "ci95": np.nan, "n_seeds": result.n_seeds, "p_value": p})
+                                   "n_seeds": result.n_seeds, "p_value": p})
         for record in result.posthoc.to_dict("records"):
             tests.append(labels | {"metric": f"{name}: {record['comparison']}", "region": "",
-                                   "mean": record["estimate"], "ci95": np.nan,
+                                   "mean": record["estimate"],
                                    "n_seeds": result.n_seeds, "p_value": record["p_holm"]})
     if not rows:
         return None

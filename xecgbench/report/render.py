@@ -22,20 +22,34 @@ def format_number(value: Any) -> str:
     return f"{value:.1f}" if abs(value) >= 100 else f"{value:.3f}"
 
 
+def _finite(record: Mapping[str, Any], key: str) -> bool:
+    value = record.get(key)
+    return value is not None and not pd.isna(value)
+
+
 def format_stat(record: Mapping[str, Any] | None) -> str:
-    """``mean ± ci95`` (or the mean alone with one seed)."""
-    if record is None or pd.isna(record["mean"]):
+    """``mean [low, high]`` (the mean alone where no interval is given: fewer than 3 seeds)."""
+    if record is None or not _finite(record, "mean"):
         return "—"
     mean = format_number(record["mean"])
-    return mean if pd.isna(record["ci95"]) else f"{mean} ± {format_number(record['ci95'])}"
+    if not (_finite(record, "ci_low") and _finite(record, "ci_high")):
+        return mean
+    return f"{mean} [{format_number(record['ci_low'])}, {format_number(record['ci_high'])}]"
+
+
+def format_p(p: Any) -> str:
+    """``p=0.012``; below 0.001 as ``p<0.001`` (more digits would claim more than seeds give)."""
+    return "" if p is None or pd.isna(p) else (" (p<0.001)" if p < 0.001 else f" (p={p:.2g})")
 
 
 def format_ratio(record: Mapping[str, Any] | None) -> str:
-    """``ratio (p=…)`` for the domain-specificity index."""
-    if record is None or pd.isna(record["mean"]):
+    """``1.52× [1.10, 2.05] (p=0.03)`` for an effect relative to a reference."""
+    if record is None or not _finite(record, "mean"):
         return "—"
-    p = record.get("p_value")
-    return f"{record['mean']:.2f}" + ("" if p is None or pd.isna(p) else f" (p={p:.2g})")
+    text = f"{record['mean']:.2f}×"
+    if _finite(record, "ci_low") and _finite(record, "ci_high"):
+        text += f" [{record['ci_low']:.2f}, {record['ci_high']:.2f}]"
+    return text + format_p(record.get("p_value"))
 
 
 def _rank(value: Any) -> str:
@@ -54,7 +68,7 @@ def cell_texts(table: Table) -> list[list[str]]:
             record = lookup.get((*keys, column.metric, column.region))
             if column.kind == "text":
                 texts.append(str(row.get(column.metric, "—")))
-            elif column.kind == "ratio":
+            elif column.kind in ("ratio", "effect"):
                 texts.append(format_ratio(record))
             else:
                 texts.append(format_stat(record))
@@ -77,18 +91,20 @@ def _md(text: str) -> str:
     )
 
 
+def table_rows(table: Table) -> list[str]:
+    """The Markdown lines of one table (header, rule, rows), every cell escaped."""
+    head = headers(table)
+    lines = ["| " + " | ".join(_md(h) for h in head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(_md(t) for t in row) + " |" for row in cell_texts(table)]
+
+
 def to_markdown(board: Leaderboard) -> str:
     """The leaderboard as Markdown: one section per table, then the provenance footer."""
     lines = [f"# {_md(board.title)}", ""]
     for note in board.notes:
         lines += [note, ""]
     for table in board.tables:
-        head = headers(table)
-        lines += [f"## {_md(table.title)}", "", _md(table.caption), ""]
-        lines.append("| " + " | ".join(_md(h) for h in head) + " |")
-        lines.append("|" + "---|" * len(head))
-        lines += ["| " + " | ".join(_md(t) for t in row) + " |" for row in cell_texts(table)]
-        lines.append("")
+        lines += [f"## {_md(table.title)}", "", _md(table.caption), "", *table_rows(table), ""]
     lines += ["## Provenance", ""]
     lines += [f"- {key}: {_md(value)}" for key, value in board.footer.items()]
     return "\n".join(lines) + "\n"
@@ -98,6 +114,8 @@ def tidy(board: Leaderboard) -> pd.DataFrame:
     """One row per table cell × metric: the numbers behind every table."""
     frames = []
     for table in board.tables:
+        if table.values.empty:
+            continue  # text-only tables (failed cells, flagged models) hold no numbers
         values = table.values.copy()
         for key, value in table.fixed.items():
             values[key] = value

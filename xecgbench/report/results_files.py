@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board import RunResults
 from xecgbench.report.render import to_csv, to_latex, to_markdown
+from xecgbench.report.safe_write import UnsafePathError, write_inside
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.store import SCORE_COLUMNS, ResultsStore
 
@@ -34,6 +35,8 @@ RUN_FILE = "run.json"
 SCORES_FILE = "scores.csv.gz"
 EXAMPLES_FILE = "examples.npz"
 RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
+#: Raw-score columns that results exported before they existed may lack (read as missing).
+OPTIONAL_SCORE_COLUMNS = ("label", "chance")
 #: Generated table files of a committed leaderboard and the renderer of each.
 TABLE_FILES = {"leaderboard.md": to_markdown, "leaderboard.csv": to_csv,
                "leaderboard.tex": to_latex}
@@ -87,6 +90,18 @@ class RunInfo(BaseModel):
     status: str
 
 
+class FlagRecord(BaseModel):
+    """A trained model (or its explanation) that must not be averaged in silently."""
+
+    model_config = ConfigDict(extra="forbid")
+    pretraining: str
+    freezing: str
+    seed: int
+    branch: str
+    attribution: str | None = None
+    flag: str = Field(description="'constant output' or 'all-zero relevance'")
+
+
 class RunRecord(BaseModel):
     """The schema of ``run.json`` (``leaderboards/schema.json`` is generated from it)."""
 
@@ -105,6 +120,10 @@ class RunRecord(BaseModel):
         description="one row per pretraining stage: pretraining, seed and report numbers",
     )
     failures: list[dict[str, Any]] = Field(default_factory=list)
+    flags: list[FlagRecord] = Field(
+        default_factory=list,
+        description="models that learnt nothing: constant output or all-zero relevance",
+    )
 
 
 def schema() -> dict[str, Any]:
@@ -131,6 +150,23 @@ def _pretraining_rows(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
         if r["report"]
     ]
     return sorted(rows, key=lambda r: (str(r["pretraining"]), r["seed"]))
+
+
+def _flags(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
+    """Dead branches: constant AF probability (evaluate), all-zero relevance (attribute)."""
+    flags = []
+    for stage in ("evaluate", "attribute"):
+        for record in store.stage_reports(run_id, stage=stage):
+            labels, report = record["labels"], record["report"]
+            cell = {k: labels[k] for k in ("pretraining", "freezing", "seed")}
+            for branch in report.get("constant_output", ()):
+                flags.append({**cell, "branch": branch, "attribution": None,
+                              "flag": "constant output"})
+            for branch, share in report.get("zero_relevance", {}).items():
+                if share >= 1.0:
+                    flags.append({**cell, "branch": branch, "attribution": labels["attribution"],
+                                  "flag": "all-zero relevance"})
+    return sorted(flags, key=lambda f: tuple(str(v) for v in f.values()))
 
 
 def _run_of(store: ResultsStore, run_id: str | None, where: Path) -> dict[str, Any]:
@@ -162,6 +198,7 @@ def record_from_store(store_path: Path, system: PluginSystem,
             strategies=catalogue["strategies"],
             pretraining=_pretraining_rows(store, run["run_id"]),
             failures=store.failures(run["run_id"]),
+            flags=_flags(store, run["run_id"]),
         )
     return record, scores[list(RAW_SCORE_COLUMNS)]
 
@@ -173,7 +210,9 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         strategies={k: v.model_dump() for k, v in record.strategies.items()},
+        flags=[f.model_dump() for f in record.flags],
         pretraining=record.pretraining,
+        failures=record.failures,
     )
 
 
@@ -185,10 +224,14 @@ def load_store(store_path: Path, system: PluginSystem, run_id: str | None = None
 def _read_scores(path: Path) -> pd.DataFrame:
     try:
         scores = pd.read_csv(path, dtype={"record_id": "string", "region": "string"},
-                             keep_default_na=False, na_values={"value": [""], "attribution": [""],
-                                                                "record_id": [""]})
+                             keep_default_na=False,
+                             na_values={"value": [""], "attribution": [""], "record_id": [""],
+                                        "label": [""], "chance": [""]})
     except (OSError, ValueError, EOFError) as exc:
         raise ResultsFileError(f"{path}: cannot read scores: {exc}") from None
+    for column in OPTIONAL_SCORE_COLUMNS:
+        if column not in scores.columns:
+            scores[column] = np.nan
     missing = [c for c in RAW_SCORE_COLUMNS if c not in scores.columns]
     if missing:
         raise ResultsFileError(f"{path}: missing columns {', '.join(missing)}")
@@ -234,15 +277,21 @@ def validate_directory(directory: Path) -> RunResults:
 def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Path:
     """Write ``run.json`` and ``scores.csv.gz`` (gzip without a timestamp) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / RUN_FILE).write_text(
-        json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n",
-        encoding="utf-8",
-    )
+    _safe(write_inside, out, RUN_FILE,
+          json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n")
     buffer = io.StringIO()
-    scores[list(RAW_SCORE_COLUMNS)].to_csv(buffer, index=False, lineterminator="\n",
+    scores.reindex(columns=list(RAW_SCORE_COLUMNS)).to_csv(buffer, index=False, lineterminator="\n",
                                            float_format="%.9g")
-    (out / SCORES_FILE).write_bytes(gzip.compress(buffer.getvalue().encode(), mtime=0))
+    _safe(write_inside, out, SCORES_FILE, gzip.compress(buffer.getvalue().encode(), mtime=0))
     return out
+
+
+def _safe(write: Any, *args: Any) -> Path:
+    """A leaderboard write; a symlink or an escape becomes a one-line ResultsFileError."""
+    try:
+        return Path(write(*args))
+    except UnsafePathError as exc:
+        raise ResultsFileError(str(exc)) from None
 
 
 def export_results(store_path: Path, system: PluginSystem, out: Path,
@@ -255,20 +304,23 @@ def export_results(store_path: Path, system: PluginSystem, out: Path,
 
         examples = collect_examples(store_path, system, record.run.run_id, n_examples)
         if examples is not None:
-            save_examples(examples, out / EXAMPLES_FILE)
+            buffer = io.BytesIO()
+            save_examples(examples, buffer)
+            _safe(write_inside, out, EXAMPLES_FILE, buffer.getvalue())
     write_tables(validate_directory(out), out)
     return out
 
 
-def write_tables(results: RunResults, directory: Path) -> list[Path]:
-    """Write every generated table file of ``results`` into ``directory``."""
+def write_tables(results: RunResults, directory: Path,
+                 root: Path | None = None) -> list[Path]:
+    """Write every generated table file of ``results`` into ``directory`` (inside ``root``).
+
+    A submitted directory is untrusted: a table file that is a symlink, or a directory that
+    leads outside ``root``, is refused rather than written through.
+    """
     board = build_leaderboard(results)
-    paths = []
-    for name, render in TABLE_FILES.items():
-        path = Path(directory) / name
-        path.write_text(render(board), encoding="utf-8")
-        paths.append(path)
-    return paths
+    return [_safe(write_inside, directory, name, render(board), root)
+            for name, render in TABLE_FILES.items()]
 
 
 def committed_directories(root: Path) -> list[Path]:
@@ -293,5 +345,4 @@ def write_leaderboard(
     """Build the Markdown leaderboard of ``run_id`` (default: latest) into ``out``."""
     board = build_leaderboard(load_store(store_path, system, run_id))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_markdown(board), encoding="utf-8")
-    return out
+    return _safe(write_inside, out.parent, out.name, to_markdown(board))

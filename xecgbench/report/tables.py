@@ -17,18 +17,24 @@ files lives in :mod:`xecgbench.report.results_files`, so a table can be rebuilt 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 
+import numpy as np
+import pandas as pd
+
 from xecgbench.report.alignment import alignment_tables
-from xecgbench.report.board import CELL, Leaderboard, RunResults, suite_order
+from xecgbench.report.board import CELL, Column, Leaderboard, RunResults, Table, suite_order
 from xecgbench.report.detail_tables import (
     accuracy_table,
     interval_table,
     pretraining_table,
     quality_table,
 )
+from xecgbench.report.failed_cells import failed_table
+from xecgbench.report.headline import headline_tables
+from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
-from xecgbench.report.stats import seed_summary
 
 
 def footer(results: RunResults) -> dict[str, str]:
@@ -53,26 +59,79 @@ def footer(results: RunResults) -> dict[str, str]:
     }
 
 
+def without_flagged(results: RunResults) -> RunResults:
+    """``results`` without the explanation scores of flagged models (they are listed instead).
+
+    A branch with constant output loses every explanation score of its seed and cell; an
+    all-zero explanation loses that method's scores only. Accuracy rows stay: a dead branch's
+    accuracy is a real (trivial) number, and the accuracy table shows it beside the trivial
+    predictor.
+    """
+    if not results.flags:
+        return results
+    scores = results.scores
+    drop = np.zeros(len(scores), dtype=bool)
+    explained = scores["attribution"].notna().to_numpy()
+    for flag in results.flags:
+        match = ((scores["pretraining"] == flag["pretraining"])
+                 & (scores["freezing"] == flag["freezing"]) & (scores["seed"] == flag["seed"])
+                 & (scores["branch"] == flag["branch"])).to_numpy() & explained
+        if flag.get("attribution") is not None:
+            match &= (scores["attribution"] == flag["attribution"]).to_numpy()
+        drop |= match
+    return dataclasses.replace(results, scores=scores[~drop].reset_index(drop=True))
+
+
+def flagged_table(results: RunResults) -> Table | None:
+    """Every flagged model, so no dead branch hides in an average."""
+    if not results.flags:
+        return None
+    rows = pd.DataFrame([{**f, "attribution": f.get("attribution") or "(all)"}
+                         for f in results.flags])
+    return Table(
+        name="flagged",
+        title="Flagged models: left out of every explanation aggregate",
+        caption=(
+            "A branch whose AF probability is constant over the evaluation windows learnt "
+            "nothing (constant output); an explanation that is zero on every window explains "
+            "nothing (all-zero relevance). Their explanation scores are excluded above, so the "
+            "affected cells rest on fewer seeds (see n); their accuracy stays in the tables."
+        ),
+        row_keys=("pretraining", "freezing", "seed", "branch", "attribution"),
+        rows=rows[["pretraining", "freezing", "seed", "branch", "attribution", "flag"]],
+        columns=(Column("flag", "", "flag", None, "text"),),
+        values=pd.DataFrame(columns=["metric", "region"]),
+    )
+
+
 def build_leaderboard(results: RunResults) -> Leaderboard:
-    """Aggregate a run's per-sample scores into its tables (mean ± 95 % CI over seeds)."""
+    """Aggregate a run's per-window scores into the answer section, then the detail tables."""
+    flagged = flagged_table(results)
+    results = without_flagged(results)
     scores = results.scores.copy()
     scores["region"] = scores["region"].fillna("")
     explained = scores[scores["attribution"].notna()]
-    accuracy = seed_summary(scores[scores["attribution"].isna()],
-                            ["pretraining", "freezing", "branch", "metric", "region"])
-    summary = seed_summary(explained, [*CELL, "metric", "region"])
+    accuracy = summarise(scores[scores["attribution"].isna()],
+                         ["pretraining", "freezing", "branch", "metric", "region"])
+    summary = summarise(explained, [*CELL, "metric", "region"])
     order = suite_order(results)
     tables = [
+        *headline_tables(results, order),
+        flagged,
         *alignment_tables(results, explained, summary, accuracy, order),
         interval_table(results, summary, order),
         interval_anova_table(results, explained, order),
         quality_table(results, summary, order),
         accuracy_table(results, accuracy, order),
         pretraining_table(results, order),
+        failed_table(results.failures),
     ]
     notes = (
-        "Mean ± 95 % CI (Student t) over seeds of each seed's mean over test samples; "
-        "a single seed shows the mean only. NaN (undefined) sample scores are left out.",
+        "Mean [95 % interval] over seeds × explained windows: a two-way bootstrap resamples "
+        "seeds (the replicates: each trains its own model) and windows (a random effect), so "
+        "intervals reflect both and stay inside each metric's range. Below 3 seeds only the "
+        "mean is shown. p-values test over seeds, never over windows. NaN (undefined) window "
+        "scores are left out and counted as coverage.",
         "↑ / ↓: higher / lower is better (xecgbench's direction table, docs/metrics.md); "
         "no arrow: descriptive.",
     )

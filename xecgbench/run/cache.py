@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from xecgbench.run.device import to_cpu
+from xecgbench.run.faults import from_os_error
 
 
 class CorruptArtifactError(Exception):
@@ -40,11 +41,18 @@ class ArtifactCache:
         checksum = _sha256(data)
         relative = f"{stage}/{key}-{checksum[:16]}{suffix}"
         path = self.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(data)
-        os.replace(temporary, path)
+        temporary = None
+        try:  # a full or read-only disk is a StorageError, and leaves no temporary file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(data)
+            os.replace(temporary, path)
+        except OSError as exc:
+            raise from_os_error(exc, path.parent) from exc
+        finally:
+            if temporary is not None and os.path.exists(temporary):
+                os.unlink(temporary)
         return relative, checksum
 
     def _read(self, relative: str, checksum: str) -> bytes:

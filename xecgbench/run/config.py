@@ -69,6 +69,11 @@ class ExplainConfig(_Frozen):
     n_costly: int = Field(8, ge=0)
     batch_size: int = Field(16, ge=1)
     branches: tuple[str, ...] = ("morphology", "rhythm")
+    #: Which class each window is explained for: ``predicted`` (the explained branch's own
+    #: decision, so its class contrast is positive and every window has positive relevance,
+    #: misclassified ones included) or ``true`` (the label; z+ rules then give misclassified
+    #: windows no positive relevance, and their localisation scores are undefined).
+    target: Literal["predicted", "true"] = "predicted"
     alignment: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: {
             "morphology": ("p_wave",),
@@ -182,7 +187,11 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     key, sep, raw = item.partition("=")
     if not sep or not key:
         raise SuiteError(f"--set {item!r}: expected key=value, e.g. training.epochs=2")
-    return key.split("."), yaml.safe_load(raw)
+    try:
+        return key.split("."), yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"--set {item}: invalid YAML value: {getattr(exc, 'problem', exc)}"
+                         ) from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
@@ -238,10 +247,9 @@ def load_suite(name_or_path: str, overrides: Sequence[str] = ()) -> Suite:
     try:
         return Suite.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = [p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
-        field = ".".join(str(p) for p in loc) or "(suite)"
-        line = _line_of(root, loc)
-        where = f"{path}:{line}" if line else str(path)
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise SuiteError(f"{where}: field {field!r}: {first['msg']}{more}") from None
+        from xecgbench.run.config_errors import describe_validation_error
+
+        message = describe_validation_error(
+            exc, Suite, path, overrides, lambda loc: _line_of(root, loc)
+        )
+        raise SuiteError(message) from None

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
+from xecgbench.run.reaper import start_reaper, stop_reaper
 from xecgbench.run.stage_types import (
     STAGE_KIND,
     StageContext,
@@ -118,6 +119,7 @@ class PoolExecutor:
 
     def __init__(self, suite: Suite, cache: ArtifactCache, workers: int) -> None:
         self.args = _worker_args(suite, cache)
+        self.reaper = start_reaper()  # kills the workers and the resource tracker if we die
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
                                         initializer=_ignore_interrupts)
 
@@ -136,6 +138,7 @@ class PoolExecutor:
             for process in list(getattr(self.pool, "_processes", {}).values()):
                 process.terminate()
         self.pool.shutdown(wait=True, cancel_futures=True)
+        stop_reaper(self.reaper)
 
 
 class RayExecutor:
@@ -152,10 +155,13 @@ class RayExecutor:
 
         self.ray = ray
         self.started = not ray.is_initialized()
+        self.reaper = None
         if self.started:
             num_cpus = workers if workers > 1 and address is None else None
+            if address is None:  # the local Ray's processes die with us, even on kill -9
+                self.reaper = start_reaper()
             ray.init(address=address, num_cpus=num_cpus, include_dashboard=False,
-                     log_to_driver=False)
+                     log_to_driver=False, runtime_env=package_runtime_env())
         self.args = _worker_args(suite, cache)
         self.remote: Any = ray.remote(num_cpus=1)(run_in_worker)
         self.pending: dict[Any, StageTask] = {}
@@ -180,3 +186,43 @@ class RayExecutor:
                 self.ray.cancel(ref, force=True)
         if self.started:
             self.ray.shutdown()
+        stop_reaper(self.reaper)
+
+
+def package_roots() -> list[str]:
+    """Directories this process imported xecgbench and its loaded plugins' packages from."""
+    import sys
+
+    roots: list[str] = []
+    for name, module in list(sys.modules.items()):
+        top = name.split(".", 1)[0]
+        if name != top or not (top.startswith("xecgbench") or top in _plugin_packages()):
+            continue
+        for folder in getattr(module, "__path__", ()):
+            root = str(Path(folder).resolve().parent)
+            if root not in roots:
+                roots.append(root)
+    return roots
+
+
+def _plugin_packages() -> set[str]:
+    from importlib import metadata
+
+    from xecgbench.plugins.manager import ENTRY_POINT_GROUP
+
+    return {ep.module.split(".", 1)[0] for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def package_runtime_env() -> dict[str, Any]:
+    """Ray workers import the packages this driver imported, whatever its working directory.
+
+    Ray puts the driver's cwd on every worker's ``sys.path``; started from the directory
+    above a checkout, the checkout folder ``xecgbench/`` (no ``__init__``) became a namespace
+    package that shadowed an editable install, and every stage failed with an ImportError.
+    Listing the real package roots first on ``PYTHONPATH`` makes the import system find the
+    regular packages before any namespace portion.
+    """
+    import os
+
+    paths = package_roots() + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {"env_vars": {"PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}}

@@ -38,8 +38,23 @@ def _checked_explain(context: StageContext, task: StageTask, method: Any) -> Any
     return functools.partial(call_attribution, spec.display, plugin, method)
 
 
+def _targets(context: StageContext, model: Any, x: np.ndarray, labels: np.ndarray) -> dict:
+    """The class each branch explains per window (see ``ExplainConfig.target``)."""
+    from xecgbench.run.training import predict
+
+    branches = context.suite.explain.branches
+    if context.suite.explain.target == "true":
+        return {b: labels.astype(np.int64) for b in branches}
+    probabilities = predict(model, x)
+    return {b: (probabilities[b] >= 0.5).astype(np.int64) for b in branches}
+
+
 def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
-    """Relevance of the explained test windows for their true class, per explained branch."""
+    """Relevance of the explained windows per branch, for the class the suite's rule picks.
+
+    The artifact holds ``index``, each branch's relevance and ``target_<branch>``; the report
+    counts windows whose relevance is all zero (a dead branch explains nothing).
+    """
     import torch
 
     _, test = load_data(context)
@@ -47,9 +62,11 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
     explain_cfg = context.suite.explain
     index = explained_indices(test.labels, explain_cfg.n_samples)
     x = torch.from_numpy(test.signals[index]).to(context.device)
-    target = torch.from_numpy(test.labels[index].astype(np.int64)).to(context.device)
+    targets = _targets(context, model, test.signals[index], test.labels[index])
     arrays = {"index": index}
+    zero: dict[str, float] = {}
     for branch in explain_cfg.branches:
+        target = torch.from_numpy(targets[branch]).to(context.device)
         explain = _checked_explain(context, task, _explainer(context, task, model, branch))
         parts = [
             explain(
@@ -62,8 +79,10 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
             for s in range(0, len(x), explain_cfg.batch_size)
         ]
         arrays[branch] = np.concatenate(parts).astype(np.float32)
+        arrays[f"target_{branch}"] = targets[branch]
+        zero[branch] = float(np.mean(~arrays[branch].reshape(len(index), -1).any(axis=1)))
     artifact, checksum = context.cache.save_arrays("attribute", task.key, arrays)
-    return StageOutcome(task.key, artifact, checksum, 0.0)
+    return StageOutcome(task.key, artifact, checksum, 0.0, report={"zero_relevance": zero})
 
 
 def _re_explain(checked: Any, device: Any, masks: Mapping[str, np.ndarray], x: Any,
@@ -102,10 +121,11 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
             explain = functools.partial(_re_explain, checked, context.device, masks)
         regions = explain_cfg.alignment.get(branch, ()) if "mask" in metric.info.requires else ("",)
         for region in regions:
+            target = arrays.get(f"target_{branch}", test.labels[arrays["index"]])[: len(index)]
             batch = ExplanationBatch(
                 x=test.signals[index],
                 y=test.labels[index],
-                target=test.labels[index].astype(np.int64),
+                target=target.astype(np.int64),
                 attributions=arrays[branch][: len(index)],
                 fs=test.fs,
                 seed=task.seed,
@@ -117,6 +137,9 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
             )
             result = metric.evaluate_batch(batch)
             named = result if isinstance(result, Mapping) else {"": result}
+            chance = (np.asarray(metric.chance(batch), dtype=np.float64)
+                      if hasattr(metric, "chance") and not isinstance(result, Mapping)
+                      else np.full(len(index), np.nan))
             for sub, values in named.items():
                 values = np.asarray(values, dtype=np.float64)
                 if values.shape != (len(index),):
@@ -135,8 +158,10 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
                         sample=int(i),
                         record_id=test.record_ids[i],
                         value=float(v) if np.isfinite(v) else None,
+                        label=int(test.labels[i]),
+                        chance=float(c) if np.isfinite(c) else None,
                     )
-                    for i, v in zip(index, values, strict=True)
+                    for i, v, c in zip(index, values, chance, strict=True)
                 )
     return StageOutcome(task.key, None, None, 0.0, scores=scores)
 

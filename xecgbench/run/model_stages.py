@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from xecgbench.plugins.components import CONSTANT_OUTPUT_SPREAD, TRIVIAL_BRANCH
 from xecgbench.run.stage_types import (
     StageContext,
     StageOutcome,
@@ -51,19 +54,27 @@ def run_finetune(context: StageContext, task: StageTask) -> StageOutcome:
 
 
 def run_evaluate(context: StageContext, task: StageTask) -> StageOutcome:
-    """Accuracy metrics of every branch and the ensemble on the test split."""
+    """Accuracy of every branch, the ensemble and the trivial majority-class predictor.
+
+    A branch whose AF probability is constant over the evaluation windows learnt nothing; it
+    is reported (``constant_output``) so the tables flag it instead of averaging it in.
+    """
     from xecgbench.run.training import predict
 
-    _, test = load_data(context)
+    train, test = load_data(context)
     model = load_model(context, task, "finetune")
     probabilities = predict(model, test.signals)
+    majority = float(np.mean(train.labels) > 0.5)  # AF is label 1
+    scored = {**probabilities, TRIVIAL_BRANCH: np.full(len(test.labels), majority)}
+    constant = sorted(b for b, p in probabilities.items()
+                      if np.ptp(p) < CONSTANT_OUTPUT_SPREAD)
     scores = []
     for spec in context.suite.metrics:
         metric_cls = context.component("metrics", spec)
         if metric_cls.info.category != "accuracy":
             continue
         metric = metric_cls(**spec.params)
-        for branch, prob in probabilities.items():
+        for branch, prob in scored.items():
             value = metric.evaluate(test.labels, prob)
             scores.append(
                 score_row(
@@ -80,6 +91,8 @@ def run_evaluate(context: StageContext, task: StageTask) -> StageOutcome:
     artifact, checksum = context.cache.save_arrays(
         "evaluate", task.key, {f"prob_{b}": p for b, p in probabilities.items()}
     )
-    return StageOutcome(task.key, artifact, checksum, 0.0, scores=scores)
+    report = {"constant_output": constant, "n_windows": len(test.labels),
+              "n_af": int(test.labels.sum())}
+    return StageOutcome(task.key, artifact, checksum, 0.0, report=report, scores=scores)
 
 

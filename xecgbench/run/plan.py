@@ -14,12 +14,13 @@ from typing import Any
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, content_hash
-from xecgbench.run.stage_types import STAGES, StageTask
+from xecgbench.run.param_defaults import key_params
+from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, StageTask
 from xecgbench.run.training import FINE_TUNING_VERSION
 
 #: Explain settings that change the relevance arrays (which windows, which branches, chunking);
 #: the rest (mask pairings, how many windows costly metrics score) only shapes the scores.
-ATTRIBUTION_FIELDS = ("n_samples", "batch_size", "branches")
+ATTRIBUTION_FIELDS = ("n_samples", "batch_size", "branches", "target")
 SCORE_FIELDS = ("alignment", "n_costly")
 
 
@@ -41,9 +42,14 @@ class Cell:
 
 
 def _component_id(system: PluginSystem, kind: str, spec: ComponentSpec) -> dict[str, Any]:
-    """Name, params and version: a new plugin version invalidates the stages it shaped."""
+    """Name, params and version: a new plugin version invalidates the stages it shaped.
+
+    Params equal to the component's defaults are left out, so writing a default out in a
+    suite reuses the stages cached without it.
+    """
     registration = system.registry[kind].registration(spec.name)
-    return {"name": spec.name, "params": spec.params, "version": registration.version}
+    params = key_params(registration.component, spec.params)
+    return {"name": spec.name, "params": params, "version": registration.version}
 
 
 def validate_components(suite: Suite, system: PluginSystem) -> None:
@@ -103,7 +109,7 @@ class StageKeys:
         """The fine-tuned model, the windows it is evaluated on and the accuracy metrics."""
         return content_hash(
             ["evaluate", fine_key, self._evaluation_source(),
-             [self._id("metrics", s) for s in accuracy]]
+             [self._id("metrics", s) for s in accuracy], STAGE_VERSIONS["evaluate"]]
         )
 
     def attribute(self, fine_key: str, attribution: ComponentSpec) -> str:
@@ -117,7 +123,8 @@ class StageKeys:
     def score(self, attr_key: str, metric: ComponentSpec) -> str:
         """The relevance, the metric, and the explain fields that shape scores only."""
         return content_hash(
-            ["score", attr_key, self._id("metrics", metric), self._explain(SCORE_FIELDS)]
+            ["score", attr_key, self._id("metrics", metric), self._explain(SCORE_FIELDS),
+             STAGE_VERSIONS["score"]]
         )
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,13 +20,13 @@ from rich.progress import (
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TimeRemainingColumn,
 )
 from rich.progress import Progress as Bars
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
+from xecgbench.run.eta import CostModel, EtaColumn
 from xecgbench.run.executors import (
     STAGE_THREADS,
     Executor,
@@ -33,10 +34,14 @@ from xecgbench.run.executors import (
     PoolExecutor,
     RayExecutor,
 )
+from xecgbench.run.faults import StorageError
 from xecgbench.run.layout import RunLayout
+from xecgbench.run.liveness import Heartbeat, reap_dead_runs
+from xecgbench.run.lock import run_lock
 from xecgbench.run.plan import PlannedTask, plan
+from xecgbench.run.preflight import preflight
 from xecgbench.run.provenance import provenance
-from xecgbench.run.stage_types import STAGES, StageContext, StageFailure, StageTask
+from xecgbench.run.stage_types import STAGES, StageContext, StageFailure, StageTask, load_data
 from xecgbench.run.store import ResultsStore
 
 OUTCOMES = ("computed", "reused", "failed", "skipped")
@@ -83,14 +88,15 @@ class Progress:
         self._totals = dict(totals)
         self._clock = time.perf_counter()
         self._counts = {stage: Counter() for stage in totals}
+        self._costs = CostModel(totals)
         if self.quiet or not self.console.is_terminal:
             yield self
             return
         columns = (TextColumn("{task.description:>10}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+                   TimeElapsedColumn(), TextColumn("eta"), EtaColumn())
         with Bars(*columns, console=self.console) as bars:
             self._bars = bars
-            self._tasks["all"] = bars.add_task("all", total=sum(totals.values()))
+            self._tasks["all"] = bars.add_task("all", total=sum(totals.values()), eta_at=None)
             for stage, total in totals.items():
                 self._tasks[stage] = bars.add_task(stage, total=total, start=False)
             try:
@@ -101,6 +107,7 @@ class Progress:
     def begin(self, stage: str) -> None:
         """``stage``'s tasks start now (its clock and ETA count from here)."""
         self._clock = time.perf_counter()
+        self._costs.begin(stage)
         if self._bars is not None and stage in self._tasks:
             self._bars.start_task(self._tasks[stage])
 
@@ -108,14 +115,19 @@ class Progress:
         """One more ``stage`` task done; ``outcome`` is computed, reused, failed or skipped."""
         counts = self._counts[stage]
         counts[outcome] += 1
+        self._costs.advance(stage, outcome)
         if self._bars is not None:
+            left = self._costs.remaining()  # weighted by each stage kind's cost
             self._bars.advance(self._tasks[stage])
-            self._bars.advance(self._tasks["all"])
+            self._bars.update(self._tasks["all"], advance=1,
+                              eta_at=None if left is None else time.perf_counter() + left)
         elif not self.quiet and counts.total() == self._totals[stage]:
             seconds = time.perf_counter() - self._clock
             detail = ", ".join(f"{counts[o]} {o}" for o in OUTCOMES if counts[o])
+            left = self._costs.remaining()
+            eta = "" if not left else f", about {time.strftime('%H:%M:%S', time.gmtime(left))} left"
             self.console.print(f"{stage:>10} {counts.total()}/{self._totals[stage]} ({detail}) "
-                               f"{seconds:.1f} s", highlight=False)
+                               f"{seconds:.1f} s{eta}", highlight=False)
 
 
 def _make_executor(kind: str, context: StageContext, workers: int, address: str | None) -> Executor:
@@ -148,7 +160,23 @@ def _cached(store: ResultsStore, cache: ArtifactCache, task: StageTask) -> bool:
     record = store.stage(task.key)
     if record is None or record.status != "done":
         return False
+    if not store.scores_intact(task.key):  # altered or damaged score rows: recompute them
+        return False
     return record.artifact is None or cache.verify(record.artifact, record.checksum or "")
+
+
+def data_record(context: StageContext) -> dict[str, dict[str, object]]:
+    """Per split: windows, records kept and every record excluded with its reason.
+
+    Loading here, in the driver and before the first stage, also validates the data (a
+    missing directory or an ``on_bad_record: error`` fault stops the run before any work).
+    """
+    record: dict[str, dict[str, object]] = {}
+    for split, part in zip(("train", "test"), load_data(context), strict=True):
+        records = {rid.split("#", 1)[0] for rid in part.record_ids}
+        record[split] = {"windows": len(part.record_ids), "records": len(records),
+                         "excluded": len(part.skipped), "excluded_records": dict(part.skipped)}
+    return record
 
 
 def run_suite(
@@ -160,6 +188,7 @@ def run_suite(
     workers: int = 1,
     address: str | None = None,
     quiet: bool = False,
+    wait: bool = False,
 ) -> RunSummary:
     """Run (or resume) ``suite`` into ``out_dir``; finished stages are reused, never redone.
 
@@ -168,27 +197,41 @@ def run_suite(
     ``interrupted`` and the ``KeyboardInterrupt`` propagates.
     """
     started = time.perf_counter()
-    out_dir.mkdir(parents=True, exist_ok=True)
     planned = plan(suite, system)
     layout = RunLayout(out_dir)
     cache = ArtifactCache(layout.cache)
+    preflight(suite, system, out_dir, cache.root)  # parameters, primary metric, writable dirs
     context = StageContext(suite, system, cache)
+    with run_lock(out_dir, wait, notify=lambda line: print(line, file=sys.stderr)):
+        return _locked_run(suite, system, out_dir, planned, context, started, executor=executor,
+                           workers=workers, address=address, quiet=quiet)
+
+
+def _locked_run(suite: Suite, system: PluginSystem, out_dir: Path,
+                planned: Sequence[PlannedTask], context: StageContext, started: float, *,
+                executor: str, workers: int, address: str | None, quiet: bool) -> RunSummary:
+    """:func:`run_suite` once it holds ``out_dir``'s run lock."""
+    cache = context.cache
+    data = data_record(context)
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    summary = RunSummary(run_id, layout.store)
+    summary = RunSummary(run_id, RunLayout(out_dir).store)
     execution = {"executor": executor, "workers": workers, "address": address,
                  "stage_threads": STAGE_THREADS, "host": platform.node(), "pid": os.getpid()}
     totals = {s: sum(1 for p in planned if p.task.stage == s) for s in STAGES}
     with (ResultsStore(summary.store_path) as store,
           _open_executor(executor, context, workers, address) as runner):
+        reap_dead_runs(store)  # earlier runs killed without a word are ``dead`` from now on
         store.start_run(run_id, suite.name, suite.model_dump(mode="json"), suite.config_hash(),
-                        {**provenance(system, suite), "execution": execution})
+                        {**provenance(system, suite), "execution": execution, "data": data})
         try:
-            with Progress(quiet).session({s: n for s, n in totals.items() if n}) as progress:
+            with (Heartbeat(summary.store_path, run_id),
+                  Progress(quiet).session({s: n for s, n in totals.items() if n}) as progress):
                 for stage in STAGES:
                     _run_stage(stage, planned, store, cache, runner, summary, progress)
         except BaseException as exc:
             status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "error"
-            store.finish_run(run_id, status)
+            with suppress(StorageError):  # the disk that failed the run may refuse this too
+                store.finish_run(run_id, status)
             raise
         store.finish_run(run_id, "ok" if summary.ok else "failed-cells")
     summary.seconds = time.perf_counter() - started
@@ -216,6 +259,8 @@ def _run_stage(stage: str, planned: Sequence[PlannedTask], store: ResultsStore,
         todo.append(StageTask(item.task.stage, item.task.key, item.task.seed, item.task.specs,
                               item.task.labels, resolved))
     for task, result in runner.run(todo):
+        if isinstance(result, StageFailure) and result.infrastructure:
+            raise StorageError(result.error)  # the machine failed, not the component: stop
         if isinstance(result, StageFailure):
             store.fail_stage(summary.run_id, task.key, stage, dict(task.labels),
                              component=result.component, plugin=result.plugin,

@@ -7,13 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from xecgbench.plugins.components import ECGSet
+from xecgbench.plugins.components import BranchedModel, ECGSet, ModelFactory
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import ComponentSpec, Suite
 from xecgbench.run.windows import evaluation_windows, training_windows
 
 STAGES: tuple[str, ...] = ("pretrain", "finetune", "evaluate", "attribute", "score")
+#: Procedure versions in the stage keys: a change of what a stage computes is never served
+#: from an older cache (evaluate 2: the majority-class row and constant-output report;
+#: score 2: each window's class and chance level stored beside its score).
+STAGE_VERSIONS = {"evaluate": 2, "score": 2}
 #: Registry kind of the component each stage is named after (for failure reports).
 STAGE_KIND = {
     "pretrain": "pretraining",
@@ -62,6 +66,8 @@ class StageFailure:
     plugin: str
     error: str
     traceback: str = ""
+    #: The machine (disk, store, cache), not the component, failed: the run stops.
+    infrastructure: bool = False
 
 
 @dataclass
@@ -100,13 +106,13 @@ def load_data(context: StageContext) -> tuple[ECGSet, ECGSet]:
     return context.data
 
 
-def build_model(context: StageContext, seed: int, n_samples: int) -> Any:
+def build_model(context: StageContext, seed: int, n_samples: int) -> BranchedModel:
     """A fresh model of the suite, initialised from ``seed``."""
     from xecgbench.run.training import seed_everything
 
     seed_everything(seed)
     spec = context.suite.model
-    factory = context.component("models", spec)
+    factory: ModelFactory = context.component("models", spec)
     return factory(fs=context.suite.data.fs, n_samples=n_samples, **spec.params)
 
 

@@ -12,6 +12,7 @@ import traceback
 
 from xecgbench.plugins.components import DatasetError
 from xecgbench.run.explanation_stages import run_attribute, run_score
+from xecgbench.run.faults import StorageError
 from xecgbench.run.model_stages import run_evaluate, run_finetune, run_pretrain
 from xecgbench.run.stage_types import (
     STAGE_KIND,
@@ -35,6 +36,10 @@ def execute(context: StageContext, task: StageTask) -> StageOutcome | StageFailu
     started = time.perf_counter()
     try:
         outcome = RUNNERS[task.stage](context, task)
+    except StorageError as exc:  # the disk, not a plugin: never blamed on the component
+        return StageFailure(key=task.key, component="storage", plugin="xecgbench",
+                            error=str(exc), traceback=traceback.format_exc(),
+                            infrastructure=True)
     except Exception as exc:
         kind, spec = STAGE_KIND[task.stage], task.component
         if isinstance(exc, DatasetError):  # the data, not the stage's component, is to blame

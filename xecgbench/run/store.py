@@ -1,15 +1,24 @@
-"""The results store: one SQLite file (WAL) holding runs, stages, scores and failures."""
+"""The results store: one SQLite file (WAL) holding runs, stages, scores and failures.
+
+Long because it holds every SQL statement of the project: no SQL lives anywhere else.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import itertools
 import json
 import sqlite3
+import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from xecgbench.run.faults import StorageError, from_os_error, from_sqlite_error
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -29,6 +38,7 @@ CREATE TABLE IF NOT EXISTS scores (
     stage_key TEXT NOT NULL, dataset TEXT, seed INTEGER, pretraining TEXT, freezing TEXT,
     attribution TEXT, branch TEXT NOT NULL, metric TEXT NOT NULL, category TEXT,
     region TEXT NOT NULL, sample INTEGER NOT NULL, record_id TEXT, value REAL,
+    label INTEGER, chance REAL,
     PRIMARY KEY (stage_key, branch, metric, region, sample)
 );
 CREATE TABLE IF NOT EXISTS failures (
@@ -36,16 +46,39 @@ CREATE TABLE IF NOT EXISTS failures (
     component TEXT, plugin TEXT, error TEXT NOT NULL, traceback TEXT, at REAL NOT NULL,
     PRIMARY KEY (run_id, stage_key)
 );
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
+#: Columns added after the first release: (table, column, type); stores are migrated on open.
+MIGRATIONS: tuple[tuple[str, str, str], ...] = (
+    ("stages", "scores_checksum", "TEXT"),
+    ("runs", "heartbeat", "REAL"),
+    ("scores", "label", "INTEGER"),
+    ("scores", "chance", "REAL"),
+)
+#: The order a stage's score rows are checksummed in (its primary key).
+_BLOCK_ORDER = "branch, metric, region, sample"
 
 SCORE_COLUMNS = (
     "stage_key", "dataset", "seed", "pretraining", "freezing", "attribution",
-    "branch", "metric", "category", "region", "sample", "record_id", "value",
+    "branch", "metric", "category", "region", "sample", "record_id", "value", "label", "chance",
 )
 
 
 class StoreLockedError(Exception):
     """Another process holds the store's write lock for longer than the timeout."""
+
+
+class CorruptScoresError(StorageError):
+    """Stored score rows no longer match the checksum written with them."""
+
+
+def scores_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """SHA-256 of score rows as SQLite returns them (``repr`` keeps every float bit)."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(repr(tuple(row)).encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -66,12 +99,82 @@ class ResultsStore:
 
     def __init__(self, path: Path | str, timeout_s: float = 30.0) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.timeout_s = timeout_s
-        self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(SCHEMA)
+        #: Set when the store opened without commits it had made (its -wal file was lost).
+        self.lost_commits = 0
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise from_os_error(exc, self.path.parent) from exc
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise from_sqlite_error(exc, self.path) from exc
+        self._check_commits()
+
+    # -- schema migration and lost-WAL detection ------------------------------------------------
+    def _migrate(self) -> None:
+        """Add the columns of :data:`MIGRATIONS` to an older store; checksum its old scores."""
+        added = False
+        for table, column, kind in MIGRATIONS:
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                added = True
+        if added:  # scores written before checksums existed are trusted once, then guarded
+            keys = [k for (k,) in self._db.execute(
+                "SELECT key FROM stages WHERE status = 'done' AND scores_checksum IS NULL")]
+            for key in keys:
+                self._db.execute("UPDATE stages SET scores_checksum = ? WHERE key = ?",
+                                 (self._block_digest(self._db, key), key))
+
+    @property
+    def commits_file(self) -> Path:
+        """Sidecar holding the store's commit count (outside the database and its WAL)."""
+        return self.path.with_name(self.path.name + ".commits")
+
+    def _commit_count(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'commits'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _check_commits(self) -> None:
+        """Report commits the sidecar counted but the database lacks (a deleted -wal file).
+
+        WAL mode keeps recent commits in ``results.sqlite-wal`` until a checkpoint; a kill -9
+        leaves them there and deleting that file loses them with no error from SQLite.
+        """
+        try:
+            recorded = int(self.commits_file.read_text().strip() or 0)
+        except (OSError, ValueError):
+            return
+        self.lost_commits = max(0, recorded - self._commit_count())
+        if self.lost_commits:
+            print(f"warning: results store {self.path} lost its write-ahead log "
+                  f"({self.path.name}-wal): {self.lost_commits} committed transactions are "
+                  "gone; their stages will be recomputed", file=sys.stderr)
+
+    def _write_commits(self) -> None:
+        try:
+            self.commits_file.write_text(f"{self._commit_count()}\n")
+        except OSError as exc:
+            raise from_os_error(exc, self.commits_file) from exc
+
+    @staticmethod
+    def _block_digest(db: sqlite3.Connection, key: str) -> str:
+        cursor = db.execute(
+            f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE stage_key = ? "
+            f"ORDER BY {_BLOCK_ORDER}", (key,))
+        return scores_digest(cursor)
+
+    def scores_intact(self, key: str) -> bool:
+        """True when stage ``key``'s score rows match their checksum (or predate checksums)."""
+        row = self._db.execute("SELECT scores_checksum FROM stages WHERE key = ?",
+                               (key,)).fetchone()
+        return row is None or row[0] is None or row[0] == self._block_digest(self._db, key)
 
     def close(self) -> None:
         """Close the connection."""
@@ -93,23 +196,39 @@ class ResultsStore:
                     f"results store {self.path} is locked by another process for more than "
                     f"{self.timeout_s:g} s"
                 ) from exc
-            raise
+            raise from_sqlite_error(exc, self.path) from exc
         try:
             yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
+            self._db.execute("INSERT INTO meta VALUES ('commits', 1) "
+                             "ON CONFLICT(key) DO UPDATE SET value = value + 1")
+            self._db.execute("COMMIT")
+        except BaseException as exc:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                    exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+                raise from_sqlite_error(exc, self.path) from exc
             raise
-        self._db.execute("COMMIT")
+        self._write_commits()
 
     def start_run(self, run_id: str, suite: str, config: Mapping[str, Any], config_hash: str,
                   provenance: Mapping[str, Any]) -> None:
         """Record a new run (a resumed run is a new run reusing finished stages)."""
         with self._transaction() as db:
+            now = time.time()
             db.execute(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, NULL, 'running')",
+                "INSERT INTO runs (run_id, suite, config_hash, config_json, provenance_json, "
+                "started, finished, status, heartbeat) VALUES (?, ?, ?, ?, ?, ?, NULL, "
+                "'running', ?)",
                 (run_id, suite, config_hash, json.dumps(config, sort_keys=True),
-                 json.dumps(provenance, sort_keys=True), time.time()),
+                 json.dumps(provenance, sort_keys=True), now, now),
             )
+
+    def mark_dead(self, run_id: str, last_seen: float) -> None:
+        """A ``running`` run whose process is gone: ``dead``, finished when last seen."""
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET status = 'dead', finished = ? "
+                       "WHERE run_id = ? AND status = 'running'", (last_seen, run_id))
 
     def finish_run(self, run_id: str, status: str) -> None:
         """Mark a run finished with ``status`` (``ok`` or ``failed-cells``)."""
@@ -140,13 +259,17 @@ class ResultsStore:
         rows = [tuple(score.get(c) for c in SCORE_COLUMNS) for score in scores]
         with self._transaction() as db:
             db.execute("DELETE FROM scores WHERE stage_key = ?", (key,))
-            db.execute(
-                "INSERT OR REPLACE INTO stages VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?)",
-                (key, stage, json.dumps(labels, sort_keys=True), artifact, checksum, seconds,
-                 json.dumps(dict(report or {}), sort_keys=True), time.time()),
-            )
             db.executemany(
-                f"INSERT INTO scores VALUES ({', '.join('?' * len(SCORE_COLUMNS))})", rows
+                f"INSERT INTO scores ({', '.join(SCORE_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(SCORE_COLUMNS))})", rows
+            )
+            db.execute(
+                "INSERT OR REPLACE INTO stages (key, stage, labels_json, status, artifact, "
+                "checksum, seconds, report_json, finished, scores_checksum) "
+                "VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?)",
+                (key, stage, json.dumps(labels, sort_keys=True), artifact, checksum, seconds,
+                 json.dumps(dict(report or {}), sort_keys=True), time.time(),
+                 self._block_digest(db, key)),
             )
             db.execute("INSERT OR IGNORE INTO run_stages VALUES (?, ?)", (run_id, key))
             db.execute("DELETE FROM failures WHERE stage_key = ? AND run_id = ?", (key, run_id))
@@ -161,13 +284,20 @@ class ResultsStore:
                  traceback, time.time()),
             )
 
-    def failures(self, run_id: str | None = None) -> list[dict[str, Any]]:
-        """Failures of ``run_id`` (default: the latest run): stage, cell labels, blame, error."""
+    def failures(self, run_id: str | None = None, *,
+                 with_traceback: bool = False) -> list[dict[str, Any]]:
+        """Failures of ``run_id`` (default: the latest run): stage, cell labels, blame, error.
+
+        ``with_traceback`` adds each stored ``traceback`` (left out by default: exported
+        ``run.json`` files keep only the one-line errors).
+        """
         run_id = run_id or self.latest_run_id()
-        names = ("stage", "labels", "component", "plugin", "error", "stage_key")
+        names: tuple[str, ...] = ("stage", "labels", "component", "plugin", "error", "stage_key")
+        extra = ", traceback" if with_traceback else ""
+        names += ("traceback",) if with_traceback else ()
         cursor = self._db.execute(
-            "SELECT stage, labels_json, component, plugin, error, stage_key FROM failures "
-            "WHERE run_id = ? ORDER BY at",
+            "SELECT stage, labels_json, component, plugin, error, stage_key"
+            f"{extra} FROM failures WHERE run_id = ? ORDER BY at",
             (run_id,),
         )
         rows = [dict(zip(names, row, strict=True)) for row in cursor]
@@ -190,6 +320,12 @@ class ResultsStore:
             record["config"] = json.loads(record["config"])
             rows.append(record)
         return rows
+
+    def last_seen(self, run_id: str) -> float | None:
+        """When ``run_id`` last showed it was alive (its heartbeat, else its start)."""
+        row = self._db.execute("SELECT COALESCE(heartbeat, started) FROM runs WHERE run_id = ?",
+                               (run_id,)).fetchone()
+        return float(row[0]) if row and row[0] is not None else None
 
     def latest_run_id(self) -> str | None:
         """The most recently started run."""
@@ -242,7 +378,24 @@ class ResultsStore:
             "JOIN run_stages r ON r.key = s.stage_key WHERE r.run_id = ? "
             "ORDER BY s.stage_key, s.branch, s.metric, s.region, s.sample"
         )
-        return pd.read_sql_query(query, self._db, params=(run_id,))
+        rows = self._db.execute(query, (run_id,)).fetchall()
+        self._verify_blocks(rows)
+        return pd.DataFrame.from_records(rows, columns=list(SCORE_COLUMNS), coerce_float=True)
+
+    def _verify_blocks(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Refuse rows whose stage block does not match its checksum (a silent corruption)."""
+        expected = dict(self._db.execute(
+            "SELECT key, scores_checksum FROM stages WHERE scores_checksum IS NOT NULL"))
+        for key, block in itertools.groupby(rows, key=lambda row: row[0]):
+            if key in expected and scores_digest(block) != expected[key]:
+                stage = self._db.execute("SELECT stage, labels_json FROM stages WHERE key = ?",
+                                         (key,)).fetchone()
+                raise CorruptScoresError(
+                    f"results store {self.path}: the scores of {stage[0]} stage {key[:12]} "
+                    f"({stage[1]}) do not match their checksum (the file was altered or "
+                    "damaged); run `xecgbench run` again on it to recompute that stage"
+                )
+
 
 
 def load_scores(path: Path | str, run_id: str | None = None) -> Any:
@@ -258,3 +411,14 @@ def load_scores(path: Path | str, run_id: str | None = None) -> Any:
         if run_id is not None and run_id not in runs:
             raise KeyError(f"no run {run_id!r} in {path}; runs: {', '.join(runs) or '(none)'}")
         return store.scores_frame(run_id)
+
+
+def record_heartbeat(store_path: Path, run_id: str, when: float) -> None:
+    """Stamp ``run_id`` as alive at ``when``, on a connection of the calling thread's own
+    (SQLite connections are per thread). Never raises: a missed beat only makes the run look
+    older to other hosts."""
+    try:
+        with contextlib.closing(sqlite3.connect(store_path, timeout=5)) as db, db:
+            db.execute("UPDATE runs SET heartbeat = ? WHERE run_id = ?", (when, run_id))
+    except sqlite3.Error:
+        return

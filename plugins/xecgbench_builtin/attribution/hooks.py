@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from xecgbench import hookimpl
+from xecgbench.plugins.components import AttributionMethod
 from xecgbench_builtin.attribution.captum_methods import CAPTUM_METHODS
 from xecgbench_builtin.attribution.captum_more import CAPTUM_MORE
 from xecgbench_builtin.attribution.clinical_occlusion import ClinicalOcclusion
@@ -18,8 +19,9 @@ from xecgbench_builtin.attribution.zennit_more import ZENNIT_MORE
 @hookimpl
 def xecgbench_register_attributions(registry: Any) -> None:
     """Register every bundled method under its class's ``name``."""
-    for method in (
+    methods: tuple[type[AttributionMethod], ...] = (
         *ZENNIT_METHODS, *ZENNIT_MORE, *CAPTUM_METHODS, *CAPTUM_MORE, *SURROGATES,
         ClinicalOcclusion, RandomAttribution,
-    ):
+    )
+    for method in methods:
         registry.register(method.name, method)

@@ -390,6 +390,7 @@ def _backward(
 
     if not isinstance(module, nn.Conv1d):
         return grad @ weight
+    assert not isinstance(module.padding, str)  # supports_direct_dtd rejects string padding
     (stride,), (padding,), (dilation,) = module.stride, module.padding, module.dilation
     flipped_padding = dilation * (weight.shape[-1] - 1) - padding
     if stride == 1 and module.groups == 1 and flipped_padding >= 0:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -59,24 +60,39 @@ class CinC2017(WFDBDataset):
                 f"cinc2017: {reference} is missing (it holds the labels; the challenge "
                 f"ships it as REFERENCE-v3.csv)"
             )
-        entries = []
-        with reference.open(newline="") as handle:
-            for line, row in enumerate(csv.reader(handle), start=1):
-                if not row or not row[0].strip():
-                    continue
-                record = row[0].strip()
-                raw = row[1].strip() if len(row) > 1 else ""
-                fault = None
-                if raw not in CINC2017_CLASSES:
-                    fault = (
-                        f"label {raw!r} (REFERENCE.csv line {line}) not in label set "
-                        f"{', '.join(CINC2017_CLASSES)}"
-                    )
-                label = None if fault else self.label_map.get(raw)
-                entries.append(CatalogueEntry(record, raw, label, stratum=raw, fault=fault))
+        rows: dict[str, list[tuple[int, str]]] = {}
+        try:
+            with reference.open(newline="", encoding="utf-8-sig") as handle:
+                for line, row in enumerate(csv.reader(handle), start=1):
+                    if row and row[0].strip():
+                        raw = row[1].strip() if len(row) > 1 else ""
+                        rows.setdefault(row[0].strip(), []).append((line, raw))
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise DatasetError(f"cinc2017: {reference} is not a readable CSV file: {exc}") from None
+        entries = [self._entry(record, listed) for record, listed in rows.items()]
         if not entries:
             raise DatasetError(f"cinc2017: {reference} lists no records")
         return entries
+
+    def _entry(self, record: str, listed: list[tuple[int, str]]) -> CatalogueEntry:
+        """One catalogue entry; a bad, duplicated or conflicting label row makes it a fault."""
+        line, raw = listed[0]
+        fault = None
+        if len(listed) > 1:
+            lines = ", ".join(str(n) for n, _ in listed)
+            labels = sorted({r for _, r in listed})
+            kind = "conflicting labels " + ", ".join(map(repr, labels)) if len(labels) > 1 \
+                else f"label {raw!r}"
+            fault = f"REFERENCE.csv lists it {len(listed)} times (lines {lines}) with {kind}"
+        elif not re.fullmatch(r"[A-Za-z0-9_.-]+", record) or record.startswith("."):
+            fault = f"record name {record!r} (REFERENCE.csv line {line}) is not a file name"
+        elif raw not in CINC2017_CLASSES:
+            fault = (
+                f"label {raw!r} (REFERENCE.csv line {line}) not in label set "
+                f"{', '.join(CINC2017_CLASSES)}"
+            )
+        label = None if fault else self.label_map.get(raw)
+        return CatalogueEntry(record, raw, label, stratum=raw, fault=fault)
 
     def _read(self, entry: CatalogueEntry) -> RawRecord:
         signal, fs = read_wfdb_lead(entry.record, str(self.path / entry.record))

@@ -124,7 +124,7 @@ def export_command(ctx: click.Context, name: str, path: Path | None, out: Path, 
     if windows.annotated is not None:
         arrays["annotated"] = windows.annotated
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, **arrays)
+    np.savez_compressed(out, allow_pickle=True, **arrays)  # numpy's default, named for mypy
     click.echo(f"wrote {len(windows)} windows of {name} ({split}) to {out}; "
                f"{len(windows.skipped)} records skipped")
 

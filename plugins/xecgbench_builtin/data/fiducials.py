@@ -10,6 +10,7 @@ on disk, keyed by record name, a checksum of the signal and the delineation para
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from xecgbench.run.faults import from_os_error
 from xecgbench_builtin.data.ecg_windows import BadRecordError
 
 CACHE_ENV = "XECGBENCH_CACHE"
@@ -145,13 +147,22 @@ def delineate(
     """
     path = _cache_file(record, signal, fs, cache_root(cache_dir))
     if path.exists():
-        with np.load(path) as cached:
-            return {key: cached[key] for key in cached.files}
+        try:
+            with np.load(path) as cached:
+                return {key: cached[key] for key in cached.files}
+        except (OSError, ValueError, EOFError):  # a damaged cache entry is recomputed
+            pass
     result = _run_neurokit(record, signal, fs)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, **result)
-    os.replace(tmp, path)  # atomic: concurrent loaders never read half a file
+    try:  # an unwritable or full cache is the disk's fault, not the record's
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(tmp, allow_pickle=True, **result)  # numpy's default, named for mypy
+        os.replace(tmp, path)  # atomic: concurrent loaders never read half a file
+    except OSError as exc:
+        raise from_os_error(exc, path.parent) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
     return result
 
 

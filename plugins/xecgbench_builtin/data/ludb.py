@@ -78,7 +78,17 @@ class LUDB(WFDBDataset):
         for required in (records_file, table_file):
             if not required.is_file():
                 raise DatasetError(f"ludb: {required} is missing")
-        table = pd.read_csv(table_file, dtype={"ID": str})
+        try:
+            table = pd.read_csv(table_file, dtype={"ID": str})
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DatasetError(f"ludb: {table_file} is not a readable CSV file: {exc}") from None
+        missing = [c for c in ("ID", "Rhythms") if c not in table.columns]
+        if missing:
+            raise DatasetError(f"ludb: {table_file} lacks the column(s) {', '.join(missing)}")
+        ids = [str(i).strip() for i in table["ID"]]
+        repeated = {i for i in ids if ids.count(i) > 1}
+        listed = records_file.read_text().split()
+        twice = {r for r in listed if listed.count(r) > 1}
         rhythms = {
             str(i).strip(): str(r).strip().splitlines()[0]
             if isinstance(r, str) and r.strip()
@@ -86,8 +96,13 @@ class LUDB(WFDBDataset):
             for i, r in zip(table["ID"], table["Rhythms"], strict=True)
         }
         entries = []
-        for record in records_file.read_text().split():
+        for record in dict.fromkeys(listed):
             rhythm = rhythms.get(record.rsplit("/", 1)[-1])
+            if record in twice or record.rsplit("/", 1)[-1] in repeated:
+                where = "RECORDS" if record in twice else "ludb.csv"
+                fault = f"listed more than once in {where} (ambiguous label)"
+                entries.append(CatalogueEntry(record, "(duplicate)", None, "", fault=fault))
+                continue
             if not rhythm:
                 fault = "no rhythm in ludb.csv" if rhythm == "" else "no row in ludb.csv"
                 entries.append(CatalogueEntry(record, "(unknown)", None, "", fault=fault))

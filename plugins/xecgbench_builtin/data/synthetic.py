@@ -26,7 +26,7 @@ beat parameters; split apart they would drift.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 import numpy as np
 import scipy.fft
@@ -492,7 +492,10 @@ def _empty(n_samples: int, fs: float, *, with_shortcut: bool) -> ECGSet:
     )
 
 
-def _rows(obj: Morphology | NoiseLevels, rows: slice) -> Morphology | NoiseLevels:
+_Params = TypeVar("_Params", Morphology, NoiseLevels)
+
+
+def _rows(obj: _Params, rows: slice) -> _Params:
     """The same per-record parameters restricted to ``rows``."""
     return type(obj)(**{k: v[rows] for k, v in vars(obj).items()})
 

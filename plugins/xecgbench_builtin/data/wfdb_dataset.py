@@ -35,6 +35,7 @@ from xecgbench_builtin.data.ecg_windows import (
     window_starts,
 )
 from xecgbench_builtin.data.fiducials import Fiducials
+from xecgbench_builtin.data.wfdb_checks import check_header
 
 DATA_ENV = "XECGBENCH_DATA"
 SPLITS: tuple[str, ...] = ("train", "test", "all")
@@ -116,6 +117,7 @@ def read_wfdb_lead(record: str, base: str, lead: int = 0) -> tuple[np.ndarray, f
 
     if not os.path.exists(base + ".hea"):
         raise BadRecordError(record, f"missing header file {base}.hea")
+    check_header(record, Path(base + ".hea"))  # fields wfdb would silently default
     try:
         header = wfdb.rdheader(base)
     except Exception as exc:
@@ -318,6 +320,7 @@ class WFDBDataset:
         for entry in catalogue:
             if not entry.usable:
                 continue
+            assert entry.label is not None  # usable implies labelled
             try:
                 raw = self._read(entry)
                 window = round(duration_s * raw.fs)

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import MetricInfo
+from xecgbench.plugins.components import AccuracyMetric, MetricInfo
 
 #: A window is predicted AF when its AF probability is at least this.
 THRESHOLD = 0.5
@@ -110,7 +110,7 @@ class AUROC:
         return float(roc_auc_score(y_true, y_score))
 
 
-ACCURACY_METRICS: tuple[type, ...] = (
+ACCURACY_METRICS: tuple[type[AccuracyMetric], ...] = (
     Accuracy,
     BalancedAccuracy,
     F1AF,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from xecgbench import hookimpl
+from xecgbench.plugins.components import AccuracyMetric, ExplanationMetric
 from xecgbench.plugins.registry import BoundRegistry
 from xecgbench_builtin.metrics.accuracy import ACCURACY_METRICS
 from xecgbench_builtin.metrics.interval_anova import IntervalAnova
@@ -11,7 +12,7 @@ from xecgbench_builtin.metrics.localisation import LOCALISATION_METRICS
 from xecgbench_builtin.metrics.quality import Complexity, Sparseness
 from xecgbench_builtin.metrics.quality_batched import BATCHED_QUALITY_METRICS
 
-ALL_METRICS: tuple[type, ...] = (
+ALL_METRICS: tuple[type[AccuracyMetric] | type[ExplanationMetric], ...] = (
     *ACCURACY_METRICS,
     *LOCALISATION_METRICS,
     IntervalProfile,

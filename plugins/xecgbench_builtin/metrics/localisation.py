@@ -17,6 +17,9 @@ for both backends:
 
 ``backend="quantus"`` computes the same scores by calling the installed Quantus metrics one
 sample at a time (see :mod:`xecgbench_builtin.metrics.quantus_backend`); tests hold the two equal.
+
+Long because the six metrics share the vectorised kernels (partial selection, bit-counted
+masks, the in-place Mann-Whitney U) that make them Quantus-equal and fast.
 """
 
 from __future__ import annotations
@@ -148,6 +151,18 @@ class LocalisationMetric:
         scores = np.array(scores, dtype=np.float64)
         scores[undefined] = np.nan
         return scores
+
+    def chance(self, batch: ExplanationBatch) -> np.ndarray:
+        """Expected score of relevance placed at random on each window: the mask's share.
+
+        (Uniform relevance gives exactly this for relevance mass; a random ranking or a random
+        peak gives it in expectation for the rank, top-k, pointing-game and ratio metrics.)
+        NaN where the mask is empty, as the score itself is.
+        """
+        assert batch.mask is not None  # info.requires "mask"
+        mask = _flat_mask(batch.mask, len(batch.attributions))
+        share = _row_counts(mask) / mask.shape[-1]
+        return np.where(share > 0, share, np.nan)
 
     def undefined_reasons(self, batch: ExplanationBatch) -> list[str | None]:
         """Why each sample's score is NaN (``None`` where it is defined)."""
@@ -306,6 +321,11 @@ class AUC(LocalisationMetric):
         n_in = _row_counts(mask).astype(np.float64)
         return _mann_whitney_u(relevance, mask) / (n_in * (mask.shape[-1] - n_in))
 
+    def chance(self, batch: ExplanationBatch) -> np.ndarray:
+        """A random detector's AUC: 0.5 wherever the mask has samples inside and outside."""
+        share = super().chance(batch)
+        return np.where((share > 0) & (share < 1), 0.5, np.nan)
+
 
 def _mann_whitney_u(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per row: pairs (inside, outside) with the inside value larger, ties counting half.
@@ -319,7 +339,7 @@ def _mann_whitney_u(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     fresh pages on this hot path: after the second sort the flag marks outside samples, so the
     inside positions sum to all positions minus the flagged ones.
     """
-    unsigned = np.uint32 if values.dtype == np.float32 else np.uint64
+    unsigned: type[np.unsignedinteger[Any]] = np.uint32 if values.dtype == np.float32 else np.uint64
     one = unsigned(1)
     keys = values.view(unsigned)
     keys &= unsigned(np.iinfo(unsigned).max >> 1)  # -0.0 -> 0

@@ -17,7 +17,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import ExplanationBatch, MetricInfo, SanityCheck
+from xecgbench.plugins.components import (
+    ExplanationBatch,
+    ExplanationMetric,
+    MetricInfo,
+    SanityCheck,
+)
 
 BACKENDS: tuple[str, ...] = ("vectorised", "quantus")
 _MODEL = frozenset({"model"})
@@ -330,7 +335,7 @@ class Complexity(ComplexityMetric):
         return -entropy_terms.sum(-1)
 
 
-QUALITY_METRICS: tuple[type, ...] = (
+QUALITY_METRICS: tuple[type[ExplanationMetric], ...] = (
     PixelFlipping,
     FaithfulnessCorrelation,
     MaxSensitivity,

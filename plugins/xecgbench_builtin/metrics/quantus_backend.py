@@ -50,9 +50,8 @@ def _per_sample(
                     model=None, y_batch=np.zeros(1, dtype=np.int64), channel_first=True, **inputs
                 )
             except AssertionError:  # Quantus refuses constant attributions: apply its formula
-                inputs["a_batch"] = normalise_by_max(inputs["a_batch"].copy())
-                if metric.abs:
-                    inputs["a_batch"] = np.abs(inputs["a_batch"])
+                normalised = normalise_by_max(a[i : i + 1].copy())
+                inputs["a_batch"] = np.abs(normalised) if metric.abs else normalised
                 result = metric.evaluate_batch(**inputs)
         scores[i] = float(np.asarray(result, dtype=np.float64)[0])
     return scores
@@ -115,17 +114,17 @@ def explain_func(batch: ExplanationBatch) -> Callable[..., np.ndarray]:
 
     if batch.explain is None or batch.model is None:
         raise ValueError("this metric needs batch.model and batch.explain, got None")
-    original = batch.model
+    original, batch_explain = batch.model, batch.explain  # batch is frozen
 
     def explain(model: Any, inputs: np.ndarray, targets: np.ndarray, **_: Any) -> np.ndarray:
         x = torch.as_tensor(np.asarray(inputs), dtype=torch.float32)
         target = torch.as_tensor(np.asarray(targets), dtype=torch.long).reshape(-1)
         if model is original:
-            return _numpy(batch.explain(x, target))
+            return _numpy(batch_explain(x, target))
         saved = {k: v.detach().clone() for k, v in original.state_dict().items()}
         original.load_state_dict(model.state_dict())
         try:
-            return _numpy(batch.explain(x, target))
+            return _numpy(batch_explain(x, target))
         finally:
             original.load_state_dict(saved)
 

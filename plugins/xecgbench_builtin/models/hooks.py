@@ -25,6 +25,14 @@ class XECGArchFactory:
 
         return build_xecgarch(fs=fs, n_samples=n_samples, **params)
 
+    def accepted_parameters(self) -> set[str]:
+        """What ``build_xecgarch`` takes, so a misspelled suite parameter fails before a run."""
+        import inspect
+
+        from xecgbench_builtin.models.xecgarch import build_xecgarch
+
+        return set(inspect.signature(build_xecgarch).parameters)
+
 
 @hookimpl
 def xecgbench_register_models(registry: Any) -> None:

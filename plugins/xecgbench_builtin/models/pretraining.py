@@ -57,11 +57,10 @@ class PWaveDetection:
     def _ludb(self, split: str, data: ECGSet) -> ECGSet:
         from xecgbench_builtin.data.ludb import LUDB
 
-        params: dict[str, Any] = {"normalise": self.ludb_normalise}
-        if self.ludb_path is not None:
-            params["path"] = self.ludb_path
         duration_s = data.signals.shape[-1] / data.fs
-        windows = LUDB(**params).load(split, fs=data.fs, duration_s=duration_s)
+        windows = LUDB(path=self.ludb_path, normalise=self.ludb_normalise).load(
+            split, fs=data.fs, duration_s=duration_s
+        )
         return windows.subset(np.flatnonzero(windows.labels == 0))
 
     def _training_windows(self, data: ECGSet) -> ECGSet:

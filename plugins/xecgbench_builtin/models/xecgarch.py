@@ -8,6 +8,7 @@ from the sampling rate so the receptive fields are the same in seconds at any ``
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import cast
 
 import torch
 from torch import nn
@@ -27,7 +28,7 @@ def _block(
     """
     conv = nn.Conv1d(c_in, c_out, kernel, padding=dilation * (kernel // 2), dilation=dilation)
     nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")
-    nn.init.zeros_(conv.bias)
+    nn.init.zeros_(cast(torch.Tensor, conv.bias))  # bias=True above
     layers: dict[str, nn.Module] = {"conv": conv}
     if batch_norm:
         layers["norm"] = nn.BatchNorm1d(c_out)
@@ -41,7 +42,7 @@ class Branch(nn.Module):
     def __init__(self, blocks: list[nn.Sequential]) -> None:
         super().__init__()
         self.blocks = nn.Sequential(OrderedDict((f"block{i + 1}", b) for i, b in enumerate(blocks)))
-        width = blocks[-1].conv.out_channels
+        width = cast(nn.Conv1d, blocks[-1].conv).out_channels
         self.width = width
         self.head = nn.Sequential(
             OrderedDict(
@@ -77,9 +78,9 @@ class ExplainedBranch(nn.Module):
     def __init__(self, branch: Branch) -> None:
         super().__init__()
         self.blocks = branch.blocks
-        self.gap = branch.head.gap
-        self.flatten = branch.head.flatten
-        self.linear = contrast_linear(branch.head.linear)
+        self.gap = cast(nn.AdaptiveAvgPool1d, branch.head.gap)
+        self.flatten = cast(nn.Flatten, branch.head.flatten)
+        self.linear = contrast_linear(cast(nn.Linear, branch.head.linear))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(self.flatten(self.gap(self.blocks(x))))
@@ -162,9 +163,11 @@ class XECGArch(nn.Module):
         """
         module: nn.Module
         if branch == "ensemble":
-            module = ExplainedEnsemble({n: ExplainedBranch(b) for n, b in self.branches.items()})
+            module = ExplainedEnsemble(
+                {n: ExplainedBranch(cast(Branch, b)) for n, b in self.branches.items()}
+            )
         elif branch in self.branches:
-            module = ExplainedBranch(self.branches[branch])
+            module = ExplainedBranch(cast(Branch, self.branches[branch]))
         else:
             valid = ", ".join([*self.branches, "ensemble"])
             raise ValueError(f"unknown branch {branch!r}; valid branches: {valid}")

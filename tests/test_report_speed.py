@@ -1,0 +1,50 @@
+"""The quick suite's HTML report builds in seconds, and ``leaderboard build`` says what it does."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+
+from xecgbench.cli import cli
+from xecgbench.report.examples import load_examples
+from xecgbench.report.figures import heatmap_figure
+from xecgbench.report.html import render_report
+from xecgbench.report.results_files import validate_directory
+from xecgbench.report.tables import build_leaderboard
+
+QUICK = Path(__file__).resolve().parent.parent / "leaderboards" / "synthetic-both"  # quick suite
+
+
+def test_heatmaps_draw_every_panel_into_one_axes() -> None:
+    """One matplotlib axes per panel cost ~50 ms each: hundreds of panels took minutes."""
+    signals = np.random.default_rng(0).random((2, 300)).astype(np.float32)
+    masks = {"p_wave": signals > 0.9, "qrs": signals < 0.1}
+    panels = [(f"row {i}", f"col {j}", signals[j % 2]) for i in range(12) for j in range(4)]
+    figure = heatmap_figure(signals, masks, 100.0, panels, [f"col {j}" for j in range(4)])
+    assert len(figure.axes) == 1
+    assert len(figure.axes[0].images) == 2 * len(panels)  # relevance and the P/QRS band
+
+
+def test_the_quick_suite_report_builds_within_10_s_of_cpu() -> None:
+    results = validate_directory(QUICK)
+    examples = load_examples(QUICK / "examples.npz")
+    started = time.process_time()
+    steps: list[str] = []
+    page = render_report(build_leaderboard(results), results, examples, progress=steps.append)
+    assert time.process_time() - started < 10.0
+    assert page.count("<img") == 2 + len({key[2] for key in examples.relevance})
+    assert steps[0] == "figure: interval profile" and steps[-1].startswith("figures: relevance")
+
+
+def test_leaderboard_build_reports_its_steps_on_stderr(tmp_path: Path) -> None:
+    out = tmp_path / "board.md"
+    result = CliRunner().invoke(cli, ["leaderboard", "build", "--results", str(QUICK),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "reading results" in result.stderr and "done in" in result.stderr
+    assert result.stdout == f"wrote {out}\n"
+    to_stdout = CliRunner().invoke(cli, ["leaderboard", "build", "--results", str(QUICK)])
+    assert to_stdout.stderr == "" and to_stdout.stdout.startswith("# xecgbench leaderboard")

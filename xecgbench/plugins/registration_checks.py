@@ -1,0 +1,52 @@
+"""What registration can check before anything runs: names, metric metadata and categories.
+
+A metric with an unknown ``category`` used to be computed, stored and then shown in no table;
+checking at registration (:class:`~xecgbench.plugins.registry.KindRegistry` raises the
+``RegistryError``, naming the plugin) catches it before any stage runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from xecgbench.plugins.components import METRIC_CATEGORIES
+
+#: What an explanation metric may list in ``MetricInfo.requires``.
+METRIC_REQUIREMENTS: frozenset[str] = frozenset({"mask", "model", "explainer"})
+_INFO_FIELDS = ("name", "version", "category", "higher_is_better", "requires")
+
+
+def registration_problem(kind: str, name: str, component: Any) -> str | None:
+    """Why ``component`` cannot be registered as ``name``, or ``None`` when it can."""
+    if not name.isidentifier():
+        return f"{kind} name {name!r} is not an identifier (use letters, digits and _)"
+    if kind != "metrics":
+        return None
+    info = getattr(component, "info", None)
+    if info is None:
+        return f"metric {name!r} has no class attribute 'info' (a MetricInfo)"
+    missing = [f for f in _INFO_FIELDS if not hasattr(info, f)]
+    if missing:
+        return (f"metric {name!r}: info lacks {', '.join(missing)} "
+                "(use xecgbench.plugins.components.MetricInfo)")
+    if info.category not in METRIC_CATEGORIES:
+        return (f"metric {name!r}: unknown category {info.category!r}; valid categories: "
+                f"{', '.join(METRIC_CATEGORIES)}")
+    if not isinstance(info.higher_is_better, bool):
+        return f"metric {name!r}: higher_is_better must be True or False"
+    unknown = sorted(set(info.requires) - METRIC_REQUIREMENTS)
+    if unknown:
+        return (f"metric {name!r}: unknown requires {', '.join(unknown)}; valid: "
+                f"{', '.join(sorted(METRIC_REQUIREMENTS))}")
+    method = "evaluate" if info.category == "accuracy" else "evaluate_batch"
+    if not callable(getattr(component, method, None)):
+        return f"metric {name!r} of category {info.category!r} has no {method}() method"
+    return None
+
+
+def metric_info_fields() -> tuple[str, ...]:
+    """Field names of ``MetricInfo`` (for the docs and their test)."""
+    from xecgbench.plugins.components import MetricInfo
+
+    return tuple(f.name for f in dataclasses.fields(MetricInfo))

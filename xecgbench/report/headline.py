@@ -1,0 +1,339 @@
+"""The answer at the top of every leaderboard, in three short tables.
+
+(a) Does pretraining move relevance onto the clinical target? Per branch × method × freezing,
+    the primary metric of each pretraining strategy relative to the baseline (the strategy that
+    pre-trains no branch): ratio with a two-way bootstrap interval, a seed-level p-value
+    (Holm-adjusted over the table), and a verdict that calls an effect robust only when every
+    seed agrees in sign.
+(b) Which attribution method localises the clinical target best? Per branch, each method's
+    primary metric averaged over every pretraining × freezing configuration, against the
+    chance level of the same windows, ranked, with intervals.
+(c) Does it cost accuracy? Per configuration, the ensemble's and each branch's balanced
+    accuracy against the trivial majority-class predictor.
+
+Cells whose scores are identical (e.g. a strategy that does not pre-train this branch gives
+the baseline's model back) collapse into one row naming every configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xecgbench.report.board import (
+    BRANCH_ORDER,
+    MASK_INTERVAL,
+    Column,
+    RunResults,
+    Table,
+    display_label,
+)
+from xecgbench.report.inference import (
+    MIN_SEEDS,
+    Grid,
+    TwoWayBootstrap,
+    difference,
+    estimate,
+    grids,
+    ratio,
+)
+from xecgbench.report.stats import holm
+
+ALPHA = 0.05
+#: Branch label of the majority-class predictor the evaluate stage scores beside the model.
+TRIVIAL_BRANCH = "majority"
+CONFIG = ("pretraining", "freezing", "attribution")
+
+
+def primary_region(results: RunResults, branch: str) -> str | None:
+    """The region the primary metric is read on for ``branch`` (its first paired mask)."""
+    scores = results.scores
+    primary = results.config["primary_metric"]
+    regions = tuple(results.config["explain"]["alignment"].get(branch, ()))
+    mine = scores[(scores["metric"] == primary) & (scores["branch"] == branch)]
+    present = set(mine["region"].fillna(""))
+    candidates = [*regions, *(MASK_INTERVAL.get(r, "") for r in regions)]
+    return next((c for c in candidates if c and c in present), None)
+
+
+def _primary_frame(results: RunResults, branch: str, region: str) -> pd.DataFrame:
+    scores = results.scores
+    primary = results.config["primary_metric"]
+    return scores[(scores["metric"] == primary) & (scores["branch"] == branch)
+                  & (scores["region"].fillna("") == region) & scores["attribution"].notna()]
+
+
+def collapse_identical(cells: Mapping[tuple, Grid]) -> dict[tuple, list[tuple]]:
+    """Representative cell -> every cell whose grid is bit-identical to it (in input order)."""
+    groups: dict[bytes, list[tuple]] = {}
+    for key, grid in cells.items():
+        fingerprint = np.nan_to_num(grid.values, nan=-1e300).tobytes()
+        groups.setdefault(fingerprint, []).append(key)
+    return {members[0]: members for members in groups.values()}
+
+
+def _verdict(effect: Any, p_adjusted: float, up_is_better: bool) -> str:
+    if effect.n_seeds < MIN_SEEDS:
+        return f"too few seeds ({effect.n_seeds}) to tell"
+    if not np.isfinite(p_adjusted) or p_adjusted >= ALPHA:
+        return "no clear effect"
+    towards = (effect.value > 1) == up_is_better
+    where = "onto the target" if towards else "away from the target"
+    return f"moves {where}" + (" (robust: every seed agrees)" if effect.seeds_agree
+                               else " (seeds disagree)")
+
+
+def _label(members: Sequence[tuple], axis: int, order: Mapping[str, int]) -> str:
+    names = sorted({m[axis] for m in members}, key=lambda n: order.get(n, len(order)))
+    return " ≡ ".join(names)
+
+
+def effect_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> Table | None:
+    """(a): pretraining vs the baseline, per branch × method × freezing."""
+    baseline = results.baseline
+    primary = results.config["primary_metric"]
+    up = results.direction(primary) is not False
+    if baseline is None:
+        return None
+    rows, values = [], []
+    for branch in BRANCH_ORDER:
+        region = primary_region(results, branch)
+        if region is None:
+            continue
+        cells, seeds, records = grids(_primary_frame(results, branch, region), CONFIG)
+        if not cells:
+            continue
+        bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
+        for representative, members in collapse_identical(cells).items():
+            pretraining, freezing, attribution = representative
+            if pretraining == baseline or any(m[0] == baseline for m in members):
+                continue  # the baseline itself, or cells that are the baseline's model
+            reference = cells.get((baseline, freezing, attribution))
+            if reference is None:
+                continue
+            effect = ratio(cells[representative], reference, bootstrap)
+            rows.append({"branch": branch, "attribution": attribution, "freezing": freezing,
+                         "pretraining": _label(members, 0, order["pretraining"]),
+                         "effect": effect, "region": region})
+    if not rows:
+        return None
+    adjusted = holm(np.array([r["effect"].p_value for r in rows]))
+    for row, p in zip(rows, adjusted, strict=True):
+        effect = row.pop("effect")
+        agree = sum(1 for v in effect.per_seed if np.isfinite(v) and (v > 1) == (effect.value > 1))
+        row["seeds agreeing"] = f"{agree}/{effect.n_seeds}"
+        row["verdict"] = _verdict(effect, p, up)
+        values.append({**{k: row[k] for k in ("branch", "attribution", "freezing",
+                                               "pretraining")},
+                       "metric": "effect", "region": "", "mean": effect.value,
+                       "ci_low": effect.low, "ci_high": effect.high, "p_value": p,
+                       "n_seeds": effect.n_seeds, "n_records": effect.n_records})
+    frame = pd.DataFrame(rows).drop(columns="region")
+    keys = ("branch", "attribution", "freezing", "pretraining")
+    frame = frame.sort_values(
+        list(keys[:3]), key=lambda c: c.map(lambda v: _position(order, c.name, v)),
+        kind="stable").reset_index(drop=True)
+    return Table(
+        name="answer-pretraining",
+        title="Does pretraining move relevance onto the clinical target?",
+        caption=(
+            f"`{primary}` on each branch's target region with each pretraining strategy, "
+            f"relative to `{baseline}` (pre-trains nothing) with the same freezing and method: "
+            "ratio of means over the same seeds × explained windows, 95 % interval from a "
+            "two-way bootstrap (seeds and windows resampled), p from a t-test over seeds of "
+            "the per-seed log ratios (seeds are the replicates), Holm-adjusted over this "
+            "table. Robust = significant and every seed on the same side. Configurations "
+            "with identical scores share one row (≡)."
+        ),
+        row_keys=keys,
+        rows=frame,
+        columns=(Column("effect", "", "ratio [95 % CI] (p)", None, "effect"),
+                 Column("seeds agreeing", "", "seeds agreeing", None, "text"),
+                 Column("verdict", "", "verdict", None, "text")),
+        values=pd.DataFrame(values),
+    )
+
+
+def _position(order: Mapping[str, Mapping[str, int]], axis: Any, value: Any) -> tuple:
+    known = order.get(str(axis), {})
+    return (known.get(value, len(known)), str(value))
+
+
+def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
+    """Elementwise mean over configurations (NaN where every configuration is undefined)."""
+    stack = np.stack([g.values for g in grid_list])
+    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as quiet:
+        quiet.filter(RuntimeWarning)
+        return Grid(np.nanmean(stack, axis=0))
+
+
+CLASS_NAMES = {1: "AF", 0: "non-AF"}
+
+
+def _by_class(record: Mapping[str, Any], primary: str, frame: pd.DataFrame,
+              records: Sequence[Any], grid: Grid, chance: Grid | None) -> list[dict[str, Any]]:
+    """The method's score and chance level on each class's windows (label stored per score)."""
+    if "label" not in frame or frame["label"].isna().all():
+        return []
+    label_of = frame.drop_duplicates("sample").set_index("sample")["label"]
+    labels = np.array([label_of.get(r, np.nan) for r in records], dtype=float)
+    out = []
+    for label, name in CLASS_NAMES.items():
+        keep = labels == label
+        if not keep.any():
+            continue
+        mine = Grid(grid.values[:, keep])
+        result = estimate(mine, TwoWayBootstrap.draw(mine.values.shape[0], int(keep.sum())))
+        out.append({**record, "metric": f"{primary} · {name}", "mean": result.mean,
+                    "ci_low": result.low, "ci_high": result.high, "n_seeds": result.n_seeds,
+                    "n_records": result.n_records})
+        if chance is not None:
+            out.append({**record, "metric": f"chance · {name}",
+                        "mean": Grid(chance.values[:, keep]).mean()})
+    return out
+
+
+def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> Table | None:
+    """(b): methods ranked by the primary metric above chance, per branch (and class)."""
+    primary = results.config["primary_metric"]
+    up = results.direction(primary) is not False
+    rows, values = [], []
+    for branch in BRANCH_ORDER:
+        region = primary_region(results, branch)
+        if region is None:
+            continue
+        frame = _primary_frame(results, branch, region)
+        has_chance = "chance" in frame and frame["chance"].notna().any()
+        scored = frame.assign(value=frame["value"])
+        cells, seeds, records = grids(scored, CONFIG)
+        chance_cells = (grids(frame.assign(value=frame["chance"]), CONFIG)[0]
+                        if has_chance else {})
+        bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
+        by_method: dict[str, list[tuple]] = {}
+        for key in cells:
+            by_method.setdefault(key[2], []).append(key)
+        ranked = []
+        for method, keys in by_method.items():
+            grid = _mean_grid([cells[k] for k in keys])
+            result = estimate(grid, bootstrap)
+            row = {"branch": branch, "attribution": method, "configurations": str(len(keys))}
+            record = {"branch": branch, "attribution": method, "region": region}
+            values.append({**record, "metric": primary, "mean": result.mean,
+                           "ci_low": result.low, "ci_high": result.high,
+                           "n_seeds": result.n_seeds, "n_records": result.n_records,
+                           "coverage": result.coverage})
+            if has_chance:
+                chance = _mean_grid([chance_cells[k] for k in keys])
+                above = difference(grid, chance, bootstrap)
+                values.append({**record, "metric": "above chance", "mean": above.value,
+                               "ci_low": above.low, "ci_high": above.high,
+                               "n_seeds": above.n_seeds, "n_records": above.n_records})
+                values.append({**record, "metric": "chance", "mean": chance.mean(),
+                               "ci_low": np.nan, "ci_high": np.nan})
+            values += _by_class(record, primary, frame, records, grid,
+                                chance if has_chance else None)
+            row["coverage"] = f"{result.coverage:.0%}"
+            ranked.append((result.mean, row))
+        ranked.sort(key=lambda item: (np.isnan(item[0]), -item[0] if up else item[0]))
+        rows += [{"rank": i + 1, **row} for i, (_, row) in enumerate(ranked)]
+    if not rows:
+        return None
+    columns = [Column(primary, "", f"{primary} {'↑' if up else '↓'}", up)]
+    frame = pd.DataFrame(rows)
+    value_frame = pd.DataFrame(values)
+    if "above chance" in set(value_frame["metric"]):
+        columns += [Column("chance", "", "chance", None),
+                    Column("above chance", "", "above chance", up)]
+    for name in CLASS_NAMES.values():
+        if f"{primary} · {name}" in set(value_frame["metric"]):
+            columns += [Column(f"{primary} · {name}", "", f"{name} windows", up),
+                        Column(f"chance · {name}", "", f"chance ({name})", None)]
+    columns += [Column("coverage", "", "coverage", None, "text"),
+                Column("configurations", "", "configurations", None, "text")]
+    value_frame["region"] = ""
+    return Table(
+        name="answer-methods",
+        title="Which attribution method localises the clinical target best?",
+        caption=(
+            f"Each method's `{primary}` on the branch's target region, averaged over every "
+            "pretraining × freezing configuration, with a two-way bootstrap 95 % interval "
+            "over seeds and explained windows; chance is the score of relevance spread "
+            "uniformly over the same windows (the target's share of each window). Coverage: "
+            "share of windows on which the score is defined; every method is scored on the "
+            "same windows. AF / non-AF windows: the same score on each class's windows beside "
+            "that class's own chance level (on AF windows the P-wave mask marks where a P wave "
+            "would be; no P wave is there to find)."
+        ),
+        row_keys=("branch", "attribution"),
+        rows=frame,
+        columns=tuple(columns),
+        values=value_frame,
+    )
+
+
+def accuracy_answer(results: RunResults, order: Mapping[str, Mapping[str, int]],
+                    metrics: Sequence[str]) -> Table | None:
+    """(c): accuracy per configuration against the trivial majority-class predictor."""
+    scores = results.scores
+    picked = scores[scores["attribution"].isna() & scores["metric"].isin(metrics)]
+    if picked.empty:
+        return None
+    keys = ("pretraining", "freezing", "branch")
+    cells, seeds, records = grids(picked, (*keys, "metric"))
+    bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
+    rows: dict[tuple, dict[str, Any]] = {}
+    values = []
+    for key, grid in cells.items():
+        if key[2] == TRIVIAL_BRANCH:
+            continue
+        cell, metric = key[:3], key[3]
+        result = estimate(grid, bootstrap)
+        row = rows.setdefault(cell, dict(zip(keys, cell, strict=True)))
+        values.append({**dict(zip(keys, cell, strict=True)), "metric": metric, "region": "",
+                       "mean": result.mean, "ci_low": result.low, "ci_high": result.high,
+                       "n_seeds": result.n_seeds, "n_records": result.n_records})
+        base = cells.get((cell[0], cell[1], TRIVIAL_BRANCH, metric))
+        if base is not None and metric == metrics[0]:
+            values.append({**dict(zip(keys, cell, strict=True)), "metric": "trivial",
+                           "region": "", "mean": base.mean(), "ci_low": np.nan,
+                           "ci_high": np.nan})
+            above = grid.seed_means() > base.seed_means()
+            row["above trivial"] = f"{int(above.sum())}/{len(above)} seeds"
+    frame = pd.DataFrame(list(rows.values())).sort_values(
+        list(keys), key=lambda c: c.map(lambda v: _position(order, c.name, v)),
+        kind="stable").reset_index(drop=True)
+    has_trivial = "above trivial" in frame
+    columns = [Column(metrics[0], "", f"{metrics[0]} ↑", True)]
+    if has_trivial:
+        columns += [Column("trivial", "", f"trivial {metrics[0]}", None),
+                    Column("above trivial", "", "above trivial", None, "text")]
+    columns += [Column(m, "", f"{m} ↑", True) for m in metrics[1:]]
+    return Table(
+        name="answer-accuracy",
+        title="What does it cost in accuracy?",
+        caption=(
+            "AF detection on the evaluation windows per configuration and branch (the "
+            "ensemble averages the branch probabilities), with 95 % bootstrap intervals over "
+            "seeds. The trivial predictor calls every window the training set's majority "
+            "class; a branch that does not beat it in every seed learnt nothing useful."
+        ),
+        row_keys=keys,
+        rows=frame,
+        columns=tuple(columns),
+        values=pd.DataFrame(values),
+    )
+
+
+def headline_tables(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> list[Table]:
+    """The answer section: (a) pretraining effects, (b) method ranking, (c) accuracy.
+
+    Accuracy columns follow the suite's metric order; list the imbalance-robust one first.
+    """
+    listed = [display_label(spec) for spec in results.config.get("metrics", ())]
+    accuracy = [m for m in listed if results.metrics.get(m, {}).get("category") == "accuracy"]
+    tables = [effect_table(results, order), method_table(results, order),
+              accuracy_answer(results, order, accuracy) if accuracy else None]
+    return [t for t in tables if t is not None]

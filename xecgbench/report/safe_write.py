@@ -1,0 +1,57 @@
+"""Writes that stay inside their directory: never through a symlink, never outside, atomic.
+
+A submitted leaderboard directory is untrusted input: if ``leaderboard.md`` in it is a
+symlink to ``~/.bashrc``, a plain ``write_text`` overwrites the user's file. Every writer of
+a leaderboard directory goes through :func:`write_inside`, which refuses symlinks on the
+way and writes a temporary file in the directory, then ``os.replace``-s it (a rename replaces
+a link itself, never its target) and removes the temporary file on every failure path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+
+class UnsafePathError(Exception):
+    """A path a writer refuses: a symlink, or a place outside the directory being built."""
+
+
+def checked_target(directory: Path | str, name: str, root: Path | str | None = None) -> Path:
+    """``directory/name`` after refusing symlinks and anything that escapes ``root``.
+
+    ``root`` (default: ``directory``) is the tree the write must stay in; ``directory`` must
+    itself be inside it and neither may be reached through a symlink.
+    """
+    directory = Path(directory)
+    base = Path(root) if root is not None else directory
+    for path in (base, directory):
+        if path.is_symlink():
+            raise UnsafePathError(f"refusing to write into {path}: it is a symlink")
+    target = directory / name
+    if target.is_symlink():
+        raise UnsafePathError(f"refusing to write {target}: it is a symlink")
+    resolved_base = base.resolve()
+    resolved = target.parent.resolve() / target.name
+    if resolved_base != resolved.parent and resolved_base not in resolved.parents:
+        raise UnsafePathError(f"refusing to write {target}: it is outside {base}")
+    if target.exists() and not target.is_file():
+        raise UnsafePathError(f"refusing to write {target}: it is not a regular file")
+    return target
+
+
+def write_inside(directory: Path | str, name: str, data: bytes | str,
+                 root: Path | str | None = None) -> Path:
+    """Atomically write ``data`` to ``directory/name`` (see :func:`checked_target`)."""
+    target = checked_target(directory, name, root)
+    payload = data.encode("utf-8") if isinstance(data, str) else data
+    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(payload)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
