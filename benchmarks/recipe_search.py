@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 from measure import load_average
+from scipy import stats
 
 from xecgbench.plugins.components import FineTuneStage, TrainingBudget
 from xecgbench.run.training import fine_tune, grouped_holdout, predict, record_groups
@@ -176,6 +177,16 @@ def markdown(entries: list[dict[str, Any]]) -> str:
             report = ", ".join(f"{k} {v:.3f}" for k, v in e["report"].items())
             lines.append(f"| {e['pretext']} | {e['seed']} | {e['epochs']} | {e['seconds']:.0f} "
                          f"| {report} |")
+        lines += ["", "| pretext | seeds | mean ± 95 % t-interval over seeds |", "|---|---:|---|"]
+        for name in sorted({e["pretext"] for e in pretext}):
+            runs = [e["report"] for e in pretext if e["pretext"] == name]
+            summary = []
+            for key in runs[0]:
+                values = np.array([r[key] for r in runs], dtype=float)
+                half = (stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1)
+                        / np.sqrt(len(values))) if len(values) > 1 else float("nan")
+                summary.append(f"{key} {values.mean():.3f} ± {half:.3f}")
+            lines.append(f"| {name} | {len(runs)} | {', '.join(summary)} |")
     return "\n".join(lines) + "\n"
 
 

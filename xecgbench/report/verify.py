@@ -32,8 +32,10 @@ from xecgbench.run.config import Suite
 from xecgbench.run.plan import Cell, cells
 from xecgbench.run.provenance import PACKAGES, _package_version
 
-#: Columns that identify a score row; ``value`` is what is compared.
-KEY_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS if c != "value")
+#: Numbers a score row carries (its value, and where stored its class label and chance level);
+#: every other column identifies the row.
+VALUE_COLUMNS = tuple(c for c in ("value", "label", "chance") if c in RAW_SCORE_COLUMNS)
+KEY_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS if c not in VALUE_COLUMNS)
 #: Precision of committed scores (``write_raw_results``' float format): "bit-identical" means
 #: identical at this precision, the most a committed CSV can show.
 VALUE_FORMAT = "%.9g"
@@ -115,34 +117,39 @@ def cell_suite(suite: Suite, cell: Cell) -> Suite:
 
 
 def _keyed(scores: pd.DataFrame) -> pd.DataFrame:
-    """Scores with string keys (None/NaN as "") and values as committed text and float."""
+    """Scores indexed by string keys (None/NaN as ""), each number as float and committed text."""
     frame = scores.copy()
     for column in KEY_COLUMNS:
         frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
-    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
-    frame["text"] = [VALUE_FORMAT % v for v in frame["value"]]
+    for column in VALUE_COLUMNS:
+        values = pd.to_numeric(frame[column], errors="coerce") if column in frame else None
+        frame[column] = values if values is not None else float("nan")
+        frame[f"{column}_text"] = [VALUE_FORMAT % v for v in frame[column]]
     return frame.set_index(list(KEY_COLUMNS)).sort_index()
 
 
 def compare_scores(
     committed: pd.DataFrame, rerun: pd.DataFrame, atol: float
 ) -> list[dict[str, Any]]:
-    """Rows whose value differs (beyond ``atol``; exact text when 0) or that only one side has."""
+    """Rows whose numbers differ (beyond ``atol``; exact text when 0) or that one side lacks."""
     old, new = _keyed(committed), _keyed(rerun)
-    joined = old[["value", "text"]].join(new[["value", "text"]], how="outer", lsuffix="_committed",
-                                         rsuffix="_rerun")
-    both_nan = joined["value_committed"].isna() & joined["value_rerun"].isna()
-    missing = joined["text_committed"].isna() | joined["text_rerun"].isna()
-    if atol == 0:
-        differs = joined["text_committed"] != joined["text_rerun"]
-    else:
-        differs = (joined["value_committed"] - joined["value_rerun"]).abs() > atol
-        differs |= joined["value_committed"].isna() != joined["value_rerun"].isna()
-    bad = joined[(missing | differs) & ~(both_nan & ~missing)]
+    numbers = [*VALUE_COLUMNS, *(f"{c}_text" for c in VALUE_COLUMNS)]
+    joined = old[numbers].join(new[numbers], how="outer", lsuffix="_committed",
+                               rsuffix="_rerun")
+    missing = joined["value_text_committed"].isna() | joined["value_text_rerun"].isna()
+    differs = missing.copy()
+    for column in VALUE_COLUMNS:
+        a, b = joined[f"{column}_committed"], joined[f"{column}_rerun"]
+        if atol == 0:
+            bad = joined[f"{column}_text_committed"] != joined[f"{column}_text_rerun"]
+        else:
+            bad = ((a - b).abs() > atol) | (a.isna() != b.isna())
+        differs |= bad & ~missing
+    rows = joined[differs]
     return [
         {**dict(zip(KEY_COLUMNS, index, strict=True)),
          "committed": row["value_committed"], "rerun": row["value_rerun"]}
-        for index, row in bad.iterrows()
+        for index, row in rows.iterrows()
     ]
 
 
