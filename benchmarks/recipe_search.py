@@ -66,7 +66,7 @@ RECIPES: dict[str, dict[str, Any]] = {
     "crops-z-lr3-sqrt": {"windowing": "crops", "normalise": "zscore", "epochs": 30,
                          "patience": 6, "lr": 0.003, "class_weight": "sqrt"},
     "crops-z-lr3-unweighted": {"windowing": "crops", "normalise": "zscore", "epochs": 30,
-                               "patience": 6, "lr": 0.003, "class_weight": "none"},
+                               "patience": 6, "lr": 0.003, "class_weight": "equal"},
     "crops-bn-z-cos": {"windowing": "crops", "batch_norm": True, "normalise": "zscore",
                        "epochs": 30, "patience": 30, "lr": 0.003, "schedule": "cosine"},
 }

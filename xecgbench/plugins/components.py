@@ -161,8 +161,8 @@ class TrainingBudget:
     #: Learning rate over the epochs: ``constant`` or ``cosine`` (annealed to 0 at ``epochs``).
     schedule: Literal["constant", "cosine"] = "constant"
     #: Class weights of the fine-tuning loss: ``inverse`` frequency (balanced), its ``sqrt``
-    #: (half-way to the prior: fewer false AF calls) or ``none``.
-    class_weight: Literal["inverse", "sqrt", "none"] = "inverse"
+    #: (half-way to the prior: fewer false AF calls) or ``equal`` (unweighted).
+    class_weight: Literal["inverse", "sqrt", "equal"] = "inverse"
 
 
 class PretrainingStrategy(Protocol):

@@ -64,6 +64,16 @@ def validate_components(suite: Suite, system: PluginSystem) -> None:
         system.registry[kind].registration(spec.name)
 
 
+#: Budget fields added after keys existed, with the value that reproduces the older behaviour:
+#: left out of keys at that value, so caches made before them stay valid.
+_LATER_BUDGET_DEFAULTS = {"schedule": "constant", "class_weight": "inverse"}
+
+
+def _budget_id(budget: Any) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(budget).items()
+            if _LATER_BUDGET_DEFAULTS.get(k, object()) != v}
+
+
 @dataclass(frozen=True)
 class StageKeys:
     """The content-hash key of each stage, from the suite and the registered versions."""
@@ -84,31 +94,35 @@ class StageKeys:
         # ``paper-ludb``) share their pretrained and fine-tuned models in one ``--out``.
         data_id = {
             "dataset": self._id("datasets", data.dataset),
+            "test": None,  # kept (constant) so keys of suites without a test source are unchanged
             "fs": data.fs,
             "duration_s": data.duration_s,
             "model": self._id("models", self.suite.model),
         }
         return content_hash([
             "pretrain", data_id, self._id("pretraining", pretraining),
-            dataclasses.asdict(self.suite.pretraining_budget), seed,
+            _budget_id(self.suite.pretraining_budget), seed,
         ])
 
     def finetune(self, pre_key: str, freezing: ComponentSpec) -> str:
         """The pretrained model, the schedule, the training budget and procedure version."""
         return content_hash([
             "finetune", pre_key, self._id("freezing", freezing),
-            dataclasses.asdict(self.suite.training), FINE_TUNING_VERSION,
+            _budget_id(self.suite.training), FINE_TUNING_VERSION,
         ])
 
-    def _evaluation_source(self) -> dict[str, Any]:
+    def _evaluation_source(self) -> list[dict[str, Any]]:
+        """The separate test source, if any ([] keeps the keys of suites without one)."""
         data = self.suite.data
-        return {"test": self._id("datasets", data.test) if data.test else None,
-                "test_split": data.test_split}
+        if data.test is None and data.test_split is None:
+            return []
+        return [{"test": self._id("datasets", data.test) if data.test else None,
+                 "test_split": data.test_split}]
 
     def evaluate(self, fine_key: str, accuracy: list[ComponentSpec]) -> str:
         """The fine-tuned model, the windows it is evaluated on and the accuracy metrics."""
         return content_hash(
-            ["evaluate", fine_key, self._evaluation_source(),
+            ["evaluate", fine_key, *self._evaluation_source(),
              [self._id("metrics", s) for s in accuracy], STAGE_VERSIONS["evaluate"]]
         )
 
@@ -116,7 +130,8 @@ class StageKeys:
         """The fine-tuned model, the explained windows' source, the method, and the explain
         fields that shape relevance."""
         return content_hash([
-            "attribute", fine_key, self._evaluation_source(), self._id("attributions", attribution),
+            "attribute", fine_key, *self._evaluation_source(),
+            self._id("attributions", attribution),
             self._explain(ATTRIBUTION_FIELDS),
         ])
 
