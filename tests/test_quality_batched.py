@@ -8,7 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
-from captum.attr import Saliency
+from quality_fixtures import N, T
+from quality_fixtures import conv_net as _conv_net
+from quality_fixtures import saliency as _saliency
 from torch import nn
 
 from xecgbench.plugins.components import ExplanationBatch
@@ -22,30 +24,6 @@ from xecgbench_builtin.metrics.quality_batched import (
     BatchedRandomLogit,
     row_spearman,
 )
-
-T = 240
-N = 6
-
-
-def _conv_net() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(
-        nn.Conv1d(1, 4, 7, padding=3),
-        nn.ReLU(),
-        nn.MaxPool1d(4),
-        nn.Conv1d(4, 8, 5, padding=2),
-        nn.ReLU(),
-        nn.AdaptiveAvgPool1d(4),
-        nn.Flatten(),
-        nn.Linear(32, 2),
-    ).eval()
-
-
-def _saliency(model: nn.Module):
-    def explain(x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return Saliency(model).attribute(x.clone().requires_grad_(True), target=target, abs=False)
-
-    return explain
 
 
 def _batch(model: nn.Module, n: int = N, seed: int = 3) -> ExplanationBatch:

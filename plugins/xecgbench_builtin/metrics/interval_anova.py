@@ -29,8 +29,12 @@ from typing import ClassVar
 import numpy as np
 
 from xecgbench.plugins.components import ExplanationBatch, MetricInfo
-from xecgbench_builtin.metrics.interval_profile import interval_labels, interval_shares, wave_codes
-from xecgbench_builtin.metrics.localisation import positive_relevance
+from xecgbench_builtin.metrics.interval_profile import (
+    interval_labels,
+    interval_shares,
+    masked_relevance,
+    wave_codes,
+)
 
 #: Interval names per class, in beat order.
 CLASS_INTERVALS: dict[str, tuple[str, ...]] = {
@@ -72,22 +76,7 @@ class IntervalAnova:
     costly: ClassVar[bool] = False
 
     def evaluate_batch(self, batch: ExplanationBatch) -> dict[str, np.ndarray]:
-        missing = [name for name in _REQUIRED_MASKS if name not in batch.masks]
-        if missing:
-            raise ValueError(
-                f"metric 'interval_anova' needs batch.masks {list(_REQUIRED_MASKS)}; "
-                f"missing {missing}"
-            )
-        shape = np.shape(batch.attributions)
-        for name in _REQUIRED_MASKS:
-            if np.shape(batch.masks[name]) != shape:
-                raise ValueError(
-                    f"metric 'interval_anova': mask {name!r} has shape "
-                    f"{np.shape(batch.masks[name])}, attributions {shape}"
-                )
-        relevance = positive_relevance(batch.attributions)
-        finite = np.isfinite(relevance).reshape(len(relevance), -1).all(-1)
-        relevance[~finite] = 0.0
+        relevance, finite = masked_relevance(batch, self.info.name)
         is_af = np.asarray(batch.y).reshape(-1).astype(int) == 1
         shares = class_interval_shares(relevance, dict(batch.masks), is_af)
         for values in shares.values():

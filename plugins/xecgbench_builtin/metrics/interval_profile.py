@@ -77,6 +77,30 @@ def interval_shares(relevance: np.ndarray, labels: dict[str, np.ndarray]) -> dic
     return {name: density[name] / denominator for name in INTERVALS}
 
 
+def masked_relevance(batch: ExplanationBatch, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Positive relevance ``(N, T)`` with non-finite rows zeroed, and which rows were finite.
+
+    Checks first that ``batch.masks`` holds the P, QRS and T masks in the attributions' shape,
+    naming ``metric`` in the error.
+    """
+    missing = [name for name in _REQUIRED_MASKS if name not in batch.masks]
+    if missing:
+        raise ValueError(
+            f"metric {metric!r} needs batch.masks {list(_REQUIRED_MASKS)}; missing {missing}"
+        )
+    shape = np.shape(batch.attributions)
+    for name in _REQUIRED_MASKS:
+        if np.shape(batch.masks[name]) != shape:
+            raise ValueError(
+                f"metric {metric!r}: mask {name!r} has shape "
+                f"{np.shape(batch.masks[name])}, attributions {shape}"
+            )
+    relevance = positive_relevance(batch.attributions)
+    finite = np.isfinite(relevance).reshape(len(relevance), -1).all(-1)
+    relevance[~finite] = 0.0
+    return relevance, finite
+
+
 class IntervalProfile:
     """Share of positive relevance per P, PR, QRS, ST, T and TP interval, per sample.
 
@@ -92,22 +116,7 @@ class IntervalProfile:
     costly: ClassVar[bool] = False
 
     def evaluate_batch(self, batch: ExplanationBatch) -> dict[str, np.ndarray]:
-        missing = [name for name in _REQUIRED_MASKS if name not in batch.masks]
-        if missing:
-            raise ValueError(
-                f"metric 'interval_profile' needs batch.masks {list(_REQUIRED_MASKS)}; "
-                f"missing {missing}"
-            )
-        shape = np.shape(batch.attributions)
-        for name in _REQUIRED_MASKS:
-            if np.shape(batch.masks[name]) != shape:
-                raise ValueError(
-                    f"metric 'interval_profile': mask {name!r} has shape "
-                    f"{np.shape(batch.masks[name])}, attributions {shape}"
-                )
-        relevance = positive_relevance(batch.attributions)
-        finite = np.isfinite(relevance).all(-1)
-        relevance[~finite] = 0.0
+        relevance, finite = masked_relevance(batch, self.info.name)
         codes = wave_codes(*(batch.masks[name] for name in _REQUIRED_MASKS))
         shares = interval_shares(relevance, interval_labels(codes))
         for values in shares.values():
