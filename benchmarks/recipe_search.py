@@ -63,6 +63,8 @@ RECIPES: dict[str, dict[str, Any]] = {
                     "lr": 0.003},
     "crops-bn-z-lr3": {"windowing": "crops", "batch_norm": True, "normalise": "zscore",
                        "epochs": 30, "patience": 6, "lr": 0.003},
+    "crops-z-lr3-p10": {"windowing": "crops", "normalise": "zscore", "epochs": 30,
+                        "patience": 10, "lr": 0.003},
     "crops-z-lr3-sqrt": {"windowing": "crops", "normalise": "zscore", "epochs": 30,
                          "patience": 6, "lr": 0.003, "class_weight": "sqrt"},
     "crops-z-lr3-unweighted": {"windowing": "crops", "normalise": "zscore", "epochs": 30,
@@ -118,6 +120,7 @@ def run_recipe(name: str, seed: int, limit: int, cache: Path, path: Path) -> dic
     epochs = sum(len(h.train_loss) for hs in histories.values() for h in hs)
     return {
         "recipe": name, "seed": seed, "limit": limit, **r,
+        "early_stopping_windows": "first window per record",
         "n_fit_records": len({x.split("#")[0] for x in fit_set.record_ids}),
         "n_val_records": len(val_set.labels), "seconds": round(seconds, 1),
         "seconds_per_branch_epoch": round(seconds / max(epochs, 1), 2),
@@ -152,9 +155,9 @@ def markdown(entries: list[dict[str, Any]]) -> str:
     """The recipe table (one row per recipe and seed) and the pretext table of training.md."""
     lines = [
         "| recipe | changes from `base` | seed | fit / val records | epochs run (m, r) "
-        "| s / branch-epoch | morphology BA / acc | rhythm BA / acc | ensemble BA / acc "
-        "| ensemble F1 AF | all-non-AF rate |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| early-stopping windows | s / branch-epoch | morphology BA / acc | rhythm BA / acc "
+        "| ensemble BA / acc | ensemble F1 AF | all-non-AF rate |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for e in (e for e in entries if "recipe" in e):
         v = e["validation"]
@@ -167,6 +170,7 @@ def markdown(entries: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {e['recipe']} | {_changes(e)} | {e['seed']} | {e['n_fit_records']} / "
             f"{e['n_val_records']} | {epochs['morphology']}, {epochs['rhythm']} | "
+            f"{e.get('early_stopping_windows', 'all crops')} | "
             f"{e['seconds_per_branch_epoch']:.2f} | {' | '.join(cells)} | "
             f"{v['ensemble']['f1_af']:.3f} | {v['majority_rate']:.3f} |"
         )
