@@ -85,3 +85,9 @@ def test_bootstrap_draws_are_deterministic() -> None:
     a, b = TwoWayBootstrap.draw(3, 5), TwoWayBootstrap.draw(3, 5)
     np.testing.assert_array_equal(a.seed_weights, b.seed_weights)
     np.testing.assert_array_equal(a.record_weights, b.record_weights)
+
+
+def test_a_zero_reference_gives_no_ratio_instead_of_an_error() -> None:
+    zero = Grid(np.zeros((3, 5)))
+    effect = ratio(Grid(np.ones((3, 5))), zero, TwoWayBootstrap.draw(3, 5))
+    assert not np.isfinite(effect.value) and np.isnan(effect.p_value)

@@ -181,8 +181,8 @@ def ratio(candidate: Grid, reference: Grid, bootstrap: TwoWayBootstrap) -> Effec
     seed-level t-test of the per-seed log ratios against 0.
     """
     candidate, reference = _paired(candidate, reference)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        value = candidate.mean() / reference.mean()
+    with np.errstate(invalid="ignore", divide="ignore"):  # a zero reference: no ratio (NaN)
+        value = np.float64(candidate.mean()) / np.float64(reference.mean())
         per_seed = candidate.seed_means() / reference.seed_means()
         logs = np.log(np.where(per_seed > 0, per_seed, np.nan))
     low = high = float("nan")
