@@ -43,6 +43,10 @@ from xecgbench.report.inference import (
 from xecgbench.report.stats import holm
 
 ALPHA = 0.05
+#: Verdict wording, shared with the results page that summarises the verdicts.
+ONTO = "moves onto the target"
+AWAY = "moves away from the target"
+ROBUST = " (robust: every seed agrees)"
 #: Branch label of the majority-class predictor the evaluate stage scores beside the model.
 TRIVIAL_BRANCH = "majority"
 CONFIG = ("pretraining", "freezing", "attribution")
@@ -81,9 +85,8 @@ def _verdict(effect: Any, p_adjusted: float, up_is_better: bool) -> str:
     if not np.isfinite(p_adjusted) or p_adjusted >= ALPHA:
         return "no clear effect"
     towards = (effect.value > 1) == up_is_better
-    where = "onto the target" if towards else "away from the target"
-    return f"moves {where}" + (" (robust: every seed agrees)" if effect.seeds_agree
-                               else " (seeds disagree)")
+    verdict = ONTO if towards else AWAY
+    return verdict + (ROBUST if effect.seeds_agree else " (seeds disagree)")
 
 
 def _label(members: Sequence[tuple], axis: int, order: Mapping[str, int]) -> str:
@@ -165,9 +168,9 @@ def _position(order: Mapping[str, Mapping[str, int]], axis: Any, value: Any) -> 
 def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
     """Elementwise mean over configurations (NaN where every configuration is undefined)."""
     stack = np.stack([g.values for g in grid_list])
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as quiet:
-        quiet.filter(RuntimeWarning)
-        return Grid(np.nanmean(stack, axis=0))
+    defined = np.isfinite(stack)
+    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 -> NaN where none is defined
+        return Grid(np.where(defined, stack, 0.0).sum(axis=0) / defined.sum(axis=0))
 
 
 CLASS_NAMES = {1: "AF", 0: "non-AF"}

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from xecgbench.report.board import Leaderboard, Table, display_label
+from xecgbench.report.headline import AWAY, ONTO, ROBUST
 from xecgbench.report.render import format_stat, table_rows
 from xecgbench.report.results_files import committed_directories, validate_directory
 from xecgbench.report.tables import build_leaderboard
@@ -70,10 +71,8 @@ def _effects(table: Table) -> list[str]:
     rows = table.rows
     lines = []
     for (branch, pretraining), group in rows.groupby(["branch", "pretraining"], sort=False):
-        robust = group[group["verdict"].str.contains("robust") & group["verdict"].str.contains(
-            "onto")]
-        away = group[group["verdict"].str.contains("away") & group["verdict"].str.contains(
-            "robust")]
+        robust = group[group["verdict"] == ONTO + ROBUST]
+        away = group[group["verdict"] == AWAY + ROBUST]
         lines.append(
             f"- **{branch} branch, {pretraining}**: robustly onto the target in "
             f"{len(robust)} of {len(group)} method × freezing cells: {_cells(robust)}"

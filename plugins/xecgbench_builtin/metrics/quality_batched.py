@@ -364,6 +364,16 @@ class _BatchedSensitivity(BatchedQualityMetric):
     nr_samples: int
     noise: float
 
+    def __init__(
+        self,
+        nr_samples: int = 10,
+        noise: float = 0.05,
+        backend: str = "vectorised",
+        chunk: int | None = None,
+    ) -> None:
+        super().__init__(nr_samples=nr_samples, noise=noise)  # type: ignore[call-arg]
+        self._set_backend(backend, chunk)
+
     def sensitivities(self, batch: ExplanationBatch) -> np.ndarray:
         """``||a - a(x + noise)|| / ||a||`` per sample and draw, ``(n, nr_samples)``.
 
@@ -391,16 +401,6 @@ class BatchedMaxSensitivity(_BatchedSensitivity, MaxSensitivity):
 
     info = _v2(MaxSensitivity.info)
 
-    def __init__(
-        self,
-        nr_samples: int = 10,
-        noise: float = 0.05,
-        backend: str = "vectorised",
-        chunk: int | None = None,
-    ) -> None:
-        super().__init__(nr_samples=nr_samples, noise=noise)  # type: ignore[call-arg]
-        self._set_backend(backend, chunk)
-
     def batched_scores(self, batch: ExplanationBatch) -> np.ndarray:
         return np.nanmax(self.sensitivities(batch).astype(np.float64), axis=1)
 
@@ -409,16 +409,6 @@ class BatchedAvgSensitivity(_BatchedSensitivity, AvgSensitivity):
     """Average sensitivity over stacked noise draws."""
 
     info = _v2(AvgSensitivity.info)
-
-    def __init__(
-        self,
-        nr_samples: int = 10,
-        noise: float = 0.05,
-        backend: str = "vectorised",
-        chunk: int | None = None,
-    ) -> None:
-        super().__init__(nr_samples=nr_samples, noise=noise)  # type: ignore[call-arg]
-        self._set_backend(backend, chunk)
 
     def batched_scores(self, batch: ExplanationBatch) -> np.ndarray:
         return np.nanmean(self.sensitivities(batch).astype(np.float64), axis=1)
