@@ -16,6 +16,7 @@ import pandas as pd
 
 from xecgbench.report.board import Leaderboard, Table, display_label
 from xecgbench.report.headline import AWAY, ONTO, ROBUST
+from xecgbench.report.model_checks import ModelTargets, load_targets, model_checks
 from xecgbench.report.render import format_stat, table_rows
 from xecgbench.report.results_files import committed_directories, validate_directory
 from xecgbench.report.tables import build_leaderboard
@@ -33,6 +34,9 @@ significant and every seed agrees in sign. Below 3 seeds no interval or p-value 
 The reference study reports accuracy 85.7–95.2 % and relevance moving onto P waves (morphology
 pretraining) and R peaks (rhythm pretraining), more with more frozen blocks.
 """
+
+#: The model-quality targets, committed next to the leaderboards they judge.
+TARGETS_FILE = "targets.yaml"
 
 
 def _table(board: Leaderboard, name: str) -> Table | None:
@@ -114,7 +118,7 @@ def _accuracy(table: Table) -> list[str]:
     return lines
 
 
-def leaderboard_section(directory: Path) -> list[str]:
+def leaderboard_section(directory: Path, targets: ModelTargets) -> list[str]:
     """The page's section for one committed leaderboard."""
     results = validate_directory(directory)
     board = build_leaderboard(results)
@@ -123,6 +127,9 @@ def leaderboard_section(directory: Path) -> list[str]:
     if flagged is not None:
         lines += [f"**{len(flagged.rows)} flagged models** (constant output or all-zero "
                   "relevance) are left out of every explanation aggregate below.", ""]
+    checks = model_checks(results, targets)
+    if checks:
+        lines += ["### Are the models worth explaining?", "", *checks, ""]
     for name, title, summarise in (
         ("answer-pretraining", "Does pretraining move relevance onto the target?", _effects),
         ("answer-methods", "Which method localises the target best?", _methods),
@@ -136,10 +143,12 @@ def leaderboard_section(directory: Path) -> list[str]:
 
 
 def render_page(root: Path) -> str:
-    """The whole page for every committed leaderboard under ``root``."""
+    """The whole page for every committed leaderboard under ``root``, judged against
+    ``root/targets.yaml``."""
+    targets = load_targets(root / TARGETS_FILE)
     lines = [HEADER]
     for directory in committed_directories(root):
-        lines += leaderboard_section(directory)
+        lines += leaderboard_section(directory, targets)
     return "\n".join(lines).rstrip() + "\n"
 
 
