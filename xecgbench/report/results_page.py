@@ -33,6 +33,12 @@ significant and every seed agrees in sign. Below 3 seeds no interval or p-value 
 
 The reference study reports accuracy 85.7–95.2 % and relevance moving onto P waves (morphology
 pretraining) and R peaks (rhythm pretraining), more with more frozen blocks.
+
+Each leaderboard first asks whether its models are worth explaining, judged against the
+targets committed in `leaderboards/targets.yaml`: the best pretrained cell (chosen on the
+evaluation split, so optimistic), every seed of the from-scratch ensemble, every branch model
+against the majority-class predictor of its own evaluation windows, and the dead models that
+are flagged and left out of the explanation aggregates.
 """
 
 #: The model-quality targets, committed next to the leaderboards they judge.
