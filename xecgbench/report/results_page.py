@@ -38,7 +38,8 @@ Each leaderboard first asks whether its models are worth explaining, judged agai
 targets committed in `leaderboards/targets.yaml`: the best pretrained cell (chosen on the
 evaluation split, so optimistic), every seed of the from-scratch ensemble, every branch model
 against the majority-class predictor of its own evaluation windows, and the dead models that
-are flagged and left out of the explanation aggregates.
+are flagged and left out of the explanation aggregates. How the `paper` recipe was chosen, on
+validation data only, and every recipe tried: [Training](training.md).
 """
 
 #: The model-quality targets, committed next to the leaderboards they judge.
