@@ -48,14 +48,16 @@ def test_targets_are_judged_per_metric_and_per_seed() -> None:
     assert "f1_af 0.800 (target ≥ 0.85: not met)" in text
     assert "balanced_accuracy 0.920 (target ≥ 0.90: met)" in text
     assert "per seed 0.860, 0.840, 0.900; 2 of 3 seeds reach" in text
-    assert "12 of 12 branch models beat it." in text
+    assert "predictor, accuracy** (0.790–0.790): 12 of 12 models beat " \
+        "it (morphology 6/6, rhythm 6/6)." in text
     assert "1 flagged (constant output: 1)" in text
     assert "p_wave_f1 0.75 (seeds 0.7–0.8, n = 2)" in text
 
 
 def test_a_branch_at_the_majority_rate_is_named() -> None:
     text = "\n".join(model_checks(_results([0.9, 0.9], 0.79), TARGETS))
-    assert "4 of 8 branch models beat it; not: morphology (none, none, seed 0: 0.790)" in text
+    assert "4 of 8 models beat it (morphology 0/4, rhythm 4/4); not: morphology (none, none, " \
+        "seed 0: 0.790)" in text
 
 
 def test_a_malformed_targets_file_is_refused(tmp_path: Path) -> None:
