@@ -52,6 +52,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from measure import load_average, stamp, write_json
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -222,7 +223,7 @@ def flops_per_unit(suite: Any, system: Any) -> dict[tuple[str, str], float]:
 
     import torch
 
-    from xecgbench.plugins.attribution_checks import make_attribution
+    from xecgbench.plugins.attribution_checks import accepts_masks, make_attribution
 
     fs, t = suite.data.fs, round(suite.data.fs * suite.data.duration_s)
     factory = system.registry["models"].get(suite.model.name)
@@ -230,6 +231,11 @@ def flops_per_unit(suite: Any, system: Any) -> dict[tuple[str, str], float]:
     model = factory(fs=fs, n_samples=t, **suite.model.params)
     batch = 8
     x, y = torch.rand(batch, 1, t), torch.randint(0, 2, (batch,))
+    # Wave masks for methods that take them (clinical occlusion): a P, QRS and T band per beat.
+    phase = np.arange(t) % round(fs)
+    masks = {name: np.broadcast_to((lo <= phase) & (phase < hi), (batch, t))
+             for name, (lo, hi) in {"p_wave": (0, 25), "qrs": (40, 65),
+                                    "t_wave": (100, 150)}.items()}
 
     def train_step(branch: str) -> None:
         torch.nn.functional.cross_entropy(model.branches[branch](x), y).backward()
@@ -247,7 +253,8 @@ def flops_per_unit(suite: Any, system: Any) -> dict[tuple[str, str], float]:
         per_branch = []
         for branch in suite.explain.branches:
             method = make_attribution(cls, model.explainable(branch), fs=fs, seed=0, **spec.params)
-            per_branch.append(count_flops(functools.partial(method, x, y)) / batch)
+            extra = {"masks": masks} if accepts_masks(method) else {}
+            per_branch.append(count_flops(functools.partial(method, x, y, **extra)) / batch)
         flops[("attribute", spec.display)] = sum(per_branch) / len(per_branch)
     return flops
 
