@@ -28,13 +28,15 @@ def test_heatmaps_draw_every_panel_into_one_axes() -> None:
     assert len(figure.axes[0].images) == 2 * len(panels)  # relevance and the P/QRS band
 
 
-def test_the_quick_suite_report_builds_within_10_s_of_cpu() -> None:
+def test_the_quick_suite_report_builds_within_15_s_of_cpu() -> None:
+    """A guard against the old per-panel path (16.9 s), not a benchmark: the fixed path takes
+    about 9 s of CPU here and 10.3 s was measured under a loaded CI run, so 10 s was flaky."""
     results = validate_directory(QUICK)
     examples = load_examples(QUICK / "examples.npz")
     started = time.process_time()
     steps: list[str] = []
     page = render_report(build_leaderboard(results), results, examples, progress=steps.append)
-    assert time.process_time() - started < 10.0
+    assert time.process_time() - started < 15.0
     assert page.count("<img") == 2 + len({key[2] for key in examples.relevance})
     assert steps[0] == "figure: interval profile" and steps[-1].startswith("figures: relevance")
 
