@@ -26,13 +26,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board import RunResults
+from xecgbench.report.external_scores import (
+    POINTER_FILE,
+    SCORES_FILE,
+    ResultsFileError,
+    scores_file,
+)
 from xecgbench.report.render import to_csv, to_latex, to_markdown
 from xecgbench.report.safe_write import UnsafePathError, write_inside
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.store import SCORE_COLUMNS, ResultsStore
 
 RUN_FILE = "run.json"
-SCORES_FILE = "scores.csv.gz"
 EXAMPLES_FILE = "examples.npz"
 RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
 #: Raw-score columns that results exported before they existed may lack (read as missing).
@@ -40,10 +45,6 @@ OPTIONAL_SCORE_COLUMNS = ("label", "chance")
 #: Generated table files of a committed leaderboard and the renderer of each.
 TABLE_FILES = {"leaderboard.md": to_markdown, "leaderboard.csv": to_csv,
                "leaderboard.tex": to_latex}
-
-
-class ResultsFileError(Exception):
-    """A results directory or file that cannot be used; the message names the file."""
 
 
 class SanityRecord(BaseModel):
@@ -260,17 +261,17 @@ def validate_directory(directory: Path) -> RunResults:
     """Check a results directory (schema, columns, labels) and return its :class:`RunResults`."""
     directory = Path(directory)
     record = read_record(directory)
-    scores = _read_scores(directory / SCORES_FILE)
+    scores = _read_scores(path := scores_file(directory))
     unknown = sorted(set(scores["metric"]) - set(record.metrics))
     if unknown:
         raise ResultsFileError(
-            f"{directory / SCORES_FILE}: metrics {', '.join(unknown)} are not described in "
+            f"{path}: metrics {', '.join(unknown)} are not described in "
             f"{RUN_FILE}'s 'metrics'"
         )
     seeds = set(record.run.config.get("seeds", ()))
     stray = sorted(set(scores["seed"]) - seeds)
     if stray:
-        raise ResultsFileError(f"{directory / SCORES_FILE}: seeds {stray} not in the config")
+        raise ResultsFileError(f"{path}: seeds {stray} not in the config")
     return results_of(record, scores)
 
 
@@ -283,6 +284,7 @@ def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Pat
     scores.reindex(columns=list(RAW_SCORE_COLUMNS)).to_csv(buffer, index=False, lineterminator="\n",
                                            float_format="%.9g")
     _safe(write_inside, out, SCORES_FILE, gzip.compress(buffer.getvalue().encode(), mtime=0))
+    (out / POINTER_FILE).unlink(missing_ok=True)  # the fresh scores replace any external ones
     return out
 
 

@@ -20,9 +20,9 @@ from typing import Any
 import pandas as pd
 
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.external_scores import scores_file
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
-    SCORES_FILE,
     ResultsFileError,
     _read_scores,
     read_record,
@@ -178,7 +178,7 @@ def verify_leaderboard(
         raise ResultsFileError(
             f"{directory}/run.json: config is not a valid suite: {exc}"
         ) from None
-    committed = _read_scores(directory / SCORES_FILE)
+    committed = _read_scores(scores_file(directory))
     now, then = environment(system), committed_environment(record.run.provenance)
     diff = {k: (then.get(k), now.get(k)) for k in sorted(set(now) | set(then))
             if then.get(k) != now.get(k)}
