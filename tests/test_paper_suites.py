@@ -21,6 +21,8 @@ def test_paper_ludb_is_paper_with_an_external_test_source() -> None:
     paper = load_suite("paper").model_dump(exclude={"name", "description"})
     ludb = load_suite("paper-ludb").model_dump(exclude={"name", "description"})
     assert ludb["data"].pop("test")["name"] == "ludb"
+    assert ludb["data"].pop("test_split") == "test"
+    paper["data"].pop("test_split")
     assert paper["data"].pop("test") is None
     assert ludb == paper
 
@@ -44,3 +46,23 @@ def test_folder_names_the_directory_under_the_data_root(tmp_path: Path, monkeypa
     monkeypatch.setenv("XECGBENCH_DATA", str(tmp_path))
     assert CinC2017(folder="cinc2017_large").path == tmp_path / "cinc2017_large"
     assert CinC2017().path == tmp_path / "cinc2017"
+
+
+def test_paper_ludb_tests_only_ludb_records_no_pretraining_saw(shared_data: Path) -> None:
+    """LUDB's expert P masks train the P-wave pretext; its AF test must use the other records."""
+    from xecgbench_builtin.data.ludb import LUDB
+
+    suite = load_suite("paper-ludb")
+    system = load_plugins()
+    assert suite.data.test is not None and suite.data.test_split == "test"
+    test_source = LUDB(path=shared_data / "ludb", **suite.data.test.params)
+    tested = {e.record for e in test_source.records("test")[0]}
+    assert len(tested) >= 60
+    for spec in suite.pretraining:
+        strategy = system.registry["pretraining"].get(spec.name)(**spec.params)
+        for part in getattr(strategy, "parts", (strategy,)):
+            if not getattr(part, "use_ludb", False):
+                continue
+            pretext = LUDB(path=shared_data / "ludb", test_fraction=part.ludb_test_fraction)
+            seen = {e.record for e in pretext.records("train")[0]}
+            assert seen and not seen & tested, spec.display

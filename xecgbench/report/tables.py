@@ -37,6 +37,21 @@ from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
 
 
+def _datasets(results: RunResults) -> str:
+    """Where the models were trained and where they were tested, both named.
+
+    A board with a separate test source was once headed by its training set alone, which hid
+    that its windows came from another dataset.
+    """
+    trained = sorted(str(d) for d in results.scores["dataset"].dropna().unique())
+    data = results.config.get("data", {})
+    test = data.get("test")
+    if not test:
+        return ", ".join(trained) or "n/a"
+    split = data.get("test_split") or "all"
+    return f"trained on {', '.join(trained) or 'n/a'}; tested on {test['name']} ({split} records)"
+
+
 def footer(results: RunResults) -> dict[str, str]:
     """The provenance footer: what produced these numbers, from the run's record only."""
     run, config = results.run, results.config
@@ -44,12 +59,11 @@ def footer(results: RunResults) -> dict[str, str]:
     packages = provenance.get("packages", {})
     plugins = provenance.get("plugins", {})
     started = datetime.fromtimestamp(float(run["started"]), tz=timezone.utc)
-    datasets = sorted(str(d) for d in results.scores["dataset"].dropna().unique())
     return {
         "suite": f"{config['name']} (config hash {run['config_hash']})",
         "run": str(run["run_id"]),
         "run date": started.strftime("%Y-%m-%d"),
-        "dataset": ", ".join(datasets) or "n/a",
+        "dataset": _datasets(results),
         "seeds": ", ".join(str(s) for s in config["seeds"]),
         "xecgbench": str(provenance.get("xecgbench", "n/a")),
         "versions": ", ".join(f"{k} {v}" for k, v in sorted(packages.items()) if v) or "n/a",

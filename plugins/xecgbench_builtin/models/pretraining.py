@@ -32,7 +32,9 @@ class PWaveDetection:
     Targets are the ``p_wave`` masks of non-AF windows (in AF windows that mask marks where a
     P wave *would* be, which is no P wave to detect), plus, with ``use_ludb``, the LUDB expert
     masks of its train split (``ludb_path``, default ``$XECGBENCH_DATA/ludb``, normalised as
-    ``ludb_normalise`` says: set it to the training data's normalisation); the loss is
+    ``ludb_normalise`` says: set it to the training data's normalisation; ``ludb_test_fraction``
+    is the share of LUDB records held out, which a LUDB test source must match with
+    ``test_split: test`` so that no test window was a pretraining target); the loss is
     weighted by ``annotated`` where a dataset annotates only a span. Reports event-level P-wave
     F1 at ±``tolerance_ms`` on a held-out split, and on the LUDB test split with ``use_ludb``.
     """
@@ -47,20 +49,22 @@ class PWaveDetection:
 
     def __init__(
         self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0,
-        ludb_normalise: str = "minmax",
+        ludb_normalise: str = "minmax", ludb_test_fraction: float = 0.2,
     ) -> None:
         self.use_ludb = use_ludb or ludb_path is not None
         self.ludb_path = ludb_path
         self.tolerance_ms = tolerance_ms
         self.ludb_normalise = ludb_normalise
+        self.ludb_test_fraction = ludb_test_fraction
 
     def _ludb(self, split: str, data: ECGSet) -> ECGSet:
         from xecgbench_builtin.data.ludb import LUDB
 
         duration_s = data.signals.shape[-1] / data.fs
-        windows = LUDB(path=self.ludb_path, normalise=self.ludb_normalise).load(
-            split, fs=data.fs, duration_s=duration_s
-        )
+        windows = LUDB(
+            path=self.ludb_path, normalise=self.ludb_normalise,
+            test_fraction=self.ludb_test_fraction,
+        ).load(split, fs=data.fs, duration_s=duration_s)
         return windows.subset(np.flatnonzero(windows.labels == 0))
 
     def _training_windows(self, data: ECGSet) -> ECGSet:
@@ -235,10 +239,11 @@ class BothPretraining:
 
     def __init__(
         self, use_ludb: bool = False, ludb_path: str | None = None, tolerance_ms: float = 50.0,
-        ludb_normalise: str = "minmax",
+        ludb_normalise: str = "minmax", ludb_test_fraction: float = 0.2,
     ) -> None:
         self.parts = (
-            PWaveDetection(use_ludb, ludb_path, tolerance_ms, ludb_normalise), RRVariability()
+            PWaveDetection(use_ludb, ludb_path, tolerance_ms, ludb_normalise, ludb_test_fraction),
+            RRVariability(),
         )
 
     def pretrain(
