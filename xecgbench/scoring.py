@@ -331,5 +331,6 @@ def _report(rows: list[dict[str, Any]], undelineated: Mapping[int, str]) -> Scor
 
     from xecgbench.report.score_statistics import score_statistics
 
-    scores = pd.DataFrame(rows, columns=list(SCORE_COLUMNS))
+    scores = pd.DataFrame(rows, columns=list(SCORE_COLUMNS)).astype(
+        {"value": float, "chance": float})  # undefined scores are NaN, as load_scores gives them
     return ScoreReport(scores, score_statistics(scores), dict(undelineated))
