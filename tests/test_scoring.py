@@ -117,3 +117,40 @@ def test_mistakes_are_one_line_user_errors(windows) -> None:  # type: ignore[no-
         assert "\n" not in caught.value.message
 
 
+
+
+def test_a_board_model_scores_as_the_score_stage_scored_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same module, windows, method and masks give the rows a run stored, bit for bit."""
+    from xecgbench.api import run_suite
+    from xecgbench.plugins.manager import load_plugins
+    from xecgbench.run.cache import ArtifactCache
+    from xecgbench.run.layout import RunLayout
+    from xecgbench.run.stage_types import StageContext, build_model
+    from xecgbench.run.store import ResultsStore
+    from xecgbench.run.windows import evaluation_windows, explained_indices
+
+    system = load_plugins(autoload=False)
+    run = run_suite("smoke", tmp_path, seeds=[3], system=system, overrides=[
+        "pretraining=[none]", "freezing=[none]", "attributions=[saliency]"])
+    suite = run.suite
+    with ResultsStore(run.store) as store:
+        (finetuned,) = store.finished_stages(run.summary.run_id, "finetune")
+    test = evaluation_windows(suite, system)
+    model = build_model(StageContext(suite, system, ArtifactCache(RunLayout(tmp_path).cache)),
+                        3, test.signals.shape[-1])
+    model.load_state_dict(ArtifactCache(RunLayout(tmp_path).cache).load_state(
+        finetuned.artifact, finetuned.checksum))
+    index = explained_indices(test.labels, suite.explain.n_samples)
+    for branch in suite.explain.branches:
+        regions = suite.explain.alignment[branch]
+        mine = score_model(
+            model.explainable(branch).eval(), test.subset(index), attributions="saliency",
+            masks={r: test.masks[r][index] for r in regions}, metrics=[RMA], seed=3,
+            batch_size=suite.explain.batch_size, branch=branch, system=system).scores
+        stored = run.scores[(run.scores["metric"] == RMA) & (run.scores["branch"] == branch)]
+        for region in regions:
+            ours = mine[mine["region"] == region].sort_values("record_id")
+            theirs = stored[stored["region"] == region].sort_values("record_id")
+            assert list(ours["record_id"]) == list(theirs["record_id"])
+            np.testing.assert_array_equal(ours["value"].to_numpy(), theirs["value"].to_numpy())
+            np.testing.assert_array_equal(ours["chance"].to_numpy(), theirs["chance"].to_numpy())
