@@ -18,20 +18,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from xecgbench.plugins.components import ATTRIBUTION_FAMILIES
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 COSTS = HERE / "results" / "attribution_costs.json"
 PAGE = REPO / "docs" / "attributions.md"
-FAMILY_ORDER = ("gradient", "path", "propagation", "perturbation", "surrogate", "cam", "control")
-FAMILY_TEXT = {
-    "gradient": "derivatives of the output at the input (local sensitivity)",
-    "path": "gradients integrated along a path from a baseline to the input",
-    "propagation": "the output's relevance redistributed backwards layer by layer by a rule",
-    "perturbation": "the output change when parts of the input are replaced",
-    "surrogate": "a simple model fitted to the outputs of perturbed inputs",
-    "cam": "class activation maps of a convolutional layer, upsampled to the input",
-    "control": "a baseline every real method has to beat",
-}
 #: Module of the implementation -> the library doing the work.
 LIBRARY = {
     "zennit_methods": "zennit",
@@ -112,9 +104,7 @@ def render(registry: Any, costs: dict[str, Any]) -> str:
     for registration in registry:
         cls = registration.component
         by_family.setdefault(cls.family, []).append(registration)
-    families = [f for f in FAMILY_ORDER if f in by_family] + sorted(
-        f for f in by_family if f not in FAMILY_ORDER
-    )
+    families = [f for f in ATTRIBUTION_FAMILIES if f in by_family]  # checked at registration
     lines = [
         "# Attribution methods",
         "",
@@ -128,7 +118,7 @@ def render(registry: Any, costs: dict[str, Any]) -> str:
         "",
         "| family | what it computes |",
         "|---|---|",
-        *[f"| {f} | {FAMILY_TEXT.get(f, '')} |" for f in families],
+        *[f"| {f} | {ATTRIBUTION_FAMILIES.get(f, '')} |" for f in families],
         "",
         "## Cost",
         "",

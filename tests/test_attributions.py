@@ -24,12 +24,12 @@ from xecgbench.plugins.attribution_checks import (
     check_attribution,
     make_attribution,
 )
+from xecgbench.plugins.components import ATTRIBUTION_FAMILIES
 from xecgbench.plugins.manager import load_plugins
 from xecgbench_builtin.models.xecgarch import build_xecgarch
 
 FS = 100.0
 T = 256
-FAMILIES = {"gradient", "path", "propagation", "perturbation", "surrogate", "cam", "control"}
 THIRD_PARTY_ENV = "XECGBENCH_TEST_THIRD_PARTY"
 REGISTRY = load_plugins(autoload=os.environ.get(THIRD_PARTY_ENV) == "1").registry["attributions"]
 METHODS = REGISTRY.names()
@@ -121,7 +121,7 @@ def test_class_metadata(name: str) -> None:
     cls = REGISTRY.get(name)
     assert cls.name == name
     assert isinstance(cls.version, str) and cls.version
-    assert cls.family in FAMILIES
+    assert cls.family in ATTRIBUTION_FAMILIES
     assert isinstance(cls.needs_baseline, bool)
     assert isinstance(cls.relative_cost, int | float) and cls.relative_cost >= 0
 

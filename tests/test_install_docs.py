@@ -43,3 +43,28 @@ def test_documented_output_paths_are_ignored_by_git(path: str) -> None:
         pytest.skip("not a git checkout")
     ignored = subprocess.run([git, "check-ignore", "-q", path], cwd=REPO, check=False)
     assert ignored.returncode == 0, f"{path} is not ignored by .gitignore"
+
+
+PAGES = ("README.md", "docs/quickstart.md")
+
+
+def test_no_page_states_a_test_count_that_goes_stale() -> None:
+    for page in PAGES:
+        text = (REPO / page).read_text(encoding="utf-8")
+        assert not re.search(r"\b\d[\d,]* tests\b", text), page
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_the_venv_is_activated_before_a_bare_xecgbench(page: str) -> None:
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO / page).read_text(encoding="utf-8"),
+                        re.DOTALL)
+    lines = [line for block in blocks for line in block.splitlines()]
+    first_bare = next(i for i, line in enumerate(lines) if line.startswith("xecgbench "))
+    assert lines[first_bare - 1].startswith(". .venv/bin/activate"), page
+
+
+def test_load_scores_is_imported_from_the_public_api_only() -> None:
+    for page in (*PAGES, *(str(p.relative_to(REPO)) for p in (REPO / "docs").glob("*.md"))):
+        text = (REPO / page).read_text(encoding="utf-8")
+        other_path = r"from xecgbench\.(?!api\b)[\w.]+ import [^\n]*load_scores"
+        assert not re.search(other_path, text), page

@@ -76,6 +76,16 @@ def test_bad_metrics_are_refused_naming_the_plugin(component: Any, name: str,
     assert message in str(caught.value)
 
 
+def test_an_attribution_of_an_unknown_family_is_refused() -> None:
+    method = type("Lrp", (), {"family": "lrp"})  # the family an older page listed
+    with pytest.raises(RegistryError, match=r"^plugin '[^']+': attribution 'my_lrp': unknown "
+                       r"family 'lrp'; valid families: gradient, path, propagation"):
+        _load(Registers("attributions", "my_lrp", method))
+    assert "my_grad" in _load(Registers("attributions", "my_grad",
+                                        type("G", (), {"family": "gradient"}))).registry[
+        "attributions"]
+
+
 def test_every_bundled_metric_uses_a_documented_category() -> None:
     system = load_plugins(autoload=False)
     used = {r.component.info.category for r in system.registry["metrics"]}

@@ -26,11 +26,14 @@ from xecgbench.plugins.components import (
     PretrainingStrategy,
     SanityCheck,
     TrainingBudget,
+    WindowDelineator,
 )
 from xecgbench.plugins.hookspecs import hookimpl
 from xecgbench.plugins.receptive_field import receptive_field
 from xecgbench.plugins.registry import BoundRegistry, RegistryError
+from xecgbench.run.from_python import SuiteRun, run_suite
 from xecgbench.run.store import load_scores
+from xecgbench.scoring import ScoreReport, load_windows, score_model
 
 __all__ = [
     "BRANCHES",
@@ -53,10 +56,16 @@ __all__ = [
     "PretrainingStrategy",
     "RegistryError",
     "SanityCheck",
+    "ScoreReport",
+    "SuiteRun",
     "TrainingBudget",
     "UserError",
+    "WindowDelineator",
     "hookimpl",
     "load_scores",
+    "load_windows",
     "receptive_field",
+    "run_suite",
+    "score_model",
     "validate_inputs",
 ]

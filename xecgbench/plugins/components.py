@@ -109,6 +109,17 @@ class Dataset(Protocol):
         ...
 
 
+class WindowDelineator(Protocol):
+    """Optional for datasets: ``delineate(signals, fs, labels) -> (masks, failed)``, the masks
+    its loader would draw on ``(N, 1, T)`` windows from elsewhere (``failed``: window index ->
+    why it got none). Lets the Python API score a user's windows against masks made the way a
+    board's dataset makes them, without the core importing the plugin."""
+
+    def delineate(
+        self, signals: np.ndarray, fs: float, labels: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], dict[int, str]]: ...
+
+
 class BranchedModel(Protocol):
     """What the core needs from a model: named branches made of named blocks.
 
@@ -203,12 +214,24 @@ class FreezingSchedule(Protocol):
     def stages(self, n_blocks: int, epochs: int) -> list[FineTuneStage]: ...
 
 
+#: Attribution families, in the order the docs list them, and what each computes (checked at
+#: registration; docs/plugin-hooks.md and docs/attributions.md show this table).
+ATTRIBUTION_FAMILIES: dict[str, str] = {
+    "gradient": "derivatives of the output at the input (local sensitivity)",
+    "path": "gradients integrated along a path from a baseline to the input",
+    "propagation": "the output's relevance redistributed backwards layer by layer by a rule",
+    "perturbation": "the output change when parts of the input are replaced",
+    "surrogate": "a simple model fitted to the outputs of perturbed inputs",
+    "cam": "class activation maps of a convolutional layer, upsampled to the input",
+    "control": "a baseline every real method has to beat",
+}
+
+
 class AttributionMethod(Protocol):
     """``cls(model, **params)`` then ``method(x, target)`` -> relevance of ``x``'s shape.
 
     ``model`` maps ``(N, 1, T)`` to logits ``(N, C)``; ``target`` is an int64 tensor ``(N,)``.
-    Class metadata: ``family`` (``"gradient"``, ``"path"``, ``"propagation"``,
-    ``"perturbation"``, ``"surrogate"``, ``"cam"``, ``"control"``), ``needs_baseline`` and
+    Class metadata: ``family`` (a key of :data:`ATTRIBUTION_FAMILIES`), ``needs_baseline`` and
     ``relative_cost`` (forward+backward passes per sample). A method whose ``__call__`` takes a
     ``masks`` keyword also gets the windows' fiducial masks (see ``call_attribution``).
     """

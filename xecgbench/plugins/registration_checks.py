@@ -1,4 +1,5 @@
-"""What registration can check before anything runs: names, metric metadata and categories.
+"""What registration can check before anything runs: names, metric metadata and categories,
+attribution families.
 
 A metric with an unknown ``category`` used to be computed, stored and then shown in no table;
 checking at registration (:class:`~xecgbench.plugins.registry.KindRegistry` raises the
@@ -10,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from xecgbench.plugins.components import METRIC_CATEGORIES
+from xecgbench.plugins.components import ATTRIBUTION_FAMILIES, METRIC_CATEGORIES
 
 #: What an explanation metric may list in ``MetricInfo.requires``.
 METRIC_REQUIREMENTS: frozenset[str] = frozenset({"mask", "model", "explainer"})
@@ -21,6 +22,12 @@ def registration_problem(kind: str, name: str, component: Any) -> str | None:
     """Why ``component`` cannot be registered as ``name``, or ``None`` when it can."""
     if not name.isidentifier():
         return f"{kind} name {name!r} is not an identifier (use letters, digits and _)"
+    if kind == "attributions":
+        family = getattr(component, "family", None)
+        if family is not None and family not in ATTRIBUTION_FAMILIES:
+            return (f"attribution {name!r}: unknown family {family!r}; valid families: "
+                    f"{', '.join(ATTRIBUTION_FAMILIES)}")
+        return None
     if kind != "metrics":
         return None
     info = getattr(component, "info", None)

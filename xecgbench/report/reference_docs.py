@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from xecgbench.plugins.components import ATTRIBUTION_FAMILIES
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 
 BEGIN = "<!-- BEGIN generated: {name} (python -m xecgbench.report.reference_docs) -->"
@@ -43,9 +44,17 @@ def metric_table(system: PluginSystem) -> str:
     return "\n".join(lines)
 
 
+def family_table(system: PluginSystem) -> str:
+    """The attribution families registration accepts (the methods of each: attributions.md)."""
+    lines = ["| family | what it computes |", "|---|---|"]
+    lines += [f"| `{family}` | {text} |" for family, text in ATTRIBUTION_FAMILIES.items()]
+    return "\n".join(lines)
+
+
 #: Generated block name -> (page under docs/, generator).
 GENERATED: dict[str, tuple[str, Callable[[PluginSystem], str]]] = {
     "metric directions": ("metrics.md", metric_table),
+    "attribution families": ("plugin-hooks.md", family_table),
 }
 
 

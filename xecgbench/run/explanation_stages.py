@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -85,7 +85,7 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
     return StageOutcome(task.key, artifact, checksum, 0.0, report={"zero_relevance": zero})
 
 
-def _re_explain(checked: Any, device: Any, masks: Mapping[str, np.ndarray], x: Any,
+def re_explain(checked: Any, device: Any, masks: Mapping[str, np.ndarray], x: Any,
                 target: Any) -> Any:
     """Re-explain for a metric; the windows' masks go along when the rows are the scored ones
     (a perturbed copy of the batch), not when a metric re-explains a different number."""
@@ -93,6 +93,30 @@ def _re_explain(checked: Any, device: Any, masks: Mapping[str, np.ndarray], x: A
 
     return checked(torch.as_tensor(x, device=device), torch.as_tensor(target, device=device),
                    masks if len(x) == len(next(iter(masks.values()), x)) else None)
+
+
+def metric_values(
+    metric: Any, display: str, batch: ExplanationBatch, region: str
+) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+    """``(region label, scores (N,), chance (N,))`` per sub-score of one metric on one batch.
+
+    The label is ``region/sub-score`` (either part may be empty); chance is NaN for metrics
+    that define none and for sub-scores. Shared by the score stage and the Python API, so both
+    store the same rows.
+    """
+    n = len(batch.attributions)
+    result = metric.evaluate_batch(batch)
+    named = result if isinstance(result, Mapping) else {"": result}
+    chance = (np.asarray(metric.chance(batch), dtype=np.float64)
+              if hasattr(metric, "chance") and not isinstance(result, Mapping)
+              else np.full(n, np.nan))
+    for sub, values in named.items():
+        values = np.asarray(values, dtype=np.float64)
+        if values.shape != (n,):
+            raise ValueError(
+                f"metric {display!r} returned shape {values.shape}, expected ({n},)"
+            )
+        yield "/".join(p for p in (region, sub) if p), values, chance
 
 
 def run_score(context: StageContext, task: StageTask) -> StageOutcome:
@@ -118,7 +142,7 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
         if "explainer" in metric.info.requires:
             checked = _checked_explain(context, task, _explainer(context, task, model, branch))
             masks = {k: m[index] for k, m in test.masks.items()}
-            explain = functools.partial(_re_explain, checked, context.device, masks)
+            explain = functools.partial(re_explain, checked, context.device, masks)
         regions = explain_cfg.alignment.get(branch, ()) if "mask" in metric.info.requires else ("",)
         for region in regions:
             target = arrays.get(f"target_{branch}", test.labels[arrays["index"]])[: len(index)]
@@ -135,19 +159,7 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
                 model=module,
                 explain=explain,
             )
-            result = metric.evaluate_batch(batch)
-            named = result if isinstance(result, Mapping) else {"": result}
-            chance = (np.asarray(metric.chance(batch), dtype=np.float64)
-                      if hasattr(metric, "chance") and not isinstance(result, Mapping)
-                      else np.full(len(index), np.nan))
-            for sub, values in named.items():
-                values = np.asarray(values, dtype=np.float64)
-                if values.shape != (len(index),):
-                    raise ValueError(
-                        f"metric {spec.name!r} returned shape {values.shape}, "
-                        f"expected ({len(index)},)"
-                    )
-                label = "/".join(p for p in (region, sub) if p)
+            for label, values, chance in metric_values(metric, spec.display, batch, region):
                 scores.extend(
                     score_row(
                         task,

@@ -103,6 +103,16 @@ class CinC2017(WFDBDataset):
         delineation = delineate(raw.record, raw.signal, raw.fs, cache_dir=self.cache_dir)
         return Waves(fiducials_from_delineation(delineation, raw.fs, trust_p=entry.label != 1))
 
+    def delineate(
+        self, signals: Any, fs: float, labels: Any
+    ) -> tuple[dict[str, Any], dict[int, str]]:
+        """Masks of windows from elsewhere, drawn as this loader draws its own (see
+        :mod:`xecgbench_builtin.data.window_delineation`); with the windows it could not do."""
+        from xecgbench_builtin.data.window_delineation import delineated_masks
+
+        return delineated_masks(signals, fs, labels, r_peak_width_ms=self.r_peak_width_ms,
+                                cache_dir=self.cache_dir)
+
     @staticmethod
     def download(path: str | os.PathLike[str]) -> None:
         """Fetch the 8,528 training records and the final (v3) labels from PhysioNet.
