@@ -31,8 +31,16 @@ import cost_model
 TRAIN_S = (0.57 + 0.51) / 2 / 1198
 BN_FACTOR = 4.03 / 1.88
 #: Share of a full fine-tuning epoch a schedule's frozen stages cost (no weight gradients of
-#: frozen blocks): k=2 freezes half the blocks.
-FROZEN_SHARE = {"none": 1.0, "freeze_first_k(k=2)": 0.75, "iterative": 0.8}
+#: frozen blocks): k=2 freezes half the blocks; ``freeze_first_k(k=K)`` costs 1 - K/8.
+FROZEN_SHARE = {"none": 1.0, "iterative": 0.8}
+N_BLOCKS = 4
+
+
+def frozen_share(component: str) -> float:
+    """The share of a full epoch a freezing schedule's fine-tuning costs (see FROZEN_SHARE)."""
+    if component.startswith("freeze_first_k(k="):
+        return 1.0 - int(component[len("freeze_first_k(k="):-1]) / (2 * N_BLOCKS)
+    return FROZEN_SHARE.get(component, 1.0)
 #: ms per explained window and branch (docs/attributions.md, mean of the two branches).
 ATTRIBUTION_MS = {
     "dtd": 8.0, "lrp_epsilon": 7.9, "saliency": 1.0, "input_x_gradient": 2.7,
@@ -71,7 +79,7 @@ def budget(suite_name: str, n_records: int, workers: int, ludb: int = 160,
                                                               else 1)
             cost = branches * per_epoch * suite.pretraining_budget.epochs
         elif stage == "finetune":
-            cost = 2 * per_epoch * suite.training.epochs * FROZEN_SHARE.get(component, 1.0)
+            cost = 2 * per_epoch * suite.training.epochs * frozen_share(component)
         elif stage == "evaluate":
             cost = EVALUATE_S * (ludb if suite.data.test else n_test)
         elif stage == "attribute":
