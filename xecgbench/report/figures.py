@@ -24,7 +24,11 @@ WAVE_SHADING: tuple[tuple[str, str, str], ...] = (
     ("t_wave", "T", "#ff7f0e"),
 )
 TRACE_COLOUR = "#333333"
-DPI = 80
+BUILT_IN_COLOUR, SUBMITTED_COLOUR = "#1f77b4", "#d62728"
+#: Figures are drawn at the width they are shown (≤ 1,360 px in the 1,400-px HTML report) at
+#: this resolution, so a font size in points is the size a reader sees.
+DPI = 100
+FONT = 12
 
 
 def shade_waves(ax: Any, time: np.ndarray, masks: Mapping[str, np.ndarray],
@@ -137,6 +141,51 @@ def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) 
                 for a in attributions]
     axes[0][-1].legend(handles=handles, fontsize=7, loc="best")
     return figure
+
+
+def ranking_figure(labels: Sequence[str], stats: Sequence[Mapping[str, float]],
+                   submitted: Sequence[bool], x_label: str, reference: float | None) -> Figure:
+    """One branch's ranking: each method's mean and 95 % interval, top method at the top.
+
+    Submitted methods are drawn in a second colour; ``reference`` (e.g. 0 for "above chance")
+    is a dashed line. Sized to stay readable when shown at its natural width (≤ 900 px).
+    """
+    height = 0.42 * len(labels) + 1.3
+    figure, axes = _figure(8.4, height, 1, 1)
+    ax = axes[0][0]
+    y = np.arange(len(labels))[::-1]
+    for yi, stat, mine in zip(y, stats, submitted, strict=True):
+        colour = SUBMITTED_COLOUR if mine else BUILT_IN_COLOUR
+        low, high = stat.get("ci_low", np.nan), stat.get("ci_high", np.nan)
+        if np.isfinite(low) and np.isfinite(high):
+            ax.plot([low, high], [yi, yi], color=colour, lw=2.2, solid_capstyle="butt")
+        ax.plot(stat["mean"], yi, "o", color=colour, ms=8)
+    if reference is not None:
+        ax.axvline(reference, color="grey", ls="--", lw=1)
+    ax.set_yticks(y, labels, fontsize=FONT)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_xlabel(x_label, fontsize=FONT)
+    ax.tick_params(axis="x", labelsize=FONT - 1)
+    ax.grid(axis="x", alpha=0.3)
+    from matplotlib.lines import Line2D
+
+    kinds = [("built-in", BUILT_IN_COLOUR)] + ([("submitted", SUBMITTED_COLOUR)]
+                                               if any(submitted) else [])
+    figure.legend(handles=[Line2D([], [], color=c, marker="o", lw=2.2, label=k)
+                           for k, c in kinds],
+                  fontsize=FONT - 1, loc="outside upper center", ncols=len(kinds), frameon=False)
+    return figure
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as SVG text that is identical on every rebuild (no date, fixed ids), with
+    text kept as text so the page's font renders it."""
+    from matplotlib import rc_context
+
+    buffer = io.StringIO()
+    with rc_context({"svg.hashsalt": "xecgbench", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
 
 
 def _mask_band(masks: Mapping[str, np.ndarray], record: int, n: int) -> np.ndarray:
