@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from test_cli import xecgbench
 from test_html_report import CHROMIUM_FLAGS, chromium
-from test_leaderboard import METRICS, make_results
+from test_leaderboard import make_results
 
 from xecgbench.report.board import RunResults
 from xecgbench.report.results_files import RunInfo, RunRecord, write_raw_results
@@ -75,7 +75,7 @@ def test_a_submission_is_ranked_beside_the_built_in_methods(board) -> None:
     entries = board_entries(board / "fake-board")
     results, owner = merge(entries)
     ranking = branch_ranking(results, "morphology")
-    assert list(ranking["attribution"])[0] == "zero_occlusion"
+    assert ranking["attribution"].iloc[0] == "zero_occlusion"
     assert set(ranking["attribution"]) == {"zero_occlusion", "dtd", "random"}
     assert owner["zero_occlusion"].submitted and not owner["dtd"].submitted
     assert owner["zero_occlusion"].source == "zero-occlusion 0.1.0"

@@ -26,6 +26,7 @@ import pandas as pd
 from xecgbench.report.board import RunResults
 from xecgbench.report.headline import CONFIG, _mean_grid, primary_region
 from xecgbench.report.inference import (
+    Effect,
     Estimate,
     Grid,
     TwoWayBootstrap,
@@ -120,7 +121,7 @@ def merge(entries: Sequence[Entry]) -> tuple[RunResults, dict[str, Entry]]:
     return merged, owner
 
 
-def _stat(result: Estimate | Any) -> dict[str, float]:
+def _stat(result: Estimate | Effect) -> dict[str, float]:
     mean = result.mean if isinstance(result, Estimate) else result.value
     return {"mean": mean, "ci_low": result.low, "ci_high": result.high}
 
