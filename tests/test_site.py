@@ -129,7 +129,9 @@ def test_site_command_writes_pages_and_reports_bad_submissions(board, tmp_path) 
         "index.md", "fake-board.md", "fake-board-morphology.svg", "fake-board-rhythm.svg"}
     assert stale_site(board, out) == []
     (out / "fake-board.md").write_text("edited by hand\n", encoding="utf-8")
-    assert stale_site(board, out) == [str(out / "fake-board.md")]
+    (out / "fake-board-rhythm.svg").unlink()
+    assert stale_site(board, out) == [str(out / "fake-board.md"),
+                                      str(out / "fake-board-rhythm.svg")]
     bad = board / "fake-board" / "submissions" / "broken"
     bad.mkdir()
     (bad / "run.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
