@@ -24,7 +24,8 @@ def _nav_files(nav: list) -> list[str]:
 def test_every_page_is_in_the_nav_and_exists() -> None:
     config = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))
     nav = _nav_files(config["nav"])
-    pages = sorted(p.name for p in (REPO / "docs").glob("*.md"))
+    pages = sorted(p.relative_to(REPO / "docs").as_posix()
+                   for p in (REPO / "docs").rglob("*.md"))
     assert sorted(nav) == pages
 
 

@@ -54,8 +54,8 @@ def test_plugin_strings_are_escaped(page) -> None:
 def test_report_is_self_contained(page) -> None:
     assert not re.search(r"""(src|href)=["'](https?:)?//""", page)
     assert "<link" not in page
-    # interval bars + accuracy/alignment scatter + one heatmap figure per attribution
-    assert figure_count(page) == 4
+    # interval bars per branch + accuracy/alignment scatter + one heatmap per attribution
+    assert figure_count(page) == 5
 
 
 def test_inline_figures_are_valid_pngs(page) -> None:
@@ -69,7 +69,7 @@ def test_inline_figures_are_valid_pngs(page) -> None:
 
 def test_report_without_examples_has_no_heatmaps() -> None:
     results = make_results()
-    assert figure_count(render_report(build_leaderboard(results), results)) == 2
+    assert figure_count(render_report(build_leaderboard(results), results)) == 3
 
 
 def test_examples_round_trip(tmp_path) -> None:
@@ -100,24 +100,32 @@ def chromium() -> str:
 
 
 def test_report_renders_in_headless_chromium(page, tmp_path) -> None:
-    """Loads the page, checks the console is clean and the figures decoded (have a size)."""
+    """Loads the page at 1,400 px: the console is clean, the figures decoded, none is drawn
+    wider than the window or shrunk below 95 % of its natural width (so a font size in points
+    is what a reader sees), and the page does not scroll sideways."""
     browser = chromium()
     probe = (
         "<script>window.addEventListener('load',()=>{const imgs=[...document.images];"
+        "const fit=imgs.filter(i=>i.naturalWidth>0&&i.naturalWidth<=1400"
+        "&&i.getBoundingClientRect().width>=0.95*i.naturalWidth);"
         "document.title='IMAGES '+imgs.length+' DECODED '+imgs.filter(i=>i.naturalWidth>0)"
-        ".length;});</script>"
+        ".length+' FIT '+fit.length+' WIDTH '+document.documentElement.scrollWidth;});"
+        "</script>"
     )
     report = tmp_path / "report.html"
     report.write_text(page.replace("</body>", probe + "</body>"), encoding="utf-8")
     done = subprocess.run(
         [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=5000", "--dump-dom", report.as_uri()],
+         "--window-size=1400,2000", "--virtual-time-budget=5000", "--dump-dom",
+         report.as_uri()],
         capture_output=True, text=True, timeout=60, check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
     console = [line for line in done.stderr.splitlines() if "CONSOLE" in line]
     assert console == [], console
-    assert "<title>IMAGES 4 DECODED 4</title>" in done.stdout
+    title = done.stdout.split("<title>", 1)[1].split("</title>", 1)[0].split()
+    assert title[:6] == ["IMAGES", "5", "DECODED", "5", "FIT", "5"], title
+    assert int(title[7]) <= 1400, f"the report is {title[7]} px wide at a 1,400-px window"
 
 
 def test_screenshot(page, tmp_path) -> None:

@@ -37,8 +37,8 @@ def test_the_quick_suite_report_builds_within_15_s_of_cpu() -> None:
     steps: list[str] = []
     page = render_report(build_leaderboard(results), results, examples, progress=steps.append)
     assert time.process_time() - started < 15.0
-    assert page.count("<img") == 2 + len({key[2] for key in examples.relevance})
-    assert steps[0] == "figure: interval profile" and steps[-1].startswith("figures: relevance")
+    assert page.count("<img") == 3 + len({key[2] for key in examples.relevance})  # 2 branches
+    assert steps[0] == "figures: interval profile" and steps[-1].startswith("figures: relevance")
 
 
 def test_leaderboard_build_reports_its_steps_on_stderr(tmp_path: Path) -> None:

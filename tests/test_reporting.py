@@ -12,11 +12,13 @@ from click.testing import CliRunner
 
 from xecgbench.cli import cli
 from xecgbench.plugins.manager import load_plugins
+from xecgbench.report.board import display_label
 from xecgbench.report.render import to_markdown
 from xecgbench.report.results_files import (
     ResultsFileError,
     export_results,
     load_store,
+    read_record,
     stale_tables,
     validate_directory,
     write_leaderboard,
@@ -49,6 +51,18 @@ def test_export_writes_raw_results_and_tables(exported) -> None:
     assert names == ["examples.npz", "leaderboard.csv", "leaderboard.md", "leaderboard.tex",
                      "run.json", "scores.csv.gz"]
     assert stale_tables(exported) == []
+
+
+def test_export_records_each_attribute_stage_cost(exported) -> None:
+    """The site's cost column: one positive wall time per attribute stage of the run."""
+    record = read_record(exported)
+    config = record.run.config
+    expected = (len(config["seeds"]) * len(config["pretraining"]) * len(config["freezing"])
+                * len(config["attributions"]))
+    assert len(record.costs) == expected
+    assert all(c.seconds > 0 for c in record.costs)
+    assert {c.attribution for c in record.costs} == {
+        display_label(a) for a in config["attributions"]}
 
 
 def test_tables_from_raw_files_equal_tables_from_the_store(exported, smoke_store, system) -> None:

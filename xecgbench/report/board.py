@@ -41,6 +41,8 @@ class RunResults:
         aggregate and listed instead.
     failures : failed stages (``stage``, ``labels``, ``component``, ``plugin``, ``error``),
         listed in the *failed cells* table.
+    costs : seconds of each attribute stage (``pretraining``, ``freezing``, ``seed``,
+        ``attribution``, ``seconds``), for the site's cost column; empty for older exports.
     """
 
     scores: pd.DataFrame
@@ -50,6 +52,7 @@ class RunResults:
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     flags: Sequence[Mapping[str, Any]] = ()
     failures: Sequence[Mapping[str, Any]] = ()
+    costs: Sequence[Mapping[str, Any]] = ()
 
     @property
     def baseline(self) -> str | None:

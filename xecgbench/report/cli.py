@@ -172,6 +172,26 @@ def rebuild_command(root: Path, check: bool) -> None:
             sys.exit(1)
 
 
+@leaderboard.command("site")
+@click.option("--boards", "root", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=DEFAULT_ROOT, show_default=True, help="Folder of committed boards.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("docs/leaderboards"), show_default=True)
+@click.option("--match", default="*", show_default=True,
+              help="Only boards whose folder name matches this glob, e.g. 'synthetic-*'.")
+def site_command(root: Path, out: Path, match: str) -> None:
+    """One mkdocs page per board: built-in methods and accepted submissions ranked together."""
+    from xecgbench.report.results_files import ResultsFileError
+    from xecgbench.report.site import write_site
+
+    try:
+        written = write_site(root, out, match)
+    except ResultsFileError as exc:
+        raise UserError(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
 @leaderboard.command("validate")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def validate_command(path: Path) -> None:

@@ -24,7 +24,13 @@ WAVE_SHADING: tuple[tuple[str, str, str], ...] = (
     ("t_wave", "T", "#ff7f0e"),
 )
 TRACE_COLOUR = "#333333"
-DPI = 80
+BUILT_IN_COLOUR, SUBMITTED_COLOUR = "#1f77b4", "#d62728"
+#: Figures are drawn at the width they are shown (≤ 1,360 px in the 1,400-px HTML report) at
+#: this resolution, so a font size in points is the size a reader sees.
+DPI = 100
+FONT = 12
+#: Width of a full-width figure (1,360 px at :data:`DPI`) and panels per row in a grid.
+WIDTH, PANELS_PER_ROW = 13.6, 3
 
 
 def shade_waves(ax: Any, time: np.ndarray, masks: Mapping[str, np.ndarray],
@@ -60,49 +66,55 @@ def _labels(frame: pd.DataFrame, keys: Sequence[str]) -> list[str]:
 
 def interval_profile_figure(values: pd.DataFrame, rows: pd.DataFrame,
                             intervals: Sequence[str]) -> Figure:
-    """Bars of relevance share per interval, one bar per pretraining strategy.
+    """Bars of relevance share per interval for one branch, one bar per pretraining strategy.
 
-    One panel per attribution (rows) and branch × freezing schedule (columns), so a panel
-    holds only as many series as there are strategies; error bars are the tables' 95 %
-    intervals (inside [0, 1] by construction); the dashed line is uniform relevance.
+    One panel per attribution × freezing schedule, three panels a row, so the figure is
+    :data:`WIDTH` inches wide whatever the grid (the report's 30-panel figure of every branch
+    was 50 inches and unreadable at 1,400 px); error bars are the tables' 95 % intervals
+    (inside [0, 1] by construction); the dashed line is uniform relevance.
     """
-    attributions = list(dict.fromkeys(rows["attribution"]))
-    columns = list(dict.fromkeys(zip(rows["branch"], rows["freezing"], strict=True)))
+    panels = list(dict.fromkeys(zip(rows["attribution"], rows["freezing"], rows["branch"],
+                                    strict=True)))
     pretrainings = list(dict.fromkeys(rows["pretraining"]))
-    figure, axes = _figure(max(3.2, 0.35 * len(pretrainings) * len(intervals)) * len(columns),
-                           2.2 * len(attributions) + 0.8, len(attributions), len(columns),
+    n_cols = min(PANELS_PER_ROW, len(panels))
+    n_rows = -(-len(panels) // n_cols)
+    figure, axes = _figure(WIDTH * n_cols / PANELS_PER_ROW, 2.7 * n_rows + 0.6, n_rows, n_cols,
                            sharey=True)
     colours = _palette(len(pretrainings))
     width = 0.8 / max(len(pretrainings), 1)
     x = np.arange(len(intervals))
     lookup = values.set_index(["pretraining", "freezing", "attribution", "branch", "region"])
     offsets = x[None, :] - 0.4 + (np.arange(len(pretrainings))[:, None] + 0.5) * width
-    for i, attribution in enumerate(attributions):
-        for j, (branch, freezing) in enumerate(columns):
-            ax = axes[i][j]
-            index = pd.MultiIndex.from_tuples([(p, freezing, attribution, branch, r)
-                                               for p in pretrainings for r in intervals])
-            picked = lookup.reindex(index)  # one lookup per panel, not per bar
-            mean = picked["mean"].to_numpy(float)
-            low = picked["ci_low"].to_numpy(float) if "ci_low" in picked else mean
-            high = picked["ci_high"].to_numpy(float) if "ci_high" in picked else mean
-            errors = np.nan_to_num(np.stack([mean - low, high - mean]).clip(min=0))
-            colour = [colours[k] for k in np.repeat(np.arange(len(pretrainings)), len(intervals))]
-            bars = ax.bar(offsets.ravel(), mean, width, color=colour)
-            ax.errorbar(offsets.ravel(), mean, yerr=errors, ls="", marker="", ecolor="black",
-                        elinewidth=0.6, capsize=1.5)
-            if i == 0 and j == 0:  # legend handles: the first bar of each strategy
-                for k, name in enumerate(pretrainings):
-                    bars.patches[k * len(intervals)].set_label(name)
-            ax.axhline(1 / len(intervals), color="grey", ls="--", lw=0.8)
-            ax.set_ylim(0, 1)
-            ax.set_xticks(x, intervals, fontsize=7)
-            ax.set_title(f"{attribution} · {branch} · {freezing}", fontsize=8)
-            if j == 0:
-                ax.set_ylabel("relevance share")
+    colour = [colours[k] for k in np.repeat(np.arange(len(pretrainings)), len(intervals))]
+    for ax in axes.ravel()[len(panels):]:
+        ax.set_visible(False)
+    for n, (attribution, freezing, branch) in enumerate(panels):
+        ax = axes[n // n_cols][n % n_cols]
+        index = pd.MultiIndex.from_tuples([(p, freezing, attribution, branch, r)
+                                           for p in pretrainings for r in intervals])
+        picked = lookup.reindex(index)  # one lookup per panel, not per bar
+        mean = picked["mean"].to_numpy(float)
+        low = picked["ci_low"].to_numpy(float) if "ci_low" in picked else mean
+        high = picked["ci_high"].to_numpy(float) if "ci_high" in picked else mean
+        errors = np.nan_to_num(np.stack([mean - low, high - mean]).clip(min=0))
+        bars = ax.bar(offsets.ravel(), mean, width, color=colour)
+        ax.errorbar(offsets.ravel(), mean, yerr=errors, ls="", marker="", ecolor="black",
+                    elinewidth=0.8, capsize=2)
+        if n == 0:  # legend handles: the first bar of each strategy
+            for k, name in enumerate(pretrainings):
+                bars.patches[k * len(intervals)].set_label(name)
+        ax.axhline(1 / len(intervals), color="grey", ls="--", lw=1)
+        ax.set_ylim(0, 1)
+        ax.set_xticks(x, intervals, fontsize=FONT - 1)
+        ax.tick_params(axis="y", labelsize=FONT - 1)
+        ax.set_title(f"{attribution} · {freezing}", fontsize=FONT)
+        if n % n_cols == 0:
+            ax.set_ylabel("relevance share", fontsize=FONT)
+    figure.suptitle(f"{panels[0][2]} branch" if panels else "", fontsize=FONT + 2)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    figure.legend(handles, labels, fontsize=7, ncols=min(4, len(pretrainings)),
-                  loc="outside lower center")
+    figure.legend(handles, labels, fontsize=FONT, ncols=min(6, len(pretrainings)),
+                  loc="outside upper center", title="pretraining", title_fontsize=FONT,
+                  frameon=False)
     return figure
 
 
@@ -114,7 +126,7 @@ def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) 
     the panel and hide the pattern; they are in the tables beside the same numbers.
     """
     branches = list(dict.fromkeys(points["branch"]))
-    figure, axes = _figure(5.0 * len(branches), 4.0, 1, len(branches))
+    figure, axes = _figure(min(WIDTH, 5.0 * len(branches) + 2.8), 5.4, 1, len(branches))
     pretrainings = list(dict.fromkeys(points["pretraining"]))
     attributions = list(dict.fromkeys(points["attribution"]))
     colours = dict(zip(pretrainings, _palette(len(pretrainings)), strict=True))
@@ -123,20 +135,66 @@ def accuracy_alignment_figure(points: pd.DataFrame, x_label: str, y_label: str) 
         mine = points[points["branch"] == branch]
         for row in mine.itertuples(index=False):
             ax.plot(row.x, row.y, markers.get(row.attribution, "o"),
-                    color=colours[row.pretraining], ms=6, alpha=0.85)
-        ax.set_title(f"{branch} branch", fontsize=10)
+                    color=colours[row.pretraining], ms=8, alpha=0.85)
+        ax.set_title(f"{branch} branch", fontsize=FONT)
         ax.set_ylim(*_padded(mine["y"]))
         ax.set_xlim(*_padded(mine["x"]))
-        ax.set_xlabel(x_label)
-        ax.set_ylabel(y_label)
+        ax.set_xlabel(x_label, fontsize=FONT)
+        ax.set_ylabel(y_label, fontsize=FONT)
+        ax.tick_params(labelsize=FONT - 1)
         ax.grid(alpha=0.3)
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=colours[p], marker="o", ls="", label=p) for p in pretrainings]
     handles += [Line2D([], [], color="black", marker=markers.get(a, "o"), ls="", label=a)
                 for a in attributions]
-    axes[0][-1].legend(handles=handles, fontsize=7, loc="best")
+    figure.legend(handles=handles, fontsize=FONT - 1, loc="outside right upper", frameon=False)
     return figure
+
+
+def ranking_figure(labels: Sequence[str], stats: Sequence[Mapping[str, float]],
+                   submitted: Sequence[bool], x_label: str, reference: float | None) -> Figure:
+    """One branch's ranking: each method's mean and 95 % interval, top method at the top.
+
+    Submitted methods are drawn in a second colour; ``reference`` (e.g. 0 for "above chance")
+    is a dashed line. Sized to stay readable when shown at its natural width (≤ 900 px).
+    """
+    height = 0.42 * len(labels) + 1.3
+    figure, axes = _figure(8.4, height, 1, 1)
+    ax = axes[0][0]
+    y = np.arange(len(labels))[::-1]
+    for yi, stat, mine in zip(y, stats, submitted, strict=True):
+        colour = SUBMITTED_COLOUR if mine else BUILT_IN_COLOUR
+        low, high = stat.get("ci_low", np.nan), stat.get("ci_high", np.nan)
+        if np.isfinite(low) and np.isfinite(high):
+            ax.plot([low, high], [yi, yi], color=colour, lw=2.2, solid_capstyle="butt")
+        ax.plot(stat["mean"], yi, "o", color=colour, ms=8)
+    if reference is not None:
+        ax.axvline(reference, color="grey", ls="--", lw=1)
+    ax.set_yticks(y, labels, fontsize=FONT)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.set_xlabel(x_label, fontsize=FONT)
+    ax.tick_params(axis="x", labelsize=FONT - 1)
+    ax.grid(axis="x", alpha=0.3)
+    from matplotlib.lines import Line2D
+
+    kinds = [("built-in", BUILT_IN_COLOUR)] + ([("submitted", SUBMITTED_COLOUR)]
+                                               if any(submitted) else [])
+    figure.legend(handles=[Line2D([], [], color=c, marker="o", lw=2.2, label=k)
+                           for k, c in kinds],
+                  fontsize=FONT - 1, loc="outside upper center", ncols=len(kinds), frameon=False)
+    return figure
+
+
+def to_svg(figure: Figure) -> str:
+    """The figure as SVG text that is identical on every rebuild (no date, fixed ids); glyphs
+    are paths, so it looks the same in every browser whatever fonts it has."""
+    from matplotlib import rc_context
+
+    buffer = io.StringIO()
+    with rc_context({"svg.hashsalt": "xecgbench", "svg.fonttype": "path"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
 
 
 def _mask_band(masks: Mapping[str, np.ndarray], record: int, n: int) -> np.ndarray:
@@ -169,12 +227,12 @@ def heatmap_figure(signals: np.ndarray, masks: Mapping[str, np.ndarray], fs: flo
     row_labels = list(dict.fromkeys(p[0] for p in panels))
     n = signals.shape[-1]
     span, gap_x, gap_y = (n - 1) / fs, 0.04 * (n - 1) / fs, 0.25
-    width, height = 3.6 * len(titles), 0.95 * len(row_labels) + 0.6
-    left = min(0.15 + 0.055 * max((len(r) for r in row_labels), default=0), 3.5)  # inches
-    figure = Figure(figsize=(width + left, height))
+    left = min(0.2 + 0.085 * max((len(r) for r in row_labels), default=0), 4.0)  # inches
+    height = 1.0 * len(row_labels) + 1.2
+    figure = Figure(figsize=(WIDTH, height))
     FigureCanvasAgg(figure)
-    ax = figure.add_axes((left / (width + left), 0.45 / height, 1 - left / (width + left) - 0.01,
-                          1 - 0.8 / height))
+    ax = figure.add_axes((left / WIDTH, 0.6 / height, 1 - left / WIDTH - 0.01,
+                          1 - 1.2 / height))
     time = np.arange(n) / fs
     column_of = {t: j for j, t in enumerate(titles)}
     bands = {r: _mask_band(masks, r, n) for r in range(signals.shape[0])}
@@ -195,13 +253,14 @@ def heatmap_figure(signals: np.ndarray, masks: Mapping[str, np.ndarray], fs: flo
         ax.plot(np.concatenate(xs), np.concatenate(ys), color=TRACE_COLOUR, lw=0.6)
     for i, row_label in enumerate(row_labels):
         ax.text(-gap_x / 2, -i * (1.1 + gap_y) + 0.5, row_label, ha="right", va="center",
-                fontsize=7)
-    for j, title in enumerate(titles):
-        ax.text(j * (span + gap_x) + span / 2, 1.1, title, ha="center", va="bottom", fontsize=8)
+                fontsize=FONT - 1)
+    for j, title in enumerate(titles):  # "branch · record (class)" on two lines: columns are
+        ax.text(j * (span + gap_x) + span / 2, 1.1, title.replace(" · ", "\n", 1),  # narrow
+                ha="center", va="bottom", fontsize=FONT - 1)
     ticks = np.array([0.0, n / fs / 2])
     ax.set_xticks([j * (span + gap_x) + t for j in range(len(titles)) for t in ticks],
-                  [f"{t:g}" for _ in titles for t in ticks], fontsize=7)
-    ax.set_xlabel("time (s)", fontsize=8)
+                  [f"{t:g}" for _ in titles for t in ticks], fontsize=FONT - 2)
+    ax.set_xlabel("time (s)", fontsize=FONT - 1)
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_visible(False)

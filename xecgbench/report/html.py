@@ -23,15 +23,18 @@ from xecgbench.report.render import cell_texts, headers
 # ---------------------------------------------------------------- figures
 
 
-def _interval_figure(board: Leaderboard) -> str | None:
+def _interval_figures(board: Leaderboard) -> list[tuple[str, str]]:
+    """One figure per branch: (branch, data URI)."""
     from xecgbench.report.figures import interval_profile_figure, to_data_uri
 
     table = _maybe(board, "interval-profile")
     if table is None:
-        return None
+        return []
     present = list(dict.fromkeys(table.values["region"]))
     intervals = [r for r in INTERVALS if r in present] or present
-    return to_data_uri(interval_profile_figure(table.values, table.rows, intervals))
+    return [(branch, to_data_uri(interval_profile_figure(
+                table.values, table.rows[table.rows["branch"] == branch], intervals)))
+            for branch in dict.fromkeys(table.rows["branch"])]
 
 
 def _scatter_points(board: Leaderboard, results: RunResults) -> tuple[pd.DataFrame, str, str]:
@@ -167,14 +170,13 @@ def render_report(board: Leaderboard, results: RunResults,
     if answer:  # the answer first, then the pictures, then the detail tables
         parts += ["<h2>The answer</h2>", *(table_html(t) for t in answer)]
     figures: list[str] = []
-    say("figure: interval profile")
-    interval = _interval_figure(board)
-    if interval:
+    say("figures: interval profile")
+    for branch, interval in _interval_figures(board):
         figures.append(_figure_html(
-            interval, "interval profile bars",
-            "Relevance share per ECG interval, one bar per pretraining strategy, one panel per "
-            "method × branch × freezing (error bars: the tables' 95 % intervals; dashed: "
-            "uniform relevance).",
+            interval, f"interval profile bars: {branch} branch",
+            f"{branch.capitalize()} branch: relevance share per ECG interval, one bar per "
+            "pretraining strategy, one panel per method × freezing (error bars: the tables' "
+            "95 % intervals; dashed: uniform relevance).",
         ))
     say("figure: accuracy versus alignment")
     scatter = _scatter_figure(board, results)

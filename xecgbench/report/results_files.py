@@ -9,6 +9,9 @@ A committed leaderboard is a directory (see ``leaderboards/README.md``)::
 
 ``run.json`` is validated by :class:`RunRecord` (its JSON Schema is ``leaderboards/schema.json``);
 nothing in a submitted results directory is ever executed.
+
+Long because the run record's schema (the pydantic models that generate
+``leaderboards/schema.json``) lives beside the one reader and writer of that file.
 """
 
 from __future__ import annotations
@@ -103,6 +106,18 @@ class FlagRecord(BaseModel):
     flag: str = Field(description="'constant output' or 'all-zero relevance'")
 
 
+class CostRecord(BaseModel):
+    """Wall time of one attribute stage (loading the model and data included): the cost
+    column of the leaderboard site, per explained window."""
+
+    model_config = ConfigDict(extra="forbid")
+    pretraining: str
+    freezing: str
+    seed: int
+    attribution: str
+    seconds: float
+
+
 class RunRecord(BaseModel):
     """The schema of ``run.json`` (``leaderboards/schema.json`` is generated from it)."""
 
@@ -125,6 +140,8 @@ class RunRecord(BaseModel):
         default_factory=list,
         description="models that learnt nothing: constant output or all-zero relevance",
     )
+    costs: list[CostRecord] = Field(
+        default_factory=list, description="seconds of each attribute stage the run used")
 
 
 def schema() -> dict[str, Any]:
@@ -170,6 +187,13 @@ def _flags(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
     return sorted(flags, key=lambda f: tuple(str(v) for v in f.values()))
 
 
+def _costs(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
+    rows = [{**{k: r["labels"][k] for k in ("pretraining", "freezing", "seed", "attribution")},
+             "seconds": float(r["seconds"])}
+            for r in store.stage_reports(run_id, stage="attribute") if r["seconds"] is not None]
+    return sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))
+
+
 def _run_of(store: ResultsStore, run_id: str | None, where: Path) -> dict[str, Any]:
     runs = store.runs()
     if not runs:
@@ -200,6 +224,7 @@ def record_from_store(store_path: Path, system: PluginSystem,
             pretraining=_pretraining_rows(store, run["run_id"]),
             failures=store.failures(run["run_id"]),
             flags=_flags(store, run["run_id"]),
+            costs=_costs(store, run["run_id"]),
         )
     return record, scores[list(RAW_SCORE_COLUMNS)]
 
@@ -214,6 +239,7 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
         flags=[f.model_dump() for f in record.flags],
         pretraining=record.pretraining,
         failures=record.failures,
+        costs=[c.model_dump() for c in record.costs],
     )
 
 

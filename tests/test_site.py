@@ -1,0 +1,197 @@
+"""The leaderboard site: submissions ranked beside built-in methods, committed pages current,
+and the pages read at 1,400 px in headless Chromium (sortable tables, no horizontal overflow)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_cli import xecgbench
+from test_html_report import CHROMIUM_FLAGS, chromium
+from test_leaderboard import make_results
+
+from xecgbench.report.board import RunResults
+from xecgbench.report.results_files import RunInfo, RunRecord, write_raw_results
+from xecgbench.report.site import render_board, stale_site, write_site
+from xecgbench.report.site_ranking import (
+    UNTRAINED_COLUMN,
+    UNTRAINED_LABEL,
+    board_entries,
+    branch_ranking,
+    merge,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+FAITHFUL = {"pixel_flipping": {"name": "pixel_flipping", "category": "faithfulness",
+                               "higher_is_better": False}}
+
+
+def with_faithfulness(results: RunResults, seconds: float) -> RunResults:
+    """Add a faithfulness score per explained window and a cost per attribute stage."""
+    scores = results.scores
+    explained = scores[(scores["metric"] == "relevance_mass_accuracy")
+                       & (scores["region"].isin(["p_wave", "r_peak"]))]
+    flips = explained.assign(metric="pixel_flipping", region="",
+                             value=0.5 + 0.01 * explained["sample"])
+    cells = explained[["pretraining", "freezing", "seed", "attribution"]].drop_duplicates()
+    costs = [{**c, "seconds": seconds} for c in cells.to_dict("records")]
+    return dataclasses.replace(results, scores=pd.concat([scores, flips], ignore_index=True),
+                               metrics={**results.metrics, **FAITHFUL}, costs=costs)
+
+
+def save(results: RunResults, out: Path, plugins: dict[str, str] | None = None) -> Path:
+    run = {**results.run, "provenance": {**results.run["provenance"],
+                                         "plugins": plugins or {"builtin-metrics": "0.1.0"}}}
+    record = RunRecord(run=RunInfo(**run), metrics=results.metrics,
+                       strategies=results.strategies, costs=list(results.costs))
+    return write_raw_results(record, results.scores.drop(columns="stage_key"), out)
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory) -> Path:
+    """A board (dtd, random) with one submission adding `zero_occlusion` (and re-scoring dtd,
+    which must not replace the board's own dtd rows)."""
+    root = tmp_path_factory.mktemp("boards")
+    save(with_faithfulness(make_results(), 0.4), root / "fake-board")
+    submitted = make_results(attributions=("zero_occlusion", "dtd"))
+    scores = submitted.scores.copy()
+    planted = (scores["attribution"] == "zero_occlusion") & (scores["metric"]
+                                                             == "relevance_mass_accuracy")
+    scores.loc[planted, "value"] += 0.5  # the submission beats every built-in method
+    save(with_faithfulness(dataclasses.replace(submitted, scores=scores), 0.02),
+         root / "fake-board" / "submissions" / "zero-occ",
+         plugins={"builtin-metrics": "0.1.0", "zero-occlusion": "0.1.0"})
+    return root
+
+
+def test_a_submission_is_ranked_beside_the_built_in_methods(board) -> None:
+    entries = board_entries(board / "fake-board")
+    results, owner = merge(entries)
+    ranking = branch_ranking(results, "morphology")
+    assert ranking["attribution"].iloc[0] == "zero_occlusion"
+    assert set(ranking["attribution"]) == {"zero_occlusion", "dtd", "random"}
+    assert owner["zero_occlusion"].submitted and not owner["dtd"].submitted
+    assert owner["zero_occlusion"].source == "zero-occlusion 0.1.0"
+    # dtd comes from the board, not from the submission's re-scoring
+    board_dtd = entries[0].results.scores.query("attribution == 'dtd'")
+    merged_dtd = results.scores.query("attribution == 'dtd'")
+    assert len(merged_dtd) == len(board_dtd)
+    # every row but the top one is tested against it, paired over seeds
+    assert ranking["vs top"].isna().tolist() == [True, False, False]
+    assert all(v["mean"] < 0 and v["p_value"] <= 1 for v in ranking["vs top"].iloc[1:])
+    costs = dict(zip(ranking["attribution"], ranking["cost"], strict=True))
+    assert costs["zero_occlusion"] == pytest.approx(0.02 / (12 * 1))
+    assert np.isfinite(ranking["pixel_flipping"].iloc[0]["mean"])
+
+
+def test_the_page_labels_submitted_rows_and_sorts(board) -> None:
+    page, figures = render_board(board / "fake-board")
+    assert "zero-occlusion 0.1.0" in page and "submission zero-occ" in page
+    assert page.count('<table class="sortable">') == 2
+    assert 'data-sort="NaN"' in page  # the top row has no difference to itself
+    assert set(figures) == {"fake-board-morphology.svg", "fake-board-rhythm.svg"}
+    assert "Date" not in figures["fake-board-morphology.svg"]
+    assert render_board(board / "fake-board") == (page, figures)  # deterministic
+
+
+def test_untrained_rows_rank_by_alignment_above_the_untrained_model() -> None:
+    results = make_results()
+    scores = results.scores
+    trained = scores[(scores["metric"] == "relevance_mass_accuracy")
+                     & (scores[UNTRAINED_COLUMN] == "none")]
+    untrained = trained.assign(**{UNTRAINED_COLUMN: UNTRAINED_LABEL})
+    # dtd's untrained model scores as high as its trained one: nothing learnt above it
+    untrained.loc[untrained["attribution"] == "random", "value"] -= 0.15
+    merged = dataclasses.replace(results, scores=pd.concat([scores, untrained],
+                                                           ignore_index=True))
+    ranking = branch_ranking(merged, "rhythm")
+    assert set(ranking["ranked_by"]) == {"above untrained"}
+    above = dict(zip(ranking["attribution"],
+                     (v["mean"] for v in ranking["above untrained"]), strict=True))
+    assert above["random"] == pytest.approx(0.15, abs=0.02)
+    assert list(ranking["attribution"]) == ["random", "dtd"]
+    # the untrained rows never become a method of their own
+    assert len(ranking) == 2
+
+
+def test_site_command_writes_pages_and_reports_bad_submissions(board, tmp_path) -> None:
+    out = tmp_path / "site"
+    done = xecgbench("leaderboard", "site", "--boards", str(board), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert {p.name for p in out.iterdir()} == {
+        "index.md", "fake-board.md", "fake-board-morphology.svg", "fake-board-rhythm.svg"}
+    assert stale_site(board, out) == []
+    (out / "fake-board.md").write_text("edited by hand\n", encoding="utf-8")
+    (out / "fake-board-rhythm.svg").unlink()
+    assert stale_site(board, out) == [str(out / "fake-board.md"),
+                                      str(out / "fake-board-rhythm.svg")]
+    bad = board / "fake-board" / "submissions" / "broken"
+    bad.mkdir()
+    (bad / "run.json").write_text(json.dumps({"format": 1}), encoding="utf-8")
+    try:
+        done = xecgbench("leaderboard", "site", "--boards", str(board), "--out", str(out))
+    finally:
+        shutil.rmtree(bad)
+    assert done.returncode == 2
+    assert "submission" in done.stderr and "broken" in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_committed_site_pages_are_current() -> None:
+    stale = stale_site(REPO / "leaderboards", REPO / "docs" / "leaderboards")
+    assert stale == [], (
+        "docs/leaderboards is stale: run `xecgbench leaderboard site --match 'synthetic-*'`")
+
+
+PROBE = """<script>window.addEventListener('load',()=>{
+const table=document.querySelector('table.sortable');
+const first=()=>table.tBodies[0].rows[0].cells[1].textContent.trim();
+const before=first();
+table.tHead.rows[0].cells[3].click();
+const ascending=first();
+const imgs=[...document.images].filter(i=>i.src.endsWith('.svg'));
+const boxes=[...document.querySelectorAll('.xb-scroll')];
+document.title=['WIDTH',document.documentElement.scrollWidth,'SORTED',before,ascending,
+'SVG',imgs.length,imgs.filter(i=>i.naturalWidth>0&&i.getBoundingClientRect().right<=1400)
+.length,'TABLES',boxes.length,boxes.filter(b=>b.scrollWidth<=b.clientWidth).length]
+.join(' ');});</script>"""
+
+
+def test_site_page_reads_at_1400_px_in_chromium(board, tmp_path) -> None:
+    """The built mkdocs page: no horizontal overflow at 1,400 px (not even inside a table's
+    scroll box), every figure decoded and inside the window, and a header click sorts the
+    table (ascending: the worst first)."""
+    browser = chromium()
+    mkdocs = shutil.which("mkdocs", path=str(Path(sys.executable).parent))
+    if mkdocs is None:
+        pytest.skip("mkdocs not installed (pip install -e '.[dev]')")
+    docs = tmp_path / "docs"
+    shutil.copytree(REPO / "docs", docs)
+    write_site(board, docs / "leaderboards")
+    config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
+    (tmp_path / "mkdocs.yml").write_text(config.replace("strict: true", "strict: false"),
+                                         encoding="utf-8")
+    subprocess.run([mkdocs, "build", "--quiet", "--site-dir", str(tmp_path / "site")],
+                   cwd=tmp_path, check=True, capture_output=True, timeout=120)
+    page = tmp_path / "site" / "leaderboards" / "fake-board" / "index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"),
+                    encoding="utf-8")
+    done = subprocess.run(
+        [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=1400,2000", "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    title = done.stdout.split("<title>", 1)[1].split("</title>", 1)[0].split()
+    width = int(title[1])
+    assert width <= 1400, f"page is {width} px wide at a 1,400-px window"
+    assert title[3:5] == ["zero_occlusion", "random"]  # rank 1 first; sorted: lowest first
+    assert title[6:8] == ["2", "2"]
+    assert title[9:11] == ["2", "2"], "a ranking table does not fit the content column"

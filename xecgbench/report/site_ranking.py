@@ -1,0 +1,230 @@
+"""One ranking per board and branch: built-in methods and accepted submissions side by side.
+
+A board is a committed results directory; a submission is a results directory under its
+``submissions/`` folder that scored further attribution methods on the board's published models
+(the same pretraining × freezing × seed cells and the same explained windows). Their rows are
+merged into one table per branch, so every method is estimated with the same bootstrap draws
+and tested against the top method on the same seeds and windows (paired).
+
+Columns: alignment (the suite's primary metric on the branch's target region, averaged over
+configurations), above chance, above the untrained model when the board holds untrained-model
+rows, the paired difference to the top method with its seed-level p (Holm-adjusted per branch),
+faithfulness metrics, and the attribution cost per explained window.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from xecgbench.report.board import RunResults
+from xecgbench.report.headline import CONFIG, _mean_grid, primary_region
+from xecgbench.report.inference import (
+    Effect,
+    Estimate,
+    Grid,
+    TwoWayBootstrap,
+    difference,
+    estimate,
+    grids,
+)
+from xecgbench.report.results_files import ResultsFileError, validate_directory
+from xecgbench.report.stats import holm
+from xecgbench.report.tables import without_flagged
+
+SUBMISSIONS_DIR = "submissions"
+BUILT_IN = "built-in"
+#: Source of a submission that used only the bundled plugins (e.g. a built-in method's
+#: parameter variant).
+BUNDLED = "bundled plugins"
+#: How untrained-model rows are told apart: their ``pretraining`` label (the null-baseline
+#: rows of issue 22). One place to change if the store names them otherwise.
+UNTRAINED_COLUMN, UNTRAINED_LABEL = "pretraining", "untrained"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One results directory on a board: the board's own run or a submission."""
+
+    name: str
+    source: str  # BUILT_IN, or the submitted plugins' distributions and versions
+    results: RunResults
+    directory: Path
+
+    @property
+    def submitted(self) -> bool:
+        """A submission (not the board's own run)."""
+        return self.directory.parent.name == SUBMISSIONS_DIR
+
+
+def _plugins(results: RunResults) -> str:
+    """The distributions behind a submission, from its run record.
+
+    A record that names each plugin's distribution (``provenance["distributions"]``: plugin ->
+    {"distribution", "version", ...}) is read first; older records give plugin versions only.
+    """
+    provenance = results.run.get("provenance", {})
+    named = provenance.get("distributions") or {}
+    if named:
+        return ", ".join(f"{d.get('distribution', p)} {d.get('version', '?')}"
+                         for p, d in sorted(named.items()))
+    from xecgbench.plugins.manager import DEFAULT_PLUGINS
+
+    bundled = {name for name, _module in DEFAULT_PLUGINS}
+    third = {p: v for p, v in provenance.get("plugins", {}).items() if p not in bundled}
+    return ", ".join(f"{p} {v}" for p, v in sorted(third.items())) or BUNDLED
+
+
+def board_entries(directory: Path) -> list[Entry]:
+    """The board's run, then every submission under ``directory/submissions`` (by name)."""
+    directory = Path(directory)
+    entries = [Entry(directory.name, BUILT_IN, validate_directory(directory), directory)]
+    for sub in sorted((directory / SUBMISSIONS_DIR).glob("*/run.json")):
+        try:
+            results = validate_directory(sub.parent)
+        except ResultsFileError as exc:
+            raise ResultsFileError(f"submission {sub.parent}: {exc}") from None
+        entries.append(Entry(sub.parent.name, _plugins(results), results, sub.parent))
+    return entries
+
+
+def merge(entries: Sequence[Entry]) -> tuple[RunResults, dict[str, Entry]]:
+    """The board's results with every submission's new methods added, and each method's entry.
+
+    A submission contributes only explanation rows of methods the board (or an earlier
+    submission) does not have, on the board's own cells: it can add a method, never replace
+    one.
+    """
+    board = without_flagged(entries[0].results)
+    scores = board.scores
+    cells = set(map(tuple, scores[["pretraining", "freezing", "seed"]].drop_duplicates()
+                    .to_numpy()))
+    owner = {m: entries[0] for m in scores["attribution"].dropna().unique()}
+    parts, costs = [scores], list(board.costs)
+    for entry in entries[1:]:
+        mine = without_flagged(entry.results).scores
+        new = sorted(set(mine["attribution"].dropna()) - set(owner))
+        keep = mine[mine["attribution"].isin(new)]
+        on_board = [tuple(c) in cells for c in keep[["pretraining", "freezing", "seed"]]
+                    .to_numpy()]
+        parts.append(keep[on_board])
+        owner.update({m: entry for m in new})
+        costs += [c for c in entry.results.costs if c["attribution"] in new]
+    merged = dataclasses.replace(board, scores=pd.concat(parts, ignore_index=True),
+                                 costs=costs, flags=())
+    return merged, owner
+
+
+def _stat(result: Estimate | Effect) -> dict[str, float]:
+    mean = result.mean if isinstance(result, Estimate) else result.value
+    return {"mean": mean, "ci_low": result.low, "ci_high": result.high}
+
+
+def _method_grids(frame: pd.DataFrame) -> tuple[dict[tuple[bool, str], Grid], list, list]:
+    """Per (untrained?, method), the seed × window grid averaged over its configurations,
+    all on one seed axis and one window axis."""
+    cells, seeds, records = grids(frame.assign(null=_untrained(frame)), ("null", *CONFIG))
+    by_method: dict[tuple[bool, str], list[Grid]] = {}
+    for key, grid in cells.items():
+        by_method.setdefault((bool(key[0]), key[3]), []).append(grid)
+    return {k: _mean_grid(g) for k, g in by_method.items()}, seeds, records
+
+
+def _cost(results: RunResults, method: str, windows: int) -> float:
+    """Attribute-stage seconds per explained window and branch (NaN when not recorded)."""
+    mine = [c["seconds"] for c in results.costs if c["attribution"] == method]
+    branches = len(results.config.get("explain", {}).get("branches", ())) or 1
+    if not mine or windows == 0:
+        return float("nan")
+    return float(np.sum(mine)) / (len(mine) * windows * branches)
+
+
+def _faithfulness(results: RunResults, branch: str) -> dict[str, dict[str, dict[str, float]]]:
+    """Per faithfulness metric: method -> mean and interval, averaged over configurations."""
+    scores = results.scores
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for metric, meta in results.metrics.items():
+        if meta.get("category") != "faithfulness":
+            continue
+        frame = scores[(scores["metric"] == metric) & (scores["branch"] == branch)
+                       & scores["attribution"].notna()]
+        if frame.empty:
+            continue
+        method_grids, seeds, records = _method_grids(frame)
+        bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
+        out[metric] = {m: _stat(estimate(g, bootstrap))
+                       for (null, m), g in method_grids.items() if not null}
+    return out
+
+
+def _untrained(scores: pd.DataFrame) -> pd.Series:
+    if UNTRAINED_COLUMN not in scores:
+        return pd.Series(False, index=scores.index)
+    return scores[UNTRAINED_COLUMN] == UNTRAINED_LABEL
+
+
+def branch_ranking(results: RunResults, branch: str) -> pd.DataFrame | None:
+    """One row per method on ``branch``, ranked by alignment (above the untrained model
+    when the board has untrained-model rows), with the paired test against the top method."""
+    region = primary_region(results, branch)
+    if region is None:
+        return None
+    primary = results.config["primary_metric"]
+    up = results.direction(primary) is not False
+    scores = results.scores
+    frame = scores[(scores["metric"] == primary) & (scores["branch"] == branch)
+                   & (scores["region"].fillna("") == region) & scores["attribution"].notna()]
+    if frame.empty:
+        return None
+    both, seeds, records = _method_grids(frame)
+    method_grids = {m: g for (null, m), g in both.items() if not null}
+    nulls = {m: g for (null, m), g in both.items() if null and m in method_grids}
+    bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
+    chance: dict[str, Grid] = {}
+    if "chance" in frame and frame["chance"].notna().any():
+        chance = {m: g for (null, m), g in
+                  _method_grids(frame.assign(value=frame["chance"]))[0].items() if not null}
+    rows = []
+    for method, grid in method_grids.items():
+        row: dict[str, Any] = {"attribution": method, "region": region,
+                               "alignment": _stat(estimate(grid, bootstrap)),
+                               "n_seeds": grid.n_seeds, "n_windows": grid.n_records}
+        if method in chance:
+            row["above chance"] = _stat(difference(grid, chance[method], bootstrap))
+        if method in nulls:
+            row["above untrained"] = _stat(difference(grid, nulls[method], bootstrap))
+        row["cost"] = _cost(results, method, grid.n_records)
+        rows.append(row)
+    key = "above untrained" if nulls else "alignment"
+    ranking = sorted(rows, key=lambda r: _order(r.get(key, {}).get("mean", np.nan), up))
+    _versus_top(ranking, method_grids, nulls, bootstrap)
+    faithfulness = _faithfulness(results, branch)
+    for rank, row in enumerate(ranking, start=1):
+        row["rank"] = rank
+        for metric, by_method in faithfulness.items():
+            row[metric] = by_method.get(row["attribution"])
+    return pd.DataFrame(ranking).assign(branch=branch, ranked_by=key)
+
+
+def _order(value: float, up: bool) -> tuple[bool, float]:
+    return (bool(np.isnan(value)), -value if up else value)
+
+
+def _versus_top(ranking: list[dict[str, Any]], method_grids: Mapping[str, Grid],
+                nulls: Mapping[str, Grid], bootstrap: TwoWayBootstrap) -> None:
+    """Each method minus the top one over the same seeds and windows; Holm over the branch."""
+    def score(method: str) -> Grid:
+        grid = method_grids[method]
+        return Grid(grid.values - nulls[method].values) if method in nulls else grid
+
+    top = ranking[0]["attribution"]
+    effects = [difference(score(r["attribution"]), score(top), bootstrap) for r in ranking[1:]]
+    adjusted = holm(np.array([e.p_value for e in effects])) if effects else []
+    for row, effect, p in zip(ranking[1:], effects, adjusted, strict=True):
+        row["vs top"] = {**_stat(effect), "p_value": float(p)}
