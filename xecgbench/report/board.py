@@ -36,6 +36,8 @@ class RunResults:
     pretraining : one row per pretraining stage: ``pretraining``, ``seed`` and its report.
     strategies : pretraining display label -> ``{"name", "branches", "report_directions",
         "report_description"}``, frozen likewise.
+    schedules : freezing display label -> ``{"name", "depth"}`` (blocks frozen; None when not
+        one fixed depth), frozen likewise; empty for runs recorded before depths were.
     flags : models that learnt nothing (``pretraining``, ``freezing``, ``seed``, ``branch``,
         ``attribution`` or None, ``flag``); their explanation scores are left out of every
         aggregate and listed instead.
@@ -48,6 +50,7 @@ class RunResults:
     metrics: Mapping[str, Mapping[str, Any]]
     pretraining: Sequence[Mapping[str, Any]] = ()
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    schedules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     flags: Sequence[Mapping[str, Any]] = ()
     failures: Sequence[Mapping[str, Any]] = ()
 
@@ -119,6 +122,8 @@ class Leaderboard:
     tables: tuple[Table, ...]
     footer: Mapping[str, str]
     notes: tuple[str, ...] = ()
+    #: The answer in plain words, from the pre-registered primary tests (first on the page).
+    answer: str = ""
 
     def table(self, name: str) -> Table:
         """The table called ``name``."""

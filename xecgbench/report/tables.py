@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.report.alignment import alignment_tables
+from xecgbench.report.answer import answer_paragraph, primary_table
 from xecgbench.report.board import CELL, Column, Leaderboard, RunResults, Table, suite_order
 from xecgbench.report.detail_tables import (
     accuracy_table,
@@ -35,6 +36,7 @@ from xecgbench.report.failed_cells import failed_table
 from xecgbench.report.headline import headline_tables
 from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
+from xecgbench.report.primary import primary_results
 
 
 def footer(results: RunResults) -> dict[str, str]:
@@ -115,7 +117,9 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
                          ["pretraining", "freezing", "branch", "metric", "region"])
     summary = summarise(explained, [*CELL, "metric", "region"])
     order = suite_order(results)
+    primary = primary_results(results)
     tables = [
+        primary_table(primary),
         *headline_tables(results, order),
         flagged,
         *alignment_tables(results, explained, summary, accuracy, order),
@@ -140,5 +144,6 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         tables=tuple(t for t in tables if t is not None and not t.rows.empty),
         footer=footer(results),
         notes=notes,
+        answer=answer_paragraph(primary),
     )
 
