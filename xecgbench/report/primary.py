@@ -146,7 +146,7 @@ def _trend(results: RunResults, log_ratios: Mapping[str, np.ndarray],
     aside = f" ({', '.join(left)}: no fixed depth, left out)" if left else ""
     levels = sorted(set(fixed.values()))
     if len(levels) < MIN_DEPTHS:
-        shown = ", ".join(str(d) for d in levels) or "none"
+        shown = ", ".join(str(d) for d in levels) or "—"
         return None, (f"depth not tested: needs ≥ {MIN_DEPTHS} freezing depths, "
                       f"the run has k = {shown}{aside}")
     x = np.array(list(fixed.values()), dtype=float)

@@ -155,7 +155,7 @@ def check_primary_tests(tests: Sequence[PrimaryTest], data: Mapping[str, Any]) -
         paired = explain.alignment.get(test.branch, ())
         if test.region and test.region not in paired:
             problems.append(f"region {test.region!r} is not paired with {test.branch} "
-                            f"(explain.alignment: {', '.join(paired) or 'none'})")
+                            f"(explain.alignment: {', '.join(paired) or 'no mask'})")
         problem = next((p for p in problems if p), None)
         if problem:
             raise ValueError(f"{where}: {problem}")
