@@ -5,6 +5,7 @@ and the answer in words before any table."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
@@ -191,7 +192,7 @@ def test_a_percentile_bootstrap_over_five_seeds_would_undercover() -> None:
     samples = np.repeat(rng.normal(0, 1, (1000, 1, 5)), 400, axis=1)
     draws = np.take_along_axis(samples, rng.integers(0, 5, (1000, 400, 5)), axis=2).mean(axis=2)
     low, high = np.percentile(draws, [2.5, 97.5], axis=1)
-    assert 0.80 <= np.mean((low <= 0) & (0 <= high)) <= 0.88
+    assert 0.80 <= np.mean((low <= 0) & (high >= 0)) <= 0.88
 
 
 def test_minimum_detectable_effect_matches_the_issue_and_a_simulation() -> None:
@@ -227,3 +228,28 @@ def test_the_exploratory_table_counts_each_distinct_cell_once() -> None:
     assert len(table.values) == len(table.rows) == 9  # 3 methods × 3 schedules, each once
     single = build_leaderboard(results).table("answer-pretraining").values
     np.testing.assert_allclose(table.values["p_value"], single["p_value"])
+
+
+@pytest.mark.parametrize(("override", "message"), [
+    ("primary_tests=[{name: a, branch: rhythm, pretraining: nope}]",
+     "primary_tests[0] (a): pretraining 'nope' is not in the suite's list"),
+    ("primary_tests=[{name: a, branch: morphology, pretraining: both, methods: [xx]}]",
+     "primary_tests[0] (a): methods 'xx' is not in the suite's list"),
+    ("primary_tests=[{name: a, branch: morphology, pretraining: both, region: qrs}]",
+     "region 'qrs' is not paired with morphology"),
+])
+def test_a_primary_test_naming_nothing_in_the_suite_is_refused(override: str,
+                                                               message: str) -> None:
+    from xecgbench.run.config import SuiteError, load_suite
+
+    with pytest.raises(SuiteError, match=re.escape(message)):
+        load_suite("quick", [override])
+
+
+def test_suites_without_primary_tests_keep_their_config_hash() -> None:
+    from xecgbench.run.config import content_hash, load_suite
+
+    suite = load_suite("quick", ["primary_tests=[]"])
+    before = suite.model_dump(mode="json", exclude={"device", "primary_tests"})
+    assert suite.config_hash() == content_hash(before)[:12]
+    assert load_suite("quick").config_hash() != suite.config_hash()

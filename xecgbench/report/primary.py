@@ -188,7 +188,8 @@ def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
         else results.baseline
     metric = _label(test.metric, config.get("metrics", ())) if test.metric \
         else config["primary_metric"]
-    known = {"strategy": strategy, "metric": metric, "up": results.direction(metric) is not False}
+    known: dict[str, Any] = {"strategy": strategy, "metric": metric,
+                             "up": results.direction(metric) is not False}
     if baseline is None:
         return _not_tested(test, "no baseline strategy (one that pre-trains nothing)", **known)
     known["baseline"] = baseline
