@@ -35,7 +35,8 @@ def smoke_store(tmp_path_factory, system) -> Path:
     from xecgbench.run.runner import run_suite
 
     out = tmp_path_factory.mktemp("smoke")
-    summary = run_suite(load_suite("smoke"), system, out, quiet=True)
+    tests = "primary_tests=[{name: t, branch: morphology, pretraining: both}]"
+    summary = run_suite(load_suite("smoke", [tests]), system, out, quiet=True)
     return summary.store_path
 
 

@@ -158,7 +158,8 @@ def check_primary_tests(tests: Sequence[PrimaryTest], data: Mapping[str, Any]) -
                             f"(explain.alignment: {', '.join(paired) or 'no mask'})")
         problem = next((p for p in problems if p), None)
         if problem:
-            raise ValueError(f"{where}: {problem}")
+            raise ValueError(f"{where}: {problem} (a changed grid voids the pre-registered "
+                             "test: change it too, or set primary_tests: [])")
 
 
 class Suite(_Frozen):
