@@ -39,7 +39,7 @@ from xecgbench.report.inference import (
     difference,
     estimate,
     grids,
-    seed_ratio,
+    ratio,
 )
 from xecgbench.report.stats import benjamini_hochberg
 
@@ -117,7 +117,7 @@ def effect_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
             reference = cells.get((baseline, freezing, attribution))
             if reference is None:
                 continue
-            effect = seed_ratio(cells[representative], reference)
+            effect = ratio(cells[representative], reference)
             rows.append({"branch": branch, "attribution": attribution, "freezing": freezing,
                          "pretraining": _label(members, 0, order["pretraining"]),
                          "effect": effect, "region": region})

@@ -132,10 +132,11 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
     ]
     notes = (
         "Mean [95 % interval] over seeds × explained windows: a two-way bootstrap resamples "
-        "seeds (the replicates: each trains its own model) and windows (a random effect), so "
-        "intervals reflect both and stay inside each metric's range. Below 3 seeds only the "
-        "mean is shown. p-values test over seeds, never over windows. NaN (undefined) window "
-        "scores are left out and counted as coverage.",
+        "seeds (the replicates: each trains its own model) and windows (a random effect), its "
+        "width corrected for few seeds (t quantile), so intervals reflect both and stay inside "
+        "each metric's range. Below 3 seeds only the mean is shown. p-values test over seeds, "
+        "never over windows. NaN (undefined) window scores are left out and counted as "
+        "coverage.",
         "↑ / ↓: higher / lower is better (xecgbench's direction table, docs/metrics.md); "
         "no arrow: descriptive.",
     )
