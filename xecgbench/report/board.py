@@ -36,13 +36,13 @@ class RunResults:
     pretraining : one row per pretraining stage: ``pretraining``, ``seed`` and its report.
     strategies : pretraining display label -> ``{"name", "branches", "report_directions",
         "report_description"}``, frozen likewise.
-    schedules : freezing display label -> ``{"name", "depth"}`` (blocks frozen; None when not
-        one fixed depth), frozen likewise; empty for runs recorded before depths were.
     flags : models that learnt nothing (``pretraining``, ``freezing``, ``seed``, ``branch``,
         ``attribution`` or None, ``flag``); their explanation scores are left out of every
         aggregate and listed instead.
     failures : failed stages (``stage``, ``labels``, ``component``, ``plugin``, ``error``),
         listed in the *failed cells* table.
+    schedules : freezing display label -> ``{"name", "depth"}`` (blocks frozen; None when not
+        one fixed depth), frozen likewise; empty for runs recorded before depths were.
     """
 
     scores: pd.DataFrame
@@ -50,9 +50,9 @@ class RunResults:
     metrics: Mapping[str, Mapping[str, Any]]
     pretraining: Sequence[Mapping[str, Any]] = ()
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    schedules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     flags: Sequence[Mapping[str, Any]] = ()
     failures: Sequence[Mapping[str, Any]] = ()
+    schedules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str | None:
