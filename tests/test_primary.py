@@ -100,7 +100,9 @@ def test_no_effect_gives_no_evidence_and_states_the_power() -> None:
     (result,) = primary_results(make_results(effect=0.0, seed_sd=0.3))
     assert result.effect.p_value > 0.05
     assert "No evidence that" in answer_paragraph([result])
-    assert "80 % power only for effects of ≥ 1.7 between-seed SDs" in answer_paragraph([result])
+    sd = result.effect.sd
+    assert (f"80 % power only for effects of ≥ 1.7 between-seed SDs (×{np.exp(1.682 * sd):.2f} "
+            "at the spread between seeds seen here)") in answer_paragraph([result])
 
 
 def test_too_few_seeds_is_not_tested() -> None:

@@ -56,9 +56,11 @@ def sentence(test: PrimaryResult) -> str:
         text = f"{who} moved {where} away from {target}: {_ratio(test)}."
     else:
         mde = minimum_detectable_effect(test.effect.n_seeds, test.test.alpha)
+        scale = (f" (×{np.exp(mde * test.effect.sd):.2f} at the spread between seeds seen "
+                 "here)" if np.isfinite(test.effect.sd) else "")
         text = (f"No evidence that {who} moves {where} onto {target}: {_ratio(test)}; "
                 f"with {test.effect.n_seeds} seeds the test has 80 % power only for effects "
-                f"of ≥ {mde:.1f} between-seed SDs.")
+                f"of ≥ {mde:.1f} between-seed SDs{scale}.")
     trend = test.trend
     if trend is not None and np.isfinite(trend.p_value) and trend.p_value < test.test.alpha:
         text += (f" Each further frozen block multiplies it by ×{np.exp(trend.estimate):.2f} "

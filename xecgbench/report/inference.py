@@ -225,6 +225,8 @@ class SeedTest:
     high: float
     p_value: float
     n_seeds: int
+    #: Between-seed standard deviation of the per-seed values (NaN below 2 seeds).
+    sd: float = float("nan")
 
 
 def seed_t_test(per_seed: np.ndarray, alpha: float = 0.05, null: float = 0.0) -> SeedTest:
@@ -237,11 +239,12 @@ def seed_t_test(per_seed: np.ndarray, alpha: float = 0.05, null: float = 0.0) ->
     finite = finite[np.isfinite(finite)]
     n = len(finite)
     mean = float(finite.mean()) if n else float("nan")
+    sd = float(finite.std(ddof=1)) if n > 1 else float("nan")
     if n < MIN_SEEDS:
-        return SeedTest(mean, float("nan"), float("nan"), float("nan"), n)
-    half = float(stats.t.ppf(1 - alpha / 2, n - 1) * finite.std(ddof=1) / np.sqrt(n))
+        return SeedTest(mean, float("nan"), float("nan"), float("nan"), n, sd)
+    half = float(stats.t.ppf(1 - alpha / 2, n - 1) * sd / np.sqrt(n))
     p = float(stats.ttest_1samp(finite, null).pvalue) if np.ptp(finite) > 0 else float("nan")
-    return SeedTest(mean, mean - half, mean + half, p, n)
+    return SeedTest(mean, mean - half, mean + half, p, n, sd)
 
 
 def seed_log_ratios(candidate: Grid, reference: Grid) -> np.ndarray:
