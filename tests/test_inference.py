@@ -32,8 +32,7 @@ def test_pseudo_replication_would_be_significant_but_the_seed_level_test_is_not(
     candidate, reference = _planted([0.5, -0.3, 0.25])
     pooled = stats.wilcoxon(candidate.values.ravel() - reference.values.ravel()).pvalue
     assert pooled < 1e-6  # what a test over seeds × records as independent samples says
-    bootstrap = TwoWayBootstrap.draw(3, 64)
-    effect = ratio(candidate, reference, bootstrap)
+    effect = ratio(candidate, reference)
     assert effect.p_value > 0.05
     assert not effect.seeds_agree
     assert effect.low < 1 < effect.high
@@ -42,7 +41,7 @@ def test_pseudo_replication_would_be_significant_but_the_seed_level_test_is_not(
 
 def test_a_consistent_effect_is_found_and_marked_robust() -> None:
     candidate, reference = _planted([0.45, 0.5, 0.55, 0.5, 0.48])
-    effect = ratio(candidate, reference, TwoWayBootstrap.draw(5, 64))
+    effect = ratio(candidate, reference)
     assert effect.value == pytest.approx(np.exp(0.5), rel=0.05)
     assert effect.seeds_agree and effect.p_value < 0.001
     assert effect.low > 1
@@ -59,7 +58,7 @@ def test_no_interval_or_p_value_below_three_seeds() -> None:
     candidate, reference = _planted([0.5, 0.5])
     bootstrap = TwoWayBootstrap.draw(2, 64)
     assert np.isnan(estimate(candidate, bootstrap).low)
-    effect = ratio(candidate, reference, bootstrap)
+    effect = ratio(candidate, reference)
     assert np.isnan(effect.low) and np.isnan(effect.p_value)
 
 
@@ -89,5 +88,23 @@ def test_bootstrap_draws_are_deterministic() -> None:
 
 def test_a_zero_reference_gives_no_ratio_instead_of_an_error() -> None:
     zero = Grid(np.zeros((3, 5)))
-    effect = ratio(Grid(np.ones((3, 5))), zero, TwoWayBootstrap.draw(3, 5))
+    effect = ratio(Grid(np.ones((3, 5))), zero)
     assert not np.isfinite(effect.value) and np.isnan(effect.p_value)
+
+
+@pytest.mark.parametrize("n_seeds", [5, 10])
+@pytest.mark.parametrize(("seed_sd", "window_sd"), [(0.05, 0.02), (0.02, 0.1), (0.03, 0.1)])
+def test_cell_intervals_cover_the_mean_at_their_nominal_rate(n_seeds: int, seed_sd: float,
+                                                             window_sd: float) -> None:
+    """Seeds and windows as crossed random effects: the corrected two-way interval covers the
+    population mean 93–97 % of the time (the plain percentile bootstrap: ≈ 84 % at 5 seeds)."""
+    rng = np.random.default_rng(n_seeds)
+    n_windows, n_sim = 24, 1000
+    bootstrap = TwoWayBootstrap.draw(n_seeds, n_windows, n_boot=1000)
+    hits = 0
+    for _ in range(n_sim):
+        values = (0.3 + rng.normal(0, seed_sd, (n_seeds, 1)) + rng.normal(0, window_sd, n_windows)
+                  + rng.normal(0, 0.02, (n_seeds, n_windows)))
+        result = estimate(Grid(values), bootstrap)
+        hits += result.low <= 0.3 <= result.high
+    assert 0.93 <= hits / n_sim <= 0.97

@@ -37,7 +37,8 @@ def smoke_store(tmp_path_factory, system) -> Path:
     from xecgbench.run.runner import run_suite
 
     out = tmp_path_factory.mktemp("smoke")
-    summary = run_suite(load_suite("smoke"), system, out, quiet=True)
+    tests = "primary_tests=[{name: t, branch: morphology, pretraining: both}]"
+    summary = run_suite(load_suite("smoke", [tests]), system, out, quiet=True)
     return summary.store_path
 
 
@@ -141,3 +142,19 @@ def test_committed_schema_is_the_generated_one() -> None:
     assert json.loads(committed.read_text(encoding="utf-8")) == schema(), (
         "regenerate with: xecgbench leaderboard schema > leaderboards/schema.json"
     )
+
+
+def test_run_json_freezes_the_primary_tests_and_schedule_depths(exported, tmp_path) -> None:
+    record = json.loads((exported / "run.json").read_text(encoding="utf-8"))
+    (test,) = record["run"]["config"]["primary_tests"]
+    assert (test["branch"], test["pretraining"], test["alpha"]) == ("morphology", "both", 0.05)
+    assert record["schedules"] == {"none": {"name": "none", "depth": 0},
+                                   "freeze_first_k(k=2)": {"name": "freeze_first_k",
+                                                           "depth": 2}}
+    text = (exported / "leaderboard.md").read_text(encoding="utf-8")
+    assert text.index("**The answer") < text.index("\n## ")
+    old = tmp_path / "old"
+    shutil.copytree(exported, old)
+    del record["schedules"]  # a run.json written before depths existed still reads
+    (old / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    assert validate_directory(old).schedules == {}

@@ -206,7 +206,12 @@ class FineTuneStage:
 
 
 class FreezingSchedule(Protocol):
-    """Turns a block count and an epoch budget into fine-tuning stages."""
+    """Turns a block count and an epoch budget into fine-tuning stages.
+
+    Optional attribute ``depth``: the number of blocks it keeps frozen when that is one fixed
+    number (``None`` or absent for a schedule that changes depth), so the report can test a
+    trend over depth without knowing schedule names.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]

@@ -19,7 +19,7 @@ from xecgbench.report.board import (
     sorted_rows,
     stat_columns,
 )
-from xecgbench.report.inference import TwoWayBootstrap, grids, ratio, summarise
+from xecgbench.report.inference import grids, ratio, summarise
 from xecgbench.report.stats import holm
 
 
@@ -35,24 +35,23 @@ def _domain_specificity(
 ) -> pd.DataFrame:
     """Primary score relative to the ``baseline``-pretraining cell (see :mod:`inference`).
 
-    Ratio of means over the same seeds × windows with a two-way bootstrap interval; p from a
-    t-test over seeds of the per-seed log ratios, Holm-adjusted over the table's cells.
+    Geometric mean over seeds of the per-seed ratio of means over the same windows, with a
+    t-interval and t-test over seeds (one unit for both), Holm-adjusted over the table's cells.
     """
     columns = [*CELL, "metric", "region", "mean", "ci_low", "ci_high", "n_seeds", "n_records",
                "p_value"]
     picked = scores[
         (scores["metric"] == primary) & (scores["region"] == region) & (scores["branch"] == branch)
     ]
-    cells, seeds, records = grids(picked, ("pretraining", "freezing", "attribution"))
+    cells = grids(picked, ("pretraining", "freezing", "attribution"))[0]
     if not cells:
         return pd.DataFrame(columns=columns)
-    bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
     out = []
     for (pretraining, freezing, attribution), grid in cells.items():
         reference = cells.get((baseline, freezing, attribution))
         if pretraining == baseline or reference is None:
             continue
-        effect = ratio(grid, reference, bootstrap)
+        effect = ratio(grid, reference)
         out.append({
             "pretraining": pretraining, "freezing": freezing, "attribution": attribution,
             "branch": branch, "metric": "domain_specificity", "region": region,
@@ -159,9 +158,10 @@ def alignment_tables(
                     f"ranked by the primary metric `{primary}` on `{region}`"
                     f"{' (higher is better)' if primary_up is not False else ' (lower is better)'}."
                     f" vs baseline: `{primary}` on `{region}` relative to "
-                    f"`{baseline}` pretraining with the same freezing and attribution (ratio "
-                    "of means over the same seeds × windows; two-way bootstrap interval; "
-                    "seed-level t-test p, Holm-adjusted over this table)."
+                    f"`{baseline}` pretraining with the same freezing and attribution "
+                    "(geometric mean over seeds of the per-seed ratio of means over the same "
+                    "windows; t-interval and t-test over seeds, p Holm-adjusted over this "
+                    "table)."
                     " · AF / · non-AF: the same score on each class's windows, each beside its"
                     " own chance level (the score of uniform relevance on those windows)."
                     + (f" `{accuracy_metric}`: the {branch} branch's AF detection."

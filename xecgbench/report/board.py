@@ -43,6 +43,8 @@ class RunResults:
         listed in the *failed cells* table.
     costs : seconds of each attribute stage (``pretraining``, ``freezing``, ``seed``,
         ``attribution``, ``seconds``), for the site's cost column; empty for older exports.
+    schedules : freezing display label -> ``{"name", "depth"}`` (blocks frozen; None when not
+        one fixed depth), frozen likewise; empty for runs recorded before depths were.
     """
 
     scores: pd.DataFrame
@@ -53,6 +55,7 @@ class RunResults:
     flags: Sequence[Mapping[str, Any]] = ()
     failures: Sequence[Mapping[str, Any]] = ()
     costs: Sequence[Mapping[str, Any]] = ()
+    schedules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str | None:
@@ -122,6 +125,8 @@ class Leaderboard:
     tables: tuple[Table, ...]
     footer: Mapping[str, str]
     notes: tuple[str, ...] = ()
+    #: The answer in plain words, from the pre-registered primary tests (first on the page).
+    answer: str = ""
 
     def table(self, name: str) -> Table:
         """The table called ``name``."""

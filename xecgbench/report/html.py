@@ -121,6 +121,7 @@ td.fail{color:#b00020;font-weight:600}
 figure{margin:1rem 0 2rem}img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption,.caption{color:#555;font-size:.88rem;max-width:70rem}
 .scroll{overflow-x:auto}
+.answer{font-size:1.05rem;max-width:70rem;line-height:1.5}
 footer{font-size:.8rem;color:#555;border-top:1px solid #ccc;margin-top:2rem}
 """.strip()
 
@@ -165,6 +166,9 @@ def render_report(board: Leaderboard, results: RunResults,
     """The whole report as one HTML string; ``progress`` hears each figure as it starts."""
     say = progress or (lambda _message: None)
     parts = [f"<h1>{_e(board.title)}</h1>"]
+    if board.answer:  # the answer in words, before any table
+        words = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", _prose(board.answer))
+        parts.append(f'<p class="answer">{words}</p>')
     parts += [f'<p class="caption">{_e(n)}</p>' for n in board.notes]
     answer = [t for t in board.tables if t.name.startswith("answer-")]
     if answer:  # the answer first, then the pictures, then the detail tables

@@ -51,10 +51,28 @@ def family_table(system: PluginSystem) -> str:
     return "\n".join(lines)
 
 
+def power_table(system: PluginSystem) -> str:
+    """What each built-in suite's primary tests can detect at its committed number of seeds."""
+    from xecgbench.report.primary import minimum_detectable_effect
+    from xecgbench.run.config import builtin_suites, load_suite
+
+    lines = ["| suite | primary test | seeds | alpha | 80 % power at (between-seed SDs) |",
+             "|---|---|---|---|---|"]
+    for name in sorted(builtin_suites()):
+        suite = load_suite(name)
+        for test in suite.primary_tests:
+            mde = minimum_detectable_effect(len(suite.seeds), test.alpha)
+            shown = f"{mde:.2f}" if mde < float("inf") else "not testable (1 seed)"
+            lines.append(f"| `{name}` | {test.name} | {len(suite.seeds)} | {test.alpha:g} "
+                         f"| {shown} |")
+    return "\n".join(lines)
+
+
 #: Generated block name -> (page under docs/, generator).
 GENERATED: dict[str, tuple[str, Callable[[PluginSystem], str]]] = {
     "metric directions": ("metrics.md", metric_table),
     "attribution families": ("plugin-hooks.md", family_table),
+    "primary test power": ("concepts.md", power_table),
 }
 
 

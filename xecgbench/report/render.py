@@ -101,6 +101,8 @@ def table_rows(table: Table) -> list[str]:
 def to_markdown(board: Leaderboard) -> str:
     """The leaderboard as Markdown: one section per table, then the provenance footer."""
     lines = [f"# {_md(board.title)}", ""]
+    if board.answer:  # the answer in words comes before any table
+        lines += [_md(board.answer), ""]
     for note in board.notes:
         lines += [note, ""]
     for table in board.tables:

@@ -80,6 +80,14 @@ class StrategyRecord(BaseModel):
     report_description: str = ""
 
 
+class ScheduleRecord(BaseModel):
+    """A freezing schedule's place on the ordered depth scale (None: not one fixed depth)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    depth: int | None = None
+
+
 class RunInfo(BaseModel):
     """The run as the store recorded it."""
 
@@ -130,6 +138,10 @@ class RunRecord(BaseModel):
     strategies: dict[str, StrategyRecord] = Field(
         default_factory=dict,
         description="pretraining display label -> name, pre-trained branches, report meaning",
+    )
+    schedules: dict[str, ScheduleRecord] = Field(
+        default_factory=dict,
+        description="freezing display label -> name and depth (absent before depths existed)",
     )
     pretraining: list[dict[str, Any]] = Field(
         default_factory=list,
@@ -221,6 +233,7 @@ def record_from_store(store_path: Path, system: PluginSystem,
             run=RunInfo(**{**run, "provenance": provenance}),
             metrics=catalogue["metrics"],
             strategies=catalogue["strategies"],
+            schedules=catalogue.get("schedules", {}),
             pretraining=_pretraining_rows(store, run["run_id"]),
             failures=store.failures(run["run_id"]),
             flags=_flags(store, run["run_id"]),
@@ -236,6 +249,7 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         strategies={k: v.model_dump() for k, v in record.strategies.items()},
+        schedules={k: v.model_dump() for k, v in record.schedules.items()},
         flags=[f.model_dump() for f in record.flags],
         pretraining=record.pretraining,
         failures=record.failures,

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.report.alignment import alignment_tables
+from xecgbench.report.answer import answer_paragraph, primary_table
 from xecgbench.report.board import CELL, Column, Leaderboard, RunResults, Table, suite_order
 from xecgbench.report.detail_tables import (
     accuracy_table,
@@ -35,6 +36,7 @@ from xecgbench.report.failed_cells import failed_table
 from xecgbench.report.headline import headline_tables
 from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
+from xecgbench.report.primary import primary_results
 
 
 def _datasets(results: RunResults) -> str:
@@ -129,7 +131,9 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
                          ["pretraining", "freezing", "branch", "metric", "region"])
     summary = summarise(explained, [*CELL, "metric", "region"])
     order = suite_order(results)
+    primary = primary_results(results)
     tables = [
+        primary_table(primary),
         *headline_tables(results, order),
         flagged,
         *alignment_tables(results, explained, summary, accuracy, order),
@@ -142,10 +146,11 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
     ]
     notes = (
         "Mean [95 % interval] over seeds × explained windows: a two-way bootstrap resamples "
-        "seeds (the replicates: each trains its own model) and windows (a random effect), so "
-        "intervals reflect both and stay inside each metric's range. Below 3 seeds only the "
-        "mean is shown. p-values test over seeds, never over windows. NaN (undefined) window "
-        "scores are left out and counted as coverage.",
+        "seeds (the replicates: each trains its own model) and windows (a random effect), its "
+        "width corrected for few seeds (t quantile), so intervals reflect both and stay inside "
+        "each metric's range. Below 3 seeds only the mean is shown. p-values test over seeds, "
+        "never over windows. NaN (undefined) window scores are left out and counted as "
+        "coverage.",
         "↑ / ↓: higher / lower is better (xecgbench's direction table, docs/metrics.md); "
         "no arrow: descriptive.",
     )
@@ -154,5 +159,6 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         tables=tuple(t for t in tables if t is not None and not t.rows.empty),
         footer=footer(results),
         notes=notes,
+        answer=answer_paragraph(primary),
     )
 

@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from xecgbench.plugins.components import EXPLAINED_BRANCHES, TrainingBudget
 
@@ -93,6 +101,67 @@ class ExplainConfig(_Frozen):
         return value
 
 
+class PrimaryTest(_Frozen):
+    """One pre-registered claim, fixed before the run so the report cannot pick its test.
+
+    ``pretraining`` against ``baseline`` (default: the strategy that pre-trains nothing) on
+    ``branch``: per seed, the log ratio of mean ``metric`` on ``region`` (defaults: the suite's
+    primary metric, the branch's first paired mask), averaged over ``methods`` (default: every
+    attribution) that pass the run's sanity checks and over ``freezing`` (default: every
+    schedule); then a t-test and t-interval over seeds at ``alpha``.
+    """
+
+    name: str
+    branch: str
+    pretraining: str
+    baseline: str = ""
+    metric: str = ""
+    region: str = ""
+    freezing: tuple[str, ...] = ()
+    methods: tuple[str, ...] = ()
+    alpha: float = Field(0.05, gt=0, lt=1)
+    model: Literal["seed_log_ratio"] = "seed_log_ratio"
+
+
+def _one_of(field: str, value: str, specs: Sequence[ComponentSpec]) -> str | None:
+    """Why ``value`` names no single component of ``specs`` (by label or name), or None."""
+    matches = [s for s in specs if value in (s.display, s.name)]
+    if len(matches) == 1:
+        return None
+    labels = ", ".join(s.display for s in specs)
+    return (f"{field} {value!r} is not in the suite's list ({labels})" if not matches
+            else f"{field} {value!r} matches several entries; use a label ({labels})")
+
+
+def check_primary_tests(tests: Sequence[PrimaryTest], data: Mapping[str, Any]) -> None:
+    """Every name a primary test uses must be in the suite: a typo would void the test."""
+    names = [t.name for t in tests]
+    if len(set(names)) != len(names):
+        raise ValueError(f"primary test names must be unique, got {', '.join(names)}")
+    explain = data.get("explain", ExplainConfig())
+    for i, test in enumerate(tests):
+        where = f"primary_tests[{i}] ({test.name})"
+        problems = [
+            _one_of("pretraining", test.pretraining, data.get("pretraining", ())),
+            _one_of("baseline", test.baseline, data.get("pretraining", ())) if test.baseline
+            else None,
+            _one_of("metric", test.metric, data.get("metrics", ())) if test.metric else None,
+            *(_one_of("freezing", f, data.get("freezing", ())) for f in test.freezing),
+            *(_one_of("methods", m, data.get("attributions", ())) for m in test.methods),
+        ]
+        if test.branch not in explain.branches:
+            problems.insert(0, f"branch {test.branch!r} is not explained "
+                               f"(explain.branches: {', '.join(explain.branches)})")
+        paired = explain.alignment.get(test.branch, ())
+        if test.region and test.region not in paired:
+            problems.append(f"region {test.region!r} is not paired with {test.branch} "
+                            f"(explain.alignment: {', '.join(paired) or 'no mask'})")
+        problem = next((p for p in problems if p), None)
+        if problem:
+            raise ValueError(f"{where}: {problem} (a changed grid voids the pre-registered "
+                             "test: change it too, or set primary_tests: [])")
+
+
 class Suite(_Frozen):
     """A benchmark grid: datasets × pretraining × freezing × attributions × metrics × seeds."""
 
@@ -109,6 +178,8 @@ class Suite(_Frozen):
     metrics: tuple[ComponentSpec, ...]
     explain: ExplainConfig = ExplainConfig()
     primary_metric: str
+    #: Pre-registered primary tests (the study's claims), stored with the run before it starts.
+    primary_tests: tuple[PrimaryTest, ...] = ()
     #: Where models, attributions and batched metrics run (``--device``); not in any key.
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
@@ -130,9 +201,18 @@ class Suite(_Frozen):
             raise ValueError("list at least one component")
         return value
 
+    @field_validator("primary_tests")
+    @classmethod
+    def _tests_name_the_grid(cls, value: tuple[PrimaryTest, ...],
+                             info: ValidationInfo) -> tuple[PrimaryTest, ...]:
+        check_primary_tests(value, info.data)
+        return value
+
     def config_hash(self) -> str:
-        """A short content hash of the resolved config (the device is not part of it)."""
-        return content_hash(self.model_dump(mode="json", exclude={"device"}))[:12]
+        """A short content hash of the resolved config (the device is not part of it; no
+        primary tests hash as before they existed, so older runs keep their hash)."""
+        exclude = {"device"} | (set() if self.primary_tests else {"primary_tests"})
+        return content_hash(self.model_dump(mode="json", exclude=exclude))[:12]
 
 
 def content_hash(value: Any) -> str:

@@ -45,9 +45,10 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
 
     ``metrics``: display label -> name, category, direction and optional sanity check;
     ``strategies``: pretraining display label -> name, pre-trained branches and what its
-    report keys mean. Labels whose plugin is not installed are left out.
+    report keys mean; ``schedules``: freezing display label -> name and ``depth`` (blocks frozen,
+    None when not one fixed number). Labels whose plugin is not installed are left out.
     """
-    metrics, strategies = {}, {}
+    metrics, strategies, schedules = {}, {}, {}
     for spec in suite.metrics:
         if spec.name in system.registry["metrics"]:
             info = system.registry["metrics"].get(spec.name).info
@@ -66,7 +67,17 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
                 "report_directions": dict(getattr(strategy, "report_directions", {})),
                 "report_description": str(getattr(strategy, "report_description", "")),
             }
-    return {"metrics": metrics, "strategies": strategies}
+    for spec in suite.freezing:
+        if spec.name in system.registry["freezing"]:
+            try:
+                schedule = system.registry["freezing"].get(spec.name)(**spec.params)
+                depth = getattr(schedule, "depth", None)
+            except (TypeError, ValueError):  # bad parameters: preflight names them
+                depth = None
+            schedules[spec.display] = {
+                "name": spec.name, "depth": depth if isinstance(depth, int) else None,
+            }
+    return {"metrics": metrics, "strategies": strategies, "schedules": schedules}
 
 
 def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:

@@ -10,6 +10,7 @@ class NoFreezing:
 
     name = "none"
     version = "1"
+    depth = 0  # on the ordered freezing-depth scale the trend test reads
 
     def stages(self, n_blocks: int, epochs: int) -> list[FineTuneStage]:
         """One stage, nothing frozen."""
@@ -27,6 +28,11 @@ class FreezeFirstK:
             raise ValueError(f"freeze_first_k: k must be >= 0, got {k}")
         self.k = k
 
+    @property
+    def depth(self) -> int:
+        """Blocks kept frozen: this schedule's place on the ordered depth scale."""
+        return self.k
+
     def stages(self, n_blocks: int, epochs: int) -> list[FineTuneStage]:
         """One stage with ``k`` blocks frozen (``k`` may not exceed the block count)."""
         if self.k > n_blocks:
@@ -42,6 +48,7 @@ class Iterative:
 
     name = "iterative"
     version = "1"
+    depth = None  # several depths in turn: not a point on the ordered scale
 
     def __init__(self, epochs_per_stage: int | None = None, max_frozen: int | None = None) -> None:
         self.epochs_per_stage = epochs_per_stage
@@ -59,6 +66,7 @@ class GradualUnfreeze:
 
     name = "gradual_unfreeze"
     version = "1"
+    depth = None  # several depths in turn: not a point on the ordered scale
 
     def __init__(self, epochs_per_stage: int | None = None) -> None:
         self.epochs_per_stage = epochs_per_stage

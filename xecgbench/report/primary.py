@@ -1,0 +1,236 @@
+"""The pre-registered primary tests: one claim per branch, one test each, fixed before the run.
+
+The per-cell effect table tests dozens of cells and can find only huge effects; the study makes
+two claims (one per branch), so each gets one test declared in the suite (``primary_tests``,
+stored with the run's config before it starts):
+
+- **Unit**: seeds. Each seed trains its own models; the explained windows are the same in every
+  seed and are held fixed (the claim is about these windows) in the p-value and the interval.
+- **Statistic**: per seed, the log ratio of mean alignment (strategy vs baseline, same freezing
+  and method, paired windows), averaged over the declared methods that pass the run's sanity
+  checks and over the pooled freezing schedules: one number per seed.
+- **Test**: one-sample t over seeds with its t-interval (:func:`seed_t_test`), nominal under
+  normal per-seed values (``tests/test_primary.py`` checks coverage and size by simulation).
+- **Depth**: per seed, the least-squares slope of that log ratio on the number of frozen blocks,
+  over schedules declaring one fixed ``depth``; t over seeds; only with ≥ 3 depths.
+
+:func:`minimum_detectable_effect` states what each test can find (docs/concepts.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import integrate, optimize, stats
+
+from xecgbench.report.board import MASK_INTERVAL, RunResults, display_label
+from xecgbench.report.inference import (
+    MIN_SEEDS,
+    Grid,
+    SeedTest,
+    grids,
+    seed_log_ratios,
+    seed_t_test,
+)
+from xecgbench.run.config import PrimaryTest
+
+POWER = 0.8
+#: Fewest distinct freezing depths a trend is fitted on (two points always fit a line).
+MIN_DEPTHS = 3
+CONFIG = ("pretraining", "freezing", "attribution")
+
+
+def power(effect_sd: float, n_seeds: int, alpha: float = 0.05) -> float:
+    """Power of the two-sided one-sample t-test over ``n_seeds`` at ``alpha`` when the true
+    mean is ``effect_sd`` between-seed SDs: the noncentral t integrated over its chi-square
+    (scipy's ``nct`` tail returns NaN where the Holm thresholds need it)."""
+    df = n_seeds - 1
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    shift = effect_sd * np.sqrt(n_seeds)
+
+    def rejected(v: float) -> float:
+        scale = critical * np.sqrt(v / df)
+        return (stats.norm.sf(scale - shift) + stats.norm.cdf(-scale - shift)) \
+            * stats.chi2.pdf(v, df)
+
+    return float(integrate.quad(rejected, 0, np.inf, limit=200)[0])
+
+
+def minimum_detectable_effect(n_seeds: int, alpha: float = 0.05, target: float = POWER) -> float:
+    """The true mean per-seed effect, in between-seed SDs, that the test over ``n_seeds`` seeds
+    at ``alpha`` detects with probability ``target`` (infinite below 2 seeds)."""
+    if n_seeds < 2:
+        return float("inf")
+    return float(optimize.brentq(lambda d: power(d, n_seeds, alpha) - target, 1e-6, 1e3))
+
+
+@dataclass(frozen=True)
+class PrimaryResult:
+    """One primary test as run: what was pooled, what was left out, and the two tests."""
+
+    test: PrimaryTest
+    strategy: str
+    baseline: str
+    metric: str
+    region: str
+    methods: tuple[str, ...]
+    freezing: tuple[str, ...]
+    excluded: tuple[str, ...]
+    effect: SeedTest | None
+    trend: SeedTest | None
+    trend_note: str
+    note: str
+    n_records: int
+    #: Whether higher ``metric`` means more relevance on the target (the claim's direction).
+    up: bool
+
+
+def _label(value: str, specs: Sequence[Any]) -> str:
+    """The display label of the suite entry ``value`` names (label or registered name)."""
+    labels = {display_label(s): s for s in specs}
+    if value in labels:
+        return value
+    named = [label for label, s in labels.items()
+             if (s if isinstance(s, str) else s["name"]) == value]
+    return named[0] if len(named) == 1 else value
+
+
+def _region(results: RunResults, test: PrimaryTest, metric: str) -> str | None:
+    scores = results.scores
+    mine = scores[(scores["metric"] == metric) & (scores["branch"] == test.branch)]
+    present = set(mine["region"].fillna(""))
+    paired = (test.region,) if test.region else tuple(
+        results.config["explain"]["alignment"].get(test.branch, ()))
+    candidates = [*paired, *(MASK_INTERVAL.get(r, "") for r in paired)]
+    return next((c for c in candidates if c and c in present), None)
+
+
+def _sanity_failures(results: RunResults, test: PrimaryTest, keep: pd.DataFrame,
+                     methods: Sequence[str]) -> dict[str, str]:
+    """Method -> why it fails a sanity check the run's metrics declare (mean over the test's
+    configurations above the check's limit)."""
+    failed: dict[str, str] = {}
+    scores = results.scores
+    for metric, meta in results.metrics.items():
+        check = meta.get("sanity")
+        if not check:
+            continue
+        mine = scores[(scores["metric"] == metric) & (scores["branch"] == test.branch)
+                      & scores["attribution"].isin(methods)].merge(keep, how="inner")
+        for method, value in mine.groupby("attribution")["value"].mean().items():
+            if value > check["fail_above"] and method not in failed:
+                failed[str(method)] = f"{method} fails {check['column']} ({value:.2f} > " \
+                                      f"{check['fail_above']:g})"
+    return failed
+
+
+def _not_tested(test: PrimaryTest, note: str, **known: Any) -> PrimaryResult:
+    fields = {"strategy": test.pretraining, "baseline": test.baseline, "metric": test.metric,
+              "region": test.region, "methods": (), "freezing": (), "excluded": (),
+              "effect": None, "trend": None, "trend_note": "", "n_records": 0, "up": True}
+    return PrimaryResult(test=test, note=note, **{**fields, **known})
+
+
+def _trend(results: RunResults, log_ratios: Mapping[str, np.ndarray],
+           alpha: float) -> tuple[SeedTest | None, str]:
+    """Per-seed slope of the log ratio on frozen blocks, over schedules with a fixed depth."""
+    if not results.schedules:
+        return None, "depth not tested: the run's record declares no freezing depths"
+    depth = {f: results.schedules.get(f, {}).get("depth") for f in log_ratios}
+    fixed = {f: d for f, d in depth.items() if d is not None}
+    left = sorted(f for f, d in depth.items() if d is None)
+    aside = f" ({', '.join(left)}: no fixed depth, left out)" if left else ""
+    levels = sorted(set(fixed.values()))
+    if len(levels) < MIN_DEPTHS:
+        shown = ", ".join(str(d) for d in levels) or "—"
+        return None, (f"depth not tested: needs ≥ {MIN_DEPTHS} freezing depths, "
+                      f"the run has k = {shown}{aside}")
+    x = np.array(list(fixed.values()), dtype=float)
+    y = np.stack([log_ratios[f] for f in fixed])  # (schedules, seeds)
+    slopes = []
+    for column in y.T:
+        ok = np.isfinite(column)
+        enough = len(set(x[ok])) >= MIN_DEPTHS
+        slopes.append(np.polyfit(x[ok], column[ok], 1)[0] if enough else np.nan)
+    levels_text = ", ".join(str(d) for d in levels)
+    return seed_t_test(np.array(slopes), alpha), f"trend over k = {levels_text}{aside}"
+
+
+def _column_means(stack: np.ndarray) -> np.ndarray:
+    """Per seed (column), the mean over the finite rows; NaN where none is finite."""
+    finite = np.isfinite(stack)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(finite, stack, 0.0).sum(axis=0) / finite.sum(axis=0)
+
+
+def schedule_log_ratios(pairs: Mapping[str, Sequence[tuple[Grid, Grid]]]
+                        ) -> dict[str, np.ndarray]:
+    """Per freezing schedule, the per-seed log ratio averaged over its methods'
+    (candidate, reference) grid pairs; schedules with no pair are left out."""
+    return {schedule: _column_means(np.stack([seed_log_ratios(c, r) for c, r in grids_]))
+            for schedule, grids_ in pairs.items() if grids_}
+
+
+def pooled(by_schedule: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The test's one number per seed: the mean over schedules of their per-seed log ratios."""
+    return _column_means(np.stack(list(by_schedule.values())))
+
+
+def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
+    """Run one declared test on a run's scores (flagged models already left out)."""
+    config = results.config
+    strategy = _label(test.pretraining, config.get("pretraining", ()))
+    baseline = _label(test.baseline, config.get("pretraining", ())) if test.baseline \
+        else results.baseline
+    metric = _label(test.metric, config.get("metrics", ())) if test.metric \
+        else config["primary_metric"]
+    known: dict[str, Any] = {"strategy": strategy, "metric": metric,
+                             "up": results.direction(metric) is not False}
+    if baseline is None:
+        return _not_tested(test, "no baseline strategy (one that pre-trains nothing)", **known)
+    known["baseline"] = baseline
+    region = _region(results, test, metric)
+    if region is None:
+        return _not_tested(test, f"no `{metric}` scores on the {test.branch} branch's target",
+                           **known)
+    known["region"] = region
+    freezing = tuple(_label(f, config["freezing"]) for f in test.freezing) or tuple(
+        display_label(s) for s in config["freezing"])
+    declared = tuple(_label(m, config["attributions"]) for m in test.methods) or tuple(
+        display_label(s) for s in config["attributions"])
+    keep = pd.DataFrame([(p, f) for p in (strategy, baseline) for f in freezing],
+                        columns=["pretraining", "freezing"])
+    failures = _sanity_failures(results, test, keep, declared)
+    methods = tuple(m for m in declared if m not in failures)
+    known |= {"freezing": freezing, "methods": methods, "excluded": tuple(failures.values())}
+    scores = results.scores
+    frame = scores[(scores["metric"] == metric) & (scores["branch"] == test.branch)
+                   & (scores["region"].fillna("") == region)
+                   & scores["attribution"].isin(methods)].merge(keep, how="inner")
+    if frame.empty:
+        return _not_tested(test, "no scores for the declared configurations", **known)
+    cells, _, records = grids(frame, CONFIG)
+    known["n_records"] = len(records)
+    pairs = {schedule: [(cells[(strategy, schedule, m)], cells[(baseline, schedule, m)])
+                        for m in methods if {(strategy, schedule, m), (baseline, schedule, m)}
+                        <= cells.keys()] for schedule in freezing}
+    by_schedule = schedule_log_ratios(pairs)
+    if not by_schedule:
+        return _not_tested(test, "the strategy and the baseline share no configuration",
+                           **known)
+    effect = seed_t_test(pooled(by_schedule), test.alpha)
+    trend, trend_note = _trend(results, by_schedule, test.alpha)
+    note = "" if effect.n_seeds >= MIN_SEEDS else \
+        f"not tested: {effect.n_seeds} seed(s), a test over seeds needs ≥ {MIN_SEEDS}"
+    return PrimaryResult(test=test, effect=effect, trend=trend, trend_note=trend_note,
+                         note=note, **{**known, "baseline": baseline})
+
+
+def primary_results(results: RunResults) -> list[PrimaryResult]:
+    """Every primary test the run declared (none for runs recorded before tests existed)."""
+    return [run_primary_test(results, PrimaryTest.model_validate(t))
+            for t in results.config.get("primary_tests", ())]
