@@ -34,6 +34,7 @@ from xecgbench.report.external_scores import (
 )
 from xecgbench.report.render import to_csv, to_latex, to_markdown
 from xecgbench.report.safe_write import UnsafePathError, write_inside
+from xecgbench.report.submission_record import SubmissionRecord
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.store import SCORE_COLUMNS, ResultsStore
 
@@ -125,6 +126,8 @@ class RunRecord(BaseModel):
         default_factory=list,
         description="models that learnt nothing: constant output or all-zero relevance",
     )
+    submission: SubmissionRecord | None = Field(
+        None, description="set when the run is a submission to a board (scored on its models)")
 
 
 def schema() -> dict[str, Any]:
