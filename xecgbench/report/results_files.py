@@ -126,8 +126,7 @@ class RunRecord(BaseModel):
         default_factory=list,
         description="models that learnt nothing: constant output or all-zero relevance",
     )
-    submission: SubmissionRecord | None = Field(
-        None, description="set when the run is a submission to a board (scored on its models)")
+    submission: SubmissionRecord | None = None  # a submission's board and what it scored
 
 
 def schema() -> dict[str, Any]:
@@ -136,8 +135,7 @@ def schema() -> dict[str, Any]:
 
 
 def _catalogue(run: Mapping[str, Any], system: PluginSystem) -> dict[str, Any]:
-    """The catalogue frozen into the run when it started; stores written before 0.2 lack it,
-    and are read with the installed plugins' metadata instead."""
+    """The catalogue frozen into the run (stores before 0.2: the installed plugins' metadata)."""
     from xecgbench.run.config import Suite
     from xecgbench.run.provenance import component_catalogue
 
@@ -180,9 +178,8 @@ def _run_of(store: ResultsStore, run_id: str | None, where: Path) -> dict[str, A
     run_id = run_id or store.latest_run_id()
     run = next((r for r in runs if r["run_id"] == run_id), None)
     if run is None:
-        raise ResultsFileError(
-            f"no run {run_id!r} in {where}; runs: {', '.join(r['run_id'] for r in runs)}"
-        )
+        names = ", ".join(r["run_id"] for r in runs)
+        raise ResultsFileError(f"no run {run_id!r} in {where}; runs: {names}")
     return run
 
 

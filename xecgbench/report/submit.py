@@ -40,14 +40,22 @@ def submission_suite(board_config: dict[str, Any], system: PluginSystem,
                      attribution: str | None, metric: str | None) -> Suite:
     """The board's suite with the submitted attribution (replacing the board's) and metric
     (added) — what a run listing the method would have been."""
+    from pydantic import ValidationError
+
+    from xecgbench.run.plan import validate_components
+
     config = dict(board_config)
     if attribution is not None:
         config["attributions"] = [attribution]
-    if metric is not None:
+    listed = {m if isinstance(m, str) else m["name"] for m in config["metrics"]}
+    if metric is not None and metric not in listed:
         config["metrics"] = [*config["metrics"], metric]
-    suite = Suite.model_validate(config)
-    from xecgbench.run.plan import validate_components
-
+    try:
+        suite = Suite.model_validate(config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise UserError(f"the board's config with the submission is not a valid suite: "
+                        f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from None
     validate_components(suite, system)
     return suite
 
