@@ -85,9 +85,12 @@ def _distribution_of(system: PluginSystem, plugin_name: str) -> Any:
 def plugin_distributions(system: PluginSystem) -> dict[str, dict[str, Any] | None]:
     """Plugin name -> :func:`distribution_record` (None: registered from code, not installed)."""
     out: dict[str, dict[str, Any] | None] = {}
+    records: dict[str, dict[str, Any]] = {}  # the bundled plugins share one distribution
     for name, _ in system.pm.list_name_plugin():
         dist = _distribution_of(system, str(name))
-        out[str(name)] = distribution_record(dist) if dist is not None else None
+        if dist is not None and str(dist.metadata["Name"]) not in records:
+            records[str(dist.metadata["Name"])] = distribution_record(dist)
+        out[str(name)] = records[str(dist.metadata["Name"])] if dist is not None else None
     return dict(sorted(out.items()))
 
 
