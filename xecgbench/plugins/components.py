@@ -99,7 +99,11 @@ class ECGSet:
 
 @runtime_checkable
 class Dataset(Protocol):
-    """A source of :class:`ECGSet` windows. Constructor kwargs are the dataset's config."""
+    """A source of :class:`ECGSet` windows. Constructor kwargs are the dataset's config.
+
+    Optional class attribute ``data_licence`` (str): the licence and citation of the data,
+    written as ``DATA_LICENCE`` beside a board's published windows (which redistribute them).
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]

@@ -42,13 +42,18 @@ class PluginSystem:
     #: plugin name -> why its registrations were refused (``load_plugins(strict=False)``).
     problems: dict[str, str] = field(default_factory=dict)
 
-    def distribution(self, plugin_name: str) -> str | None:
-        """The installed distribution that ships ``plugin_name`` (``None`` if not installed)."""
+    def dist_info(self, plugin_name: str) -> Any:
+        """The entry-point distribution ``plugin_name`` was loaded from (``None``: from code)."""
         plugin = self.pm.get_plugin(plugin_name)
         for dist_plugin, dist in self.pm.list_plugin_distinfo():
             if dist_plugin is plugin:
-                return str(dist.project_name)
+                return dist
         return None
+
+    def distribution(self, plugin_name: str) -> str | None:
+        """The installed distribution that ships ``plugin_name`` (``None`` if not installed)."""
+        dist = self.dist_info(plugin_name)
+        return str(dist.project_name) if dist is not None else None
 
     def remedy(self, plugin_name: str) -> str:
         """How to get rid of a broken plugin, for error messages."""
@@ -63,11 +68,10 @@ class PluginSystem:
 
     def plugin_version(self, plugin_name: str) -> str:
         """Version of the distribution that ships ``plugin_name`` (ours for the bundled ones)."""
-        plugin = self.pm.get_plugin(plugin_name)
-        for dist_plugin, dist in self.pm.list_plugin_distinfo():
-            if dist_plugin is plugin:
-                return str(dist.version)
-        return str(getattr(plugin, "__version__", __version__))
+        dist = self.dist_info(plugin_name)
+        if dist is not None:
+            return str(dist.version)
+        return str(getattr(self.pm.get_plugin(plugin_name), "__version__", __version__))
 
     def describe(self) -> list[dict[str, Any]]:
         """Per plugin: name, version, implemented hooks and what it registered."""

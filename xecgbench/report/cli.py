@@ -133,11 +133,44 @@ def export_command(store: Path | None, run_id: str | None, out: Path, n_examples
 
     if store is None:
         raise click.UsageError("--store is required")
+    from xecgbench.report.published import publish_run
+
     try:
         export_results(store, _system(), out, run_id, n_examples)
+        publish_run(store, _system(), out)
     except ResultsFileError as exc:
         raise UserError(str(exc)) from None
-    click.echo(f"exported to {out}")
+    click.echo(f"exported to {out} (with its models and explained windows)")
+
+
+@leaderboard.command("submit")
+@click.option("--board", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              required=True, help="A board directory that publishes its models and windows.")
+@click.option("--attribution", default=None, help="Installed attribution method to score.")
+@click.option("--metric", default=None,
+              help="Installed explanation metric to score (on the board's attributions, or on "
+                   "--attribution's).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Submission directory (default: BOARD/submissions/<attribution or metric>).")
+def submit_command(board: Path, attribution: str | None, metric: str | None,
+                   out: Path | None) -> None:
+    """Score an installed attribution method (or metric) on a board's published models.
+
+    Uses the board's windows, explain settings and metrics; needs neither retraining nor the
+    raw datasets. Writes run.json (naming each plugin's distribution, version, source and
+    archive hash) and the raw scores; check it with `xecgbench leaderboard verify OUT`.
+    """
+    from xecgbench.report.results_files import ResultsFileError
+    from xecgbench.report.submission_record import SUBMISSIONS_DIR
+    from xecgbench.report.submit import submit
+
+    out = out or board / SUBMISSIONS_DIR / str(attribution or metric)
+    started = time.perf_counter()
+    try:
+        submit(board, _system(), out, attribution=attribution, metric=metric)
+    except ResultsFileError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"wrote submission {out} in {time.perf_counter() - started:.1f} s")
 
 
 @leaderboard.command("rebuild")
@@ -236,18 +269,27 @@ def _set_data_root(ctx: click.Context, param: click.Parameter, value: Path | Non
 @click.option("--workers", type=int, default=1, show_default=True)
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the rerun's results here (default: a temporary directory).")
+@click.option("--board", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=None, help="Submissions only: the board it joins (default: the "
+                                 "directory above its submissions/ folder).")
 def verify_command(directory: Path, n_cells: int, seed: int, atol: float | None,
-                   workers: int, keep: Path | None) -> None:
-    """Rerun N drawn cells of a committed leaderboard from its run.json; compare the scores.
+                   workers: int, keep: Path | None, board: Path | None) -> None:
+    """Rerun N drawn cells of a committed leaderboard (or submission) from its run.json.
 
-    Exits 1 when any score differs, listing the differing rows.
+    A board's cells are retrained and re-scored; a submission is re-scored on N drawn models
+    its board publishes. Exits 1 when any score differs, listing the differing rows.
     """
-    from xecgbench.report.results_files import ResultsFileError
+    from xecgbench.report.results_files import ResultsFileError, read_record
+    from xecgbench.report.submission_verify import verify_submission
     from xecgbench.report.verify import verify_leaderboard
 
     try:
-        report = verify_leaderboard(directory, _system(), n_cells=n_cells, seed=seed, atol=atol,
-                                    work_dir=keep, workers=workers)
+        if read_record(directory).submission is not None:
+            report = verify_submission(directory, _system(), n_cells=n_cells, seed=seed,
+                                       atol=atol, board=board)
+        else:
+            report = verify_leaderboard(directory, _system(), n_cells=n_cells, seed=seed,
+                                        atol=atol, work_dir=keep, workers=workers)
     except ResultsFileError as exc:
         raise UserError(str(exc)) from None
     if report.same_environment:

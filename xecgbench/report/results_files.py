@@ -37,6 +37,7 @@ from xecgbench.report.external_scores import (
 )
 from xecgbench.report.render import to_csv, to_latex, to_markdown
 from xecgbench.report.safe_write import UnsafePathError, write_inside
+from xecgbench.report.submission_record import SubmissionRecord
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.store import SCORE_COLUMNS, ResultsStore
 
@@ -154,6 +155,7 @@ class RunRecord(BaseModel):
     )
     costs: list[CostRecord] = Field(
         default_factory=list, description="seconds of each attribute stage the run used")
+    submission: SubmissionRecord | None = None  # a submission's board and what it scored
 
 
 def schema() -> dict[str, Any]:
@@ -162,8 +164,7 @@ def schema() -> dict[str, Any]:
 
 
 def _catalogue(run: Mapping[str, Any], system: PluginSystem) -> dict[str, Any]:
-    """The catalogue frozen into the run when it started; stores written before 0.2 lack it,
-    and are read with the installed plugins' metadata instead."""
+    """The catalogue frozen into the run (stores before 0.2: the installed plugins' metadata)."""
     from xecgbench.run.config import Suite
     from xecgbench.run.provenance import component_catalogue
 
@@ -213,9 +214,8 @@ def _run_of(store: ResultsStore, run_id: str | None, where: Path) -> dict[str, A
     run_id = run_id or store.latest_run_id()
     run = next((r for r in runs if r["run_id"] == run_id), None)
     if run is None:
-        raise ResultsFileError(
-            f"no run {run_id!r} in {where}; runs: {', '.join(r['run_id'] for r in runs)}"
-        )
+        names = ", ".join(r["run_id"] for r in runs)
+        raise ResultsFileError(f"no run {run_id!r} in {where}; runs: {names}")
     return run
 
 

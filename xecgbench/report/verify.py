@@ -24,11 +24,13 @@ from xecgbench.report.external_scores import scores_file
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
     ResultsFileError,
+    RunRecord,
     _read_scores,
     read_record,
     record_from_store,
 )
 from xecgbench.run.config import Suite
+from xecgbench.run.distributions import require_installed, used_plugins
 from xecgbench.run.plan import Cell, cells
 from xecgbench.run.provenance import PACKAGES, _package_version
 
@@ -79,17 +81,20 @@ class VerifyReport:
         return all(c.ok for c in self.cells)
 
 
-def environment(system: PluginSystem) -> dict[str, Any]:
-    """What must match for bit-identity: machine, Python, numeric packages, plugin versions."""
+def environment(system: PluginSystem, plugins: set[str] | None = None) -> dict[str, Any]:
+    """What must match for bit-identity: machine, Python, numeric packages, and the versions of
+    ``plugins`` (default: all; an installed plugin the run does not use changes no score)."""
     return {
         "machine": platform.machine(),
         "python": platform.python_version(),
         **{f"packages.{name}": _package_version(name) for name in PACKAGES},
-        **{f"plugins.{row['name']}": row["version"] for row in system.describe()},
+        **{f"plugins.{row['name']}": row["version"] for row in system.describe()
+           if plugins is None or row["name"] in plugins},
     }
 
 
-def committed_environment(provenance: dict[str, Any]) -> dict[str, Any]:
+def committed_environment(provenance: dict[str, Any],
+                          plugins: set[str] | None = None) -> dict[str, Any]:
     """The same fields from a committed run's provenance (machine parsed from ``platform``)."""
     plat = str(provenance.get("platform", ""))
     machine = next((m for m in ("x86_64", "aarch64", "arm64", "AMD64") if m in plat), plat)
@@ -97,8 +102,21 @@ def committed_environment(provenance: dict[str, Any]) -> dict[str, Any]:
         "machine": machine,
         "python": provenance.get("python"),
         **{f"packages.{k}": v for k, v in provenance.get("packages", {}).items()},
-        **{f"plugins.{k}": v for k, v in provenance.get("plugins", {}).items()},
+        **{f"plugins.{k}": v for k, v in provenance.get("plugins", {}).items()
+           if plugins is None or k in plugins},
     }
+
+
+def environment_diff(record: RunRecord, system: PluginSystem,
+                     where: Path) -> dict[str, tuple[Any, Any]]:
+    """Committed vs installed fields that differ, over the plugins the run used; a component
+    the run used that is not installed is an error naming the distribution to install."""
+    run = record.run
+    require_installed(run.provenance, system, run.config, str(where / "run.json"))
+    used = used_plugins(run.provenance, system, run.config)
+    now, then = environment(system, used), committed_environment(run.provenance, used)
+    return {k: (then.get(k), now.get(k)) for k in sorted(set(now) | set(then))
+            if then.get(k) != now.get(k)}
 
 
 def draw_cells(suite: Suite, n: int, seed: int) -> list[Cell]:
@@ -179,9 +197,7 @@ def verify_leaderboard(
             f"{directory}/run.json: config is not a valid suite: {exc}"
         ) from None
     committed = _read_scores(scores_file(directory))
-    now, then = environment(system), committed_environment(record.run.provenance)
-    diff = {k: (then.get(k), now.get(k)) for k in sorted(set(now) | set(then))
-            if then.get(k) != now.get(k)}
+    diff = environment_diff(record, system, directory)
     tolerance = atol if atol is not None else (0.0 if not diff else CROSS_PLATFORM_ATOL)
     checks = []
     with tempfile.TemporaryDirectory(prefix="xecgbench-verify-") as scratch:

@@ -64,6 +64,10 @@ class ArtifactCache:
             raise CorruptArtifactError(f"artifact {path} does not match its checksum")
         return data
 
+    def read(self, relative: str, checksum: str) -> bytes:
+        """The verified bytes of an artifact (published as they are, e.g. a board's models)."""
+        return self._read(relative, checksum)
+
     def verify(self, relative: str, checksum: str) -> bool:
         """True when the artifact exists and matches ``checksum``."""
         try:

@@ -12,6 +12,7 @@ from typing import Any
 from xecgbench import __version__
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import Suite
+from xecgbench.run.distributions import component_plugins, plugin_distributions
 
 PACKAGES = ("torch", "numpy", "zennit", "captum", "quantus", "wfdb", "neurokit2", "pluggy")
 
@@ -89,6 +90,8 @@ def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:
         "platform": platform.platform(),
         "packages": {name: _package_version(name) for name in PACKAGES},
         "plugins": {row["name"]: row["version"] for row in system.describe()},
+        "plugin_distributions": plugin_distributions(system),
+        "component_plugins": component_plugins(system, suite.model_dump(mode="json")),
         "git_commit": git_commit(),
         "config_hash": suite.config_hash(),
         "seeds": list(suite.seeds),

@@ -42,6 +42,20 @@ class CinC2017(WFDBDataset):
 
     name: ClassVar[str] = "cinc2017"
     version: ClassVar[str] = "1"
+    #: Written beside a board's published windows (they are CinC 2017 data, redistributed).
+    data_licence: ClassVar[str] = (
+        "Windows derived from the PhysioNet/Computing in Cardiology Challenge 2017 database\n"
+        "(https://physionet.org/content/challenge-2017/1.0.0/), licensed under the Open Data\n"
+        "Commons Attribution License v1.0 (ODC-By 1.0).\n\n"
+        "Cite, as the PhysioNet page asks:\n"
+        "- Clifford GD, Liu C, Moody B, Lehman L, Silva I, Li Q, Johnson AE, Mark RG. AF\n"
+        "  Classification from a Short Single Lead ECG Recording: the PhysioNet Computing in\n"
+        "  Cardiology Challenge 2017. Computing in Cardiology 44 (2017).\n"
+        "  doi:10.22489/CinC.2017.065-469\n"
+        "- Goldberger A, et al. PhysioBank, PhysioToolkit, and PhysioNet: Components of a new\n"
+        "  research resource for complex physiologic signals. Circulation 101(23):e215-e220\n"
+        "  (2000).\n"
+    )
 
     def __init__(self, *, label_map: Mapping[str, int] | None = None, **config: Any) -> None:
         super().__init__(**config)

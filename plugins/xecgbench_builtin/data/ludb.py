@@ -55,6 +55,21 @@ class LUDB(WFDBDataset):
 
     name: ClassVar[str] = "ludb"
     version: ClassVar[str] = "1"
+    #: Written beside a board's published windows (they are LUDB data, redistributed).
+    data_licence: ClassVar[str] = (
+        "Windows derived from the Lobachevsky University Electrocardiography Database (LUDB,\n"
+        "https://physionet.org/content/ludb/1.0.1/), licensed under the Open Data Commons\n"
+        "Attribution License v1.0 (ODC-By 1.0).\n\n"
+        "Cite, as the PhysioNet page asks:\n"
+        "- Kalyakulina A, Yusipov I, Moskalenko V, Nikolskiy A, Kozlov A, Zolotykh N,\n"
+        "  Ivanchenko M. Lobachevsky University Electrocardiography Database (version 1.0.1).\n"
+        "  PhysioNet (2021). doi:10.13026/eegm-h675\n"
+        "- Kalyakulina AI, et al. LUDB: A New Open-Access Validation Tool for\n"
+        "  Electrocardiogram Delineation Algorithms. IEEE Access 8:186181-186190 (2020).\n"
+        "- Goldberger A, et al. PhysioBank, PhysioToolkit, and PhysioNet: Components of a new\n"
+        "  research resource for complex physiologic signals. Circulation 101(23):e215-e220\n"
+        "  (2000).\n"
+    )
 
     def __init__(
         self,

@@ -1,0 +1,209 @@
+"""Publishing and joining a board: export publishes models and windows, `submit` scores a method
+on them (a real pip-installed third-party plugin), `verify` reruns the submission.
+
+One smoke run is exported once per module; the attribution template is pip-installed into a
+temporary folder put on ``PYTHONPATH`` of the subprocesses (as in ``test_plugin_template``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xecgbench.errors import UserError
+from xecgbench.plugins.manager import load_plugins
+from xecgbench.report.published import read_models, read_windows
+from xecgbench.report.results_files import ResultsFileError, read_record, validate_directory
+from xecgbench.report.submit import submit
+from xecgbench.run.config import load_suite
+from xecgbench.run.distributions import archive_sha256
+from xecgbench.run.stage_types import StageContext, build_model
+from xecgbench.run.windows import evaluation_windows, explained_indices
+
+REPO = Path(__file__).resolve().parent.parent
+TEMPLATE = REPO / "templates" / "xecgbench-attribution-template"
+PLUGIN, DIST, METHOD = "gradient-x-sign", "xecgbench-gradient-x-sign", "gradient_x_sign"
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = env or {**os.environ, "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    return subprocess.run([sys.executable, "-m", "xecgbench.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=REPO, env=environment,
+                          timeout=300)
+
+
+def _submit(board: Path, out: Path | None = None, **what: str) -> Path:
+    """``submit`` in-process with the bundled plugins (no subprocess start-up to pay)."""
+    out = out or board / "submissions" / next(iter(what.values()))
+    return submit(board, load_plugins(autoload=False), out, **what)
+
+
+def _ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, f"{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The smoke suite run and exported (with its published models and windows)."""
+    root = tmp_path_factory.mktemp("board")
+    _ok(_cli("run", "smoke", "--out", root / "run"))
+    _ok(_cli("leaderboard", "export", "--store", root / "run" / "results.sqlite",
+             "--out", root / "smoke", "--examples", "0"))
+    return root / "smoke"
+
+
+@pytest.fixture(scope="module")
+def plugin_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment with the attribution template pip-installed and autoloading on."""
+    work = tmp_path_factory.mktemp("plugin")
+    source = shutil.copytree(TEMPLATE, work / TEMPLATE.name)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
+                    "--no-index", "--no-build-isolation", "--target", str(work / "site"),
+                    str(source)], check=True)
+    env = {k: v for k, v in os.environ.items() if k != "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD"}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(work / "site"),
+                                                      env.get("PYTHONPATH")]))
+    return env
+
+
+@pytest.fixture(scope="module")
+def plugin_submission(board: Path, plugin_env: dict[str, str]) -> Path:
+    out = board / "submissions" / METHOD
+    _ok(_cli("leaderboard", "submit", "--board", board, "--attribution", METHOD,
+             env=plugin_env))
+    return out
+
+
+def test_export_publishes_every_fine_tuned_model_and_the_explained_windows(board: Path) -> None:
+    import torch
+
+    suite = load_suite("smoke")
+    models = read_models(board)
+    cells = {(m.seed, m.pretraining, m.freezing) for m in models}
+    assert len(cells) == len(models) == len(suite.seeds) * 2 * 2
+    system = load_plugins(autoload=False)
+    published = read_windows(board, suite.explain.n_samples)
+    context = StageContext(suite, system, cache=None)  # type: ignore[arg-type]
+    for model in models:
+        state = torch.load(board / model.file, weights_only=True)
+        build_model(context, model.seed, published.signals.shape[-1]).load_state_dict(state)
+    test = evaluation_windows(suite, system)
+    index = explained_indices(test.labels, suite.explain.n_samples)
+    assert np.array_equal(published.signals[index], test.signals[index])
+    assert np.array_equal(published.masks["p_wave"][index], test.masks["p_wave"][index])
+    assert [published.record_ids[i] for i in index] == [test.record_ids[i] for i in index]
+    assert "generated" in (board / "DATA_LICENCE").read_text()
+
+
+@pytest.fixture(scope="module")
+def saliency_submission(board: Path) -> Path:
+    return _submit(board, attribution="saliency")
+
+
+def test_a_submitted_builtin_method_reproduces_the_boards_own_rows(
+        board: Path, saliency_submission: Path) -> None:
+    """`saliency` is on the smoke board: re-scoring it on the published models must give the
+    board's rows exactly, so a submission is what the grid would have computed."""
+    mine = validate_directory(saliency_submission).scores
+    theirs = validate_directory(board).scores
+    theirs = theirs[theirs["attribution"] == "saliency"]
+    keys = ["seed", "pretraining", "freezing", "branch", "metric", "region", "sample"]
+    joined = theirs.merge(mine, on=keys, suffixes=("_board", "_submitted"))
+    assert len(joined) == len(theirs) == len(mine) > 0
+    assert (joined["value_board"] == joined["value_submitted"]).all()
+    assert (joined["record_id_board"] == joined["record_id_submitted"]).all()
+
+
+def test_a_third_party_plugin_submission_names_its_distribution(
+        plugin_submission: Path) -> None:
+    record = read_record(plugin_submission)
+    assert record.submission is not None
+    assert record.submission.under_test == {"attributions": METHOD}
+    assert record.submission.board == plugin_submission.parent.parent.name
+    provenance = record.run.provenance
+    assert provenance["component_plugins"]["attributions"] == {METHOD: PLUGIN}
+    dist = provenance["plugin_distributions"][PLUGIN]
+    assert (dist["distribution"], dist["version"]) == (DIST, "0.1.0")
+    assert dist["source"]["install"].startswith("file://")
+    assert len(dist["archive_sha256"]) == 64
+    scores = validate_directory(plugin_submission).scores
+    assert set(scores["attribution"]) == {METHOD} and scores["value"].notna().any()
+
+
+def test_verify_reruns_the_submission_identically(plugin_submission: Path,
+                                                  plugin_env: dict[str, str]) -> None:
+    out = _ok(_cli("leaderboard", "verify", plugin_submission, "--cells", "2",
+                   env=plugin_env))
+    assert "environment matches" in out and "2 cells verified, 0 differ" in out
+
+
+def test_verify_ignores_an_installed_plugin_the_submission_does_not_use(
+        saliency_submission: Path, plugin_env: dict[str, str]) -> None:
+    out = _ok(_cli("leaderboard", "verify", saliency_submission, env=plugin_env))
+    assert "environment matches" in out, out
+
+
+def test_verify_without_the_plugin_says_what_to_install(plugin_submission: Path) -> None:
+    result = _cli("leaderboard", "verify", plugin_submission)
+    assert result.returncode == 2
+    assert f"{DIST} 0.1.0" in result.stderr and "pip install 'file://" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_changed_submitted_score_fails_verify(plugin_submission: Path, tmp_path: Path,
+                                                plugin_env: dict[str, str]) -> None:
+    copy = plugin_submission.parent / "changed"
+    shutil.copytree(plugin_submission, copy)
+    path = copy / "scores.csv.gz"
+    scores = pd.read_csv(io.BytesIO(gzip.decompress(path.read_bytes())))
+    scores.loc[scores["value"].notna().idxmax(), "value"] += 0.25
+    path.write_bytes(gzip.compress(scores.to_csv(index=False).encode()))
+    result = _cli("leaderboard", "verify", copy, "--cells", "4", env=plugin_env)
+    shutil.rmtree(copy)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1 differing rows" in result.stdout
+
+
+def test_a_metric_is_scored_on_the_boards_attributions(board: Path, tmp_path: Path) -> None:
+    out = _submit(board, tmp_path / "rank", metric="relevance_rank_accuracy")
+    scores = validate_directory(out).scores
+    assert set(scores["metric"]) == {"relevance_rank_accuracy"}
+    assert set(scores["attribution"]) == {s.display for s in load_suite("smoke").attributions}
+
+
+def test_an_accuracy_metric_or_an_unpublished_board_is_a_user_error(board: Path,
+                                                                    tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="accuracy metric"):
+        _submit(board, tmp_path / "acc", metric="accuracy")
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(board / "run.json", bare)
+    shutil.copy(board / "scores.csv.gz", bare)
+    with pytest.raises(ResultsFileError, match="publishes no models"):
+        _submit(bare, attribution="saliency")
+
+
+def test_archive_hash_follows_the_installed_files(plugin_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    site = Path(plugin_env["PYTHONPATH"].split(os.pathsep)[0])
+    copy = shutil.copytree(site, tmp_path / "site")
+    (dist,) = [d for d in metadata.distributions(path=[str(copy)])
+               if d.metadata["Name"] == DIST]
+    before = archive_sha256(dist)
+    assert before == archive_sha256(dist) and len(before) == 64
+    module = copy / "xecgbench_gradient_x_sign.py"
+    module.write_text(module.read_text() + "\n# edited\n")
+    assert archive_sha256(dist) != before
+    assert json.loads(dist.read_text("direct_url.json"))["url"].startswith("file://")

@@ -1,0 +1,157 @@
+"""A board's published models and explained windows: written by export, read by ``submit``.
+
+Joining a board is re-scoring on its models, not retraining them, and needs neither the raw
+datasets nor a GPU. Export therefore copies every fine-tuned state dict of the run (the bytes of
+the run's cache, so each file's SHA-256 is the checksum the store recorded; they load with
+``torch.load(weights_only=True)``) into ``models/``, indexes them in ``models.json``, writes the
+explained evaluation windows with labels, record ids and every mask into ``windows.npz``, and
+the dataset plugin's licence and citation (``data_licence``) into ``DATA_LICENCE``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from xecgbench.plugins.components import ECGSet
+from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.results_files import ResultsFileError, read_record
+from xecgbench.report.safe_write import UnsafePathError, write_inside
+from xecgbench.run.cache import ArtifactCache, CorruptArtifactError
+from xecgbench.run.config import Suite
+from xecgbench.run.layout import RunLayout
+from xecgbench.run.store import ResultsStore
+from xecgbench.run.windows import evaluation_source, evaluation_windows, explained_indices
+
+MODELS_DIR = "models"
+MODELS_INDEX = "models.json"
+WINDOWS_FILE = "windows.npz"
+LICENCE_FILE = "DATA_LICENCE"
+_MASK_PREFIX = "mask_"
+
+
+@dataclass(frozen=True)
+class PublishedModel:
+    """One fine-tuned model of a board: its cell, its fine-tune stage key and its file."""
+
+    seed: int
+    pretraining: str
+    freezing: str
+    stage_key: str
+    file: str
+    sha256: str
+
+
+def _write(out: Path, name: str, data: bytes | str) -> Path:
+    """A board write; a symlink or an escape becomes a one-line ResultsFileError."""
+    try:
+        return write_inside(out, name, data)
+    except UnsafePathError as exc:
+        raise ResultsFileError(str(exc)) from None
+
+
+def _publish_models(store_path: Path, run_id: str, out: Path) -> list[PublishedModel]:
+    cache = ArtifactCache(RunLayout.of_store(store_path).cache)
+    with ResultsStore(store_path) as store:
+        stages = store.finished_stages(run_id, "finetune")
+    (out / MODELS_DIR).mkdir(exist_ok=True)
+    models = []
+    for stage in stages:
+        if stage.artifact is None or stage.checksum is None:
+            continue
+        try:
+            data = cache.read(stage.artifact, stage.checksum)
+        except CorruptArtifactError as exc:
+            raise ResultsFileError(f"cannot publish the models of run {run_id}: {exc}") from None
+        name = f"{MODELS_DIR}/{stage.key}.pt"
+        _write(out, name, data)
+        labels = stage.labels
+        models.append(PublishedModel(int(labels["seed"]), str(labels["pretraining"]),
+                                     str(labels["freezing"]), stage.key, name, stage.checksum))
+    _write(out, MODELS_INDEX, json.dumps([asdict(m) for m in models], indent=1) + "\n")
+    return models
+
+
+def _publish_windows(suite: Suite, system: PluginSystem, out: Path) -> None:
+    test = evaluation_windows(suite, system)
+    index = explained_indices(test.labels, suite.explain.n_samples)
+    arrays: dict[str, Any] = {
+        "index": index, "all_labels": test.labels.astype(np.int64),
+        "signals": test.signals[index].astype(np.float32), "labels": test.labels[index],
+        "record_ids": np.array([test.record_ids[i] for i in index], dtype=str),
+        "fs": np.float64(test.fs),
+        **{f"{_MASK_PREFIX}{name}": mask[index] for name, mask in test.masks.items()},
+    }
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    _write(out, WINDOWS_FILE, buffer.getvalue())
+
+
+def _licences(suite: Suite, system: PluginSystem) -> str:
+    """The licence texts of the training and evaluation datasets (each once)."""
+    texts = []
+    for spec in (suite.data.dataset, evaluation_source(suite)[0]):
+        text = getattr(system.registry["datasets"].get(spec.name), "data_licence", "")
+        entry = f"## {spec.display}\n\n{text.strip()}\n" if text else (
+            f"## {spec.display}\n\nThe dataset plugin states no licence; ask its authors.\n")
+        if entry not in texts:
+            texts.append(entry)
+    return "# Data licence and citation of the published windows\n\n" + "\n".join(texts)
+
+
+def publish_run(store_path: Path, system: PluginSystem, out: Path) -> list[Path]:
+    """Write the published models, windows and data licence of the run exported into ``out``."""
+    record = read_record(out)
+    suite = Suite.model_validate(record.run.config)
+    _publish_models(Path(store_path), record.run.run_id, out)
+    _publish_windows(suite, system, out)
+    _write(out, LICENCE_FILE, _licences(suite, system))
+    return [out / MODELS_INDEX, out / WINDOWS_FILE, out / LICENCE_FILE]
+
+
+def read_models(board: Path) -> list[PublishedModel]:
+    """The board's model index (a board exported before publishing has none)."""
+    path = Path(board) / MODELS_INDEX
+    if not path.is_file():
+        raise ResultsFileError(
+            f"{path} does not exist: the board publishes no models (boards exported before "
+            "publishing must be re-exported from their run with `xecgbench leaderboard export`)"
+        )
+    try:
+        return [PublishedModel(**row) for row in json.loads(path.read_text(encoding="utf-8"))]
+    except (ValueError, TypeError) as exc:
+        raise ResultsFileError(f"{path}: not a model index: {exc}") from None
+
+
+def read_windows(board: Path, n_samples: int) -> ECGSet:
+    """The board's evaluation set, holding the published (explained) windows at their indices.
+
+    Full length because a score row's ``sample`` is an index into the evaluation set and the
+    stage functions pick the explained indices from all labels; windows that were not
+    explained are zeros and never read.
+    """
+    path = Path(board) / WINDOWS_FILE
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {name: archive[name] for name in archive.files}
+    except (OSError, ValueError) as exc:
+        raise ResultsFileError(f"{path}: cannot read published windows: {exc}") from None
+    index, labels = arrays["index"], arrays["all_labels"]
+    if not np.array_equal(explained_indices(labels, n_samples), index):
+        raise ResultsFileError(f"{path}: its windows are not the board's explained windows")
+    shape = (len(labels), *arrays["signals"].shape[1:])
+    signals = np.zeros(shape, dtype=np.float32)
+    signals[index] = arrays["signals"]
+    masks = {}
+    for name in (n for n in arrays if n.startswith(_MASK_PREFIX)):
+        masks[name.removeprefix(_MASK_PREFIX)] = np.zeros(shape, dtype=bool)
+        masks[name.removeprefix(_MASK_PREFIX)][index] = arrays[name]
+    record_ids = [""] * len(labels)
+    for i, record in zip(index, arrays["record_ids"], strict=True):
+        record_ids[int(i)] = str(record)
+    return ECGSet(signals, labels, masks, tuple(record_ids), float(arrays["fs"]))
