@@ -2,6 +2,9 @@
 
 Shapes follow one convention everywhere: signals, masks and attributions are ``(N, 1, T)``
 (batch, lead, time), channel first, single lead.
+
+Long because every contract a plugin author implements is read on one page, beside the
+constants (families, mask names, categories) that registration checks it against.
 """
 
 from __future__ import annotations

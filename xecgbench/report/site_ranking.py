@@ -64,19 +64,22 @@ class Entry:
 
 
 def _plugins(results: RunResults) -> str:
-    """The distributions behind a submission, from its run record.
+    """The third-party distributions a submission used, from its run record.
 
-    A record that names each plugin's distribution (``provenance["distributions"]``: plugin ->
-    {"distribution", "version", ...}) is read first; older records give plugin versions only.
+    A record names the plugin behind each component it used (``component_plugins``) and each
+    plugin's distribution (``plugin_distributions``); older records give plugin versions only.
     """
-    provenance = results.run.get("provenance", {})
-    named = provenance.get("distributions") or {}
-    if named:
-        return ", ".join(f"{d.get('distribution', p)} {d.get('version', '?')}"
-                         for p, d in sorted(named.items()))
     from xecgbench.plugins.manager import DEFAULT_PLUGINS
 
     bundled = {name for name, _module in DEFAULT_PLUGINS}
+    provenance = results.run.get("provenance", {})
+    used = {plugin for names in (provenance.get("component_plugins") or {}).values()
+            for plugin in names.values()}
+    named = provenance.get("plugin_distributions") or {}
+    shown = [f"{d.get('distribution', p)} {d.get('version', '?')}"
+             for p, d in sorted(named.items()) if d and p in used and p not in bundled]
+    if shown:
+        return ", ".join(shown)
     third = {p: v for p, v in provenance.get("plugins", {}).items() if p not in bundled}
     return ", ".join(f"{p} {v}" for p, v in sorted(third.items())) or BUNDLED
 
