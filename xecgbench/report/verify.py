@@ -4,8 +4,8 @@ A committed leaderboard holds its suite config in ``run.json``; a cell (seed × 
 freezing) reruns as a one-cell suite with the same config, whose stage keys equal the committed
 run's (no key depends on which other cells a suite lists). The rerun's per-sample scores are
 compared with the committed ``scores.csv.gz`` at the precision it was written with
-(``%.9g``): exactly when platform and versions match the committed provenance, within a stated
-absolute tolerance otherwise. Differing rows are listed, so a reviewer sees which numbers moved.
+(``%.9g``): exactly when platform, CPU kernels and versions match the committed provenance,
+within a stated absolute tolerance otherwise. Differing rows are listed, so a reviewer sees which numbers moved.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from xecgbench.report.results_files import (
 from xecgbench.run.config import Suite
 from xecgbench.run.distributions import require_installed, used_plugins
 from xecgbench.run.plan import Cell, cells
-from xecgbench.run.provenance import PACKAGES, _package_version
+from xecgbench.run.provenance import PACKAGES, _package_version, cpu_kernels
 
 #: Numbers a score row carries (its value, and where stored its class label and chance level);
 #: every other column identifies the row.
@@ -86,6 +86,7 @@ def environment(system: PluginSystem, plugins: set[str] | None = None) -> dict[s
     ``plugins`` (default: all; an installed plugin the run does not use changes no score)."""
     return {
         "machine": platform.machine(),
+        "cpu_kernels": cpu_kernels(),
         "python": platform.python_version(),
         **{f"packages.{name}": _package_version(name) for name in PACKAGES},
         **{f"plugins.{row['name']}": row["version"] for row in system.describe()
@@ -100,6 +101,7 @@ def committed_environment(provenance: dict[str, Any],
     machine = next((m for m in ("x86_64", "aarch64", "arm64", "AMD64") if m in plat), plat)
     return {
         "machine": machine,
+        "cpu_kernels": provenance.get("cpu_kernels"),
         "python": provenance.get("python"),
         **{f"packages.{k}": v for k, v in provenance.get("packages", {}).items()},
         **{f"plugins.{k}": v for k, v in provenance.get("plugins", {}).items()

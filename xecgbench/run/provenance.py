@@ -81,6 +81,18 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
     return {"metrics": metrics, "strategies": strategies, "schedules": schedules}
 
 
+def cpu_kernels() -> str:
+    """The CPU instruction set torch dispatches its kernels to (e.g. ``AVX2``, ``AVX512``).
+
+    Two machines with the same platform string and package versions still round float32
+    differently when torch picks different vector kernels (seen: 1e-8 apart), so
+    bit-identity is only promised where this matches too.
+    """
+    import torch
+
+    return str(torch.backends.cpu.get_cpu_capability())
+
+
 def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:
     """Everything needed to say what produced a result, and how to read it (``catalogue``)."""
     return {
@@ -88,6 +100,7 @@ def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:
         "xecgbench": __version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "cpu_kernels": cpu_kernels(),
         "packages": {name: _package_version(name) for name in PACKAGES},
         "plugins": {row["name"]: row["version"] for row in system.describe()},
         "plugin_distributions": plugin_distributions(system),
