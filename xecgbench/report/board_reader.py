@@ -76,10 +76,11 @@ def read_raw(directory: Path, name: str, required: bool = True) -> bytes | None:
             reason = {errno.ELOOP: "it is a symlink", errno.ENOENT: "it does not exist",
                       errno.ENXIO: "it is not a regular file"}.get(exc.errno, exc.strerror)
             raise ResultsFileError(f"{path}: cannot read: {reason}") from None
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            os.close(fd)
+            raise ResultsFileError(f"{path}: cannot read: it is not a regular file")
         with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
-            if not stat.S_ISREG(info.st_mode):
-                raise ResultsFileError(f"{path}: cannot read: it is not a regular file")
             if info.st_size > limit:
                 raise ResultsFileError(
                     f"{path}: {info.st_size:,} bytes, over the limit of {limit:,}")

@@ -203,12 +203,17 @@ def validate_command(path: Path) -> None:
     Reads through the guarded loader (limits in leaderboards/README.md): nothing in a
     submission is executed, nothing outside it is read.
     """
-    from xecgbench.report.results_files import ResultsFileError, validate_directory
+    from xecgbench.report.results_files import (
+        ResultsFileError,
+        read_examples,
+        validate_directory,
+    )
     from xecgbench.report.tables import build_leaderboard
 
     directory = path.parent if path.is_file() else path
     try:
         results = validate_directory(directory)
+        read_examples(directory)
         board = build_leaderboard(results)
     except ResultsFileError as exc:
         raise UserError(str(exc)) from None
