@@ -100,6 +100,8 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
     from xecgbench.report.render import to_csv, to_latex, to_markdown
     from xecgbench.report.tables import build_leaderboard
 
+    if out is not None:
+        _write_out(out, None)
     step = _Steps(enabled=fmt == "html" or out is not None)  # stdout alone: the table alone
     step("reading results")
     results = _results(store, results_dir, run_id)
@@ -117,14 +119,24 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
     if out is None:
         click.echo(text, nl=False)
         return
-    from xecgbench.report.safe_write import UnsafePathError, write_inside
+    _write_out(out, text)
+    click.echo(f"wrote {out}")
+
+
+def _write_out(out: Path, text: str | None) -> None:
+    """``--out`` through the safe writer; None only checks the target (before a long build)."""
+    from xecgbench.report.safe_write import UnsafePathError, checked_target, write_inside
 
     try:
+        if text is None:
+            checked_target(out.parent, out.name)
+            return
         out.parent.mkdir(parents=True, exist_ok=True)
         write_inside(out.parent, out.name, text)
-    except (UnsafePathError, OSError) as exc:
-        raise UserError(f"{out}: cannot write: {exc}") from None
-    click.echo(f"wrote {out}")
+    except UnsafePathError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write: {exc.strerror}") from None
 
 
 @leaderboard.command("export")
