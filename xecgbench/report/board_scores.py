@@ -156,9 +156,11 @@ def _normalised(scores: pd.DataFrame, path: Path) -> pd.DataFrame:
             raise _fail(path, f"column {column!r} holds an infinite number")
     for column in TEXT_COLUMNS:
         values = scores[column].astype(object)
-        if column not in NULLABLE_TEXT:
+        if column not in NULLABLE_TEXT and values.isna().any():
             values = values.where(values.notna(), "")
-        scores[column] = values.astype(str).where(values.notna(), None)
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            values = values.astype(str).where(values.notna(), None)
+        scores[column] = values.where(values.notna(), None)
     for column in ("record_id", "region"):
         scores[column] = scores[column].astype("string")
     duplicated = scores.duplicated(list(KEY_COLUMNS))
