@@ -73,8 +73,9 @@ def read_raw(directory: Path, name: str, required: bool = True) -> bytes | None:
         except OSError as exc:
             if exc.errno == errno.ENOENT and not required:
                 return None
-            reason = {errno.ELOOP: "it is a symlink", errno.ENOENT: "it does not exist",
-                      errno.ENXIO: "it is not a regular file"}.get(exc.errno, exc.strerror)
+            reasons = {errno.ELOOP: "it is a symlink", errno.ENOENT: "it does not exist",
+                       errno.ENXIO: "it is not a regular file"}
+            reason = reasons.get(exc.errno or 0, exc.strerror or str(exc))
             raise ResultsFileError(f"{path}: cannot read: {reason}") from None
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
