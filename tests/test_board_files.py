@@ -105,3 +105,18 @@ def test_run_with_a_symlinked_leaderboard_is_one_line(tmp_path: Path,
     one_line_error(code, err, "leaderboard.md", "symlink")
     assert len(err.strip().splitlines()) == 1
     assert victim.read_text() == "precious\n"
+
+
+def test_a_board_without_checksums_is_named_and_the_checksum_command_seals_it(
+        tmp_path: Path) -> None:
+    """A board exported before checksums: validate names the missing manifest; `leaderboard
+    checksum` writes it for raw files the user trusts, and the board then validates."""
+    board = _copy(tmp_path / "old")
+    (board / "checksums.json").unlink()
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["leaderboard", "validate", str(board)])
+    assert refused.exit_code == 2 and "checksums.json does not exist" in refused.stderr
+    sealed = runner.invoke(cli, ["leaderboard", "checksum", str(board)])
+    assert sealed.exit_code == 0, sealed.output
+    assert runner.invoke(cli, ["leaderboard", "validate", str(board)]).exit_code == 0
+    assert (board / "checksums.json").read_bytes() == (SMOKE / "checksums.json").read_bytes()
