@@ -12,6 +12,9 @@ A committed leaderboard is a directory (see ``leaderboards/README.md``)::
 ``run.json`` is validated by :class:`RunRecord` (its JSON Schema is ``leaderboards/schema.json``);
 every file is read through the guarded loader (:mod:`~.board_reader`); nothing in a submitted
 results directory is ever executed.
+
+Long because the run record's schema (the pydantic models that generate
+``leaderboards/schema.json``) lives beside the one reader and writer of that file.
 """
 
 from __future__ import annotations
