@@ -6,10 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from external_helpers import available_scores
 from test_leaderboard import make_results
 
-from xecgbench.report.external_scores import POINTER_FILE, SCORES_FILE, is_external
 from xecgbench.report.results_files import (
     RunInfo,
     RunRecord,
@@ -28,14 +26,21 @@ COMMITTED = committed_directories(ROOT)
 def test_committed_tables_are_up_to_date(directory: Path, tmp_path: Path) -> None:
     copy = tmp_path / directory.name
     shutil.copytree(directory, copy)  # rebuild in a temporary copy, never in the tree
-    if is_external(directory):  # bring the checked external scores into the copy
-        shutil.copyfile(available_scores(directory), copy / SCORES_FILE)
-        (copy / POINTER_FILE).unlink()
     stale = stale_tables(copy)
     assert stale == [], (
         f"{', '.join(Path(p).name for p in stale)} in {directory} differ from a rebuild; "
         "regenerate with `xecgbench leaderboard rebuild` (tables are never edited by hand)"
     )
+
+
+def test_committed_boards_are_parquet_checksummed_and_under_5_mb() -> None:
+    """Every board's raw scores are inside it (issue 23): no pointer, a manifest, small files."""
+    for directory in COMMITTED:
+        names = {p.name for p in directory.iterdir()}
+        assert {"run.json", "scores.parquet", "checksums.json"} <= names, directory
+        assert "scores.external.json" not in names and "scores.csv.gz" not in names, directory
+        for path in directory.iterdir():
+            assert path.stat().st_size <= 5 << 20, path
 
 
 def test_a_generated_leaderboard_round_trips(tmp_path: Path) -> None:

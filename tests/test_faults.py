@@ -107,7 +107,7 @@ def _submission(root: Path) -> Path:
     source = REPO / "leaderboards" / "synthetic-shortcut"
     target = root / "evil"
     target.mkdir(parents=True)
-    for name in ("run.json", "scores.csv.gz"):
+    for name in ("run.json", "scores.parquet", "checksums.json"):
         shutil.copy(source / name, target / name)
     return target
 

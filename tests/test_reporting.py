@@ -21,6 +21,7 @@ from xecgbench.report.results_files import (
     read_record,
     stale_tables,
     validate_directory,
+    write_checksums,
     write_leaderboard,
 )
 from xecgbench.report.tables import build_leaderboard
@@ -49,8 +50,8 @@ def exported(tmp_path_factory, smoke_store, system) -> Path:
 
 def test_export_writes_raw_results_and_tables(exported) -> None:
     names = sorted(p.name for p in exported.iterdir())
-    assert names == ["examples.npz", "leaderboard.csv", "leaderboard.md", "leaderboard.tex",
-                     "run.json", "scores.csv.gz"]
+    assert names == ["checksums.json", "examples.npz", "leaderboard.csv", "leaderboard.md",
+                     "leaderboard.tex", "run.json", "scores.parquet"]
     assert stale_tables(exported) == []
 
 
@@ -81,9 +82,10 @@ def test_write_leaderboard_keeps_the_run_command_working(smoke_store, system, tm
 def test_a_changed_score_makes_the_tables_stale(exported, tmp_path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(exported, copy)
-    scores = pd.read_csv(copy / "scores.csv.gz")
+    scores = pd.read_parquet(copy / "scores.parquet")
     scores.loc[scores["metric"] == "relevance_mass_accuracy", "value"] = 0.999
-    scores.to_csv(copy / "scores.csv.gz", index=False)
+    scores.to_parquet(copy / "scores.parquet", index=False)
+    write_checksums(copy)
     assert any(p.endswith("leaderboard.md") for p in stale_tables(copy))
     result = CliRunner().invoke(cli, ["leaderboard", "rebuild", str(tmp_path), "--check"])
     assert result.exit_code == 1 and "stale" in result.output
@@ -106,6 +108,7 @@ def test_validation_names_the_file_and_the_problem(exported, tmp_path, edit, mes
     record = json.loads((copy / "run.json").read_text())
     edit(record)
     (copy / "run.json").write_text(json.dumps(record))
+    write_checksums(copy)
     with pytest.raises(ResultsFileError, match=message) as info:
         validate_directory(copy)
     assert "bad" in str(info.value)

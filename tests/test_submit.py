@@ -7,8 +7,6 @@ temporary folder put on ``PYTHONPATH`` of the subprocesses (as in ``test_plugin_
 
 from __future__ import annotations
 
-import gzip
-import io
 import json
 import os
 import shutil
@@ -24,7 +22,12 @@ import pytest
 from xecgbench.errors import UserError
 from xecgbench.plugins.manager import load_plugins
 from xecgbench.report.published import read_models, read_windows
-from xecgbench.report.results_files import ResultsFileError, read_record, validate_directory
+from xecgbench.report.results_files import (
+    ResultsFileError,
+    read_record,
+    validate_directory,
+    write_checksums,
+)
 from xecgbench.report.submit import submit
 from xecgbench.run.config import load_suite
 from xecgbench.run.distributions import archive_sha256
@@ -166,10 +169,11 @@ def test_a_changed_submitted_score_fails_verify(plugin_submission: Path, tmp_pat
                                                 plugin_env: dict[str, str]) -> None:
     copy = plugin_submission.parent / "changed"
     shutil.copytree(plugin_submission, copy)
-    path = copy / "scores.csv.gz"
-    scores = pd.read_csv(io.BytesIO(gzip.decompress(path.read_bytes())))
+    path = copy / "scores.parquet"
+    scores = pd.read_parquet(path)
     scores.loc[scores["value"].notna().idxmax(), "value"] += 0.25
-    path.write_bytes(gzip.compress(scores.to_csv(index=False).encode()))
+    scores.to_parquet(path, index=False)
+    write_checksums(copy)
     result = _cli("leaderboard", "verify", copy, "--cells", "4", env=plugin_env)
     shutil.rmtree(copy)
     assert result.returncode == 1, result.stdout + result.stderr
@@ -190,7 +194,8 @@ def test_an_accuracy_metric_or_an_unpublished_board_is_a_user_error(board: Path,
     bare = tmp_path / "bare"
     bare.mkdir()
     shutil.copy(board / "run.json", bare)
-    shutil.copy(board / "scores.csv.gz", bare)
+    shutil.copy(board / "scores.parquet", bare)
+    write_checksums(bare)
     with pytest.raises(ResultsFileError, match="publishes no models"):
         _submit(bare, attribution="saliency")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import subprocess
 import sys
@@ -12,7 +11,8 @@ import pandas as pd
 import pytest
 
 from xecgbench.plugins.manager import load_plugins
-from xecgbench.report.results_files import SCORES_FILE, _read_scores, read_record
+from xecgbench.report.board_scores import scores_bytes
+from xecgbench.report.results_files import SCORES_FILE, read_board, write_checksums
 from xecgbench.report.verify import cell_suite, compare_scores, draw_cells
 from xecgbench.run.config import Suite, load_suite
 from xecgbench.run.plan import plan
@@ -40,15 +40,16 @@ def test_a_changed_committed_score_fails_and_is_listed(tmp_path: Path) -> None:
     copy = tmp_path / "board"
     copy.mkdir()
     (copy / "run.json").write_bytes((COMMITTED / "run.json").read_bytes())
-    scores = _read_scores(COMMITTED / SCORES_FILE)
-    suite = Suite.model_validate(read_record(COMMITTED).run.config)
+    record, scores = read_board(COMMITTED)
+    suite = Suite.model_validate(record.run.config)
     cell = draw_cells(suite, 1, 0)[0]
     row = scores.index[(scores["seed"] == cell.seed)
                        & (scores["pretraining"] == cell.pretraining.display)
                        & (scores["freezing"] == cell.freezing.display)
                        & (scores["metric"] == "accuracy")][0]
     scores.loc[row, "value"] = scores.loc[row, "value"] + 0.5
-    (copy / SCORES_FILE).write_bytes(gzip.compress(scores.to_csv(index=False).encode()))
+    (copy / SCORES_FILE).write_bytes(scores_bytes(scores))
+    write_checksums(copy)
     result = _cli("leaderboard", "verify", str(copy), "--cells", "1", "--seed", "0")
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1 differing rows" in result.stdout

@@ -17,7 +17,9 @@ from xecgbench.plugins.components import DatasetError
 from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugins
 from xecgbench.plugins.plain_text import summary
 from xecgbench.plugins.registry import KINDS, RegistryError
+from xecgbench.report.board_reader import ResultsFileError
 from xecgbench.report.cli import leaderboard
+from xecgbench.report.safe_write import UnsafePathError
 from xecgbench.run.config import SuiteError, builtin_suites, load_suite
 from xecgbench.run.device import DeviceError, resolve_device
 from xecgbench.run.faults import DEBUG_ENV, StorageError, debugging, from_os_error
@@ -35,6 +37,8 @@ USER_ERRORS = (
     DeviceError,
     StorageError,
     RunLockedError,
+    ResultsFileError,
+    UnsafePathError,
 )
 
 

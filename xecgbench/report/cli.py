@@ -36,14 +36,16 @@ def _results(store: Path | None, results_dir: Path | None, run_id: str | None) -
 
 
 def _examples(store: Path | None, results_dir: Path | None, run_id: str, n: int) -> Any:
-    from xecgbench.report.examples import collect_examples, load_examples
-    from xecgbench.report.results_files import EXAMPLES_FILE
+    from xecgbench.report.examples import collect_examples
+    from xecgbench.report.results_files import ResultsFileError, read_examples
 
     if n <= 0:
         return None
     if results_dir is not None:
-        path = results_dir / EXAMPLES_FILE
-        return load_examples(path) if path.is_file() else None
+        try:
+            return read_examples(results_dir)
+        except ResultsFileError as exc:
+            raise UserError(str(exc)) from None
     assert store is not None
     return collect_examples(store, _system(), run_id, n)
 
@@ -74,7 +76,7 @@ _store_option = click.option(
 )
 _results_option = click.option(
     "--results", "results_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=None, help="A raw-results directory (run.json + scores.csv.gz) instead of a store.",
+    default=None, help="A raw-results directory (run.json + scores.parquet) instead of a store.",
 )
 _run_option = click.option("--run", "run_id", default=None,
                            help="Run id in the store (default: the latest).")
@@ -98,6 +100,8 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
     from xecgbench.report.render import to_csv, to_latex, to_markdown
     from xecgbench.report.tables import build_leaderboard
 
+    if out is not None:
+        _write_out(out, None)
     step = _Steps(enabled=fmt == "html" or out is not None)  # stdout alone: the table alone
     step("reading results")
     results = _results(store, results_dir, run_id)
@@ -115,9 +119,24 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
     if out is None:
         click.echo(text, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    _write_out(out, text)
     click.echo(f"wrote {out}")
+
+
+def _write_out(out: Path, text: str | None) -> None:
+    """``--out`` through the safe writer; None only checks the target (before a long build)."""
+    from xecgbench.report.safe_write import UnsafePathError, checked_target, write_inside
+
+    try:
+        if text is None:
+            checked_target(out.parent, out.name)
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_inside(out.parent, out.name, text)
+    except UnsafePathError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        raise UserError(f"{out}: cannot write: {exc.strerror}") from None
 
 
 @leaderboard.command("export")
@@ -177,7 +196,10 @@ def submit_command(board: Path, attribution: str | None, metric: str | None,
 @click.argument("root", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_ROOT)
 @click.option("--check", is_flag=True, help="Only report stale tables (exit 1 if any).")
 def rebuild_command(root: Path, check: bool) -> None:
-    """Regenerate every committed table under ROOT from its raw results only (no store)."""
+    """Regenerate every committed table under ROOT from its raw results only (no store).
+
+    ROOT is a folder of boards, or one board; a ROOT holding no board is an error (exit 2).
+    """
     from xecgbench.report.results_files import (
         ResultsFileError,
         committed_directories,
@@ -186,9 +208,9 @@ def rebuild_command(root: Path, check: bool) -> None:
         write_tables,
     )
 
-    directories = committed_directories(root)
     stale: list[Any] = []
     try:
+        directories = committed_directories(root)
         for directory in directories:
             if check:
                 stale += stale_tables(directory)
@@ -225,19 +247,38 @@ def site_command(root: Path, out: Path, match: str) -> None:
         click.echo(f"wrote {path}")
 
 
+@leaderboard.command("checksum")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+def checksum_command(directory: Path) -> None:
+    """Write DIRECTORY's checksums.json for the raw files it holds now (a board exported before
+    checksums, or raw files you have checked by hand); export writes it itself."""
+    from xecgbench.report.results_files import ResultsFileError, write_checksums
+
+    try:
+        click.echo(f"wrote {write_checksums(directory)}")
+    except ResultsFileError as exc:
+        raise UserError(str(exc)) from None
+
+
 @leaderboard.command("validate")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def validate_command(path: Path) -> None:
     """Validate a submitted results directory (or its run.json) against the schema.
 
-    Only reads JSON and CSV: nothing in a submission is executed.
+    Reads through the guarded loader (limits in leaderboards/README.md): nothing in a
+    submission is executed, nothing outside it is read.
     """
-    from xecgbench.report.results_files import ResultsFileError, validate_directory
+    from xecgbench.report.results_files import (
+        ResultsFileError,
+        read_examples,
+        validate_directory,
+    )
     from xecgbench.report.tables import build_leaderboard
 
     directory = path.parent if path.is_file() else path
     try:
         results = validate_directory(directory)
+        read_examples(directory)
         board = build_leaderboard(results)
     except ResultsFileError as exc:
         raise UserError(str(exc)) from None

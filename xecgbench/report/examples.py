@@ -11,8 +11,10 @@ report needs neither cache nor data.
 
 from __future__ import annotations
 
+import io
 import json
 import warnings
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,3 +131,34 @@ def load_examples(path: Path) -> Examples:
         masks={n[len("mask_"):]: data[n] for n in data if n.startswith("mask_")},
         relevance=relevance,
     )
+
+
+#: Arrays every ``examples.npz`` holds, and the limits checked before any array is unpacked.
+EXAMPLE_KEYS = ("fs", "signals", "labels", "record_ids", "configs")
+MAX_EXAMPLE_ARRAYS = 4096
+MAX_EXAMPLE_UNPACKED = 512 << 20
+
+
+def load_npz(data: bytes, path: Path) -> Examples:
+    """:func:`load_examples` of untrusted bytes: the archive's members, sizes and keys are
+    checked first, and any malformed content is one :class:`ResultsFileError` naming ``path``."""
+    from xecgbench.report.board_reader import ResultsFileError
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise ResultsFileError(f"{path}: not a numpy .npz (zip) archive") from None
+    if len(members) > MAX_EXAMPLE_ARRAYS:
+        raise ResultsFileError(f"{path}: {len(members):,} arrays, over {MAX_EXAMPLE_ARRAYS:,}")
+    if sum(m.file_size for m in members) > MAX_EXAMPLE_UNPACKED:
+        raise ResultsFileError(f"{path}: unpacks to over {MAX_EXAMPLE_UNPACKED:,} bytes")
+    names = {m.filename.removesuffix(".npy") for m in members}
+    missing = [k for k in EXAMPLE_KEYS if k not in names]
+    if missing:
+        raise ResultsFileError(f"{path}: field {missing[0]!r} missing")
+    try:
+        return load_examples(io.BytesIO(data))  # type: ignore[arg-type]
+    except (ValueError, KeyError, TypeError, IndexError, OSError, EOFError,
+            zipfile.BadZipFile) as exc:
+        raise ResultsFileError(f"{path}: malformed: {str(exc).splitlines()[0][:200]}") from None

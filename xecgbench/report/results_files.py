@@ -3,12 +3,15 @@
 A committed leaderboard is a directory (see ``leaderboards/README.md``)::
 
     run.json        run record: config, provenance, metric directions, pretraining reports
-    scores.csv.gz   per-sample scores (the store's scores table, without stage keys)
+    scores.parquet  per-sample scores (the store's scores table, without stage keys);
+                    boards exported before Parquet hold ``scores.csv.gz`` instead
     examples.npz    optional: a few ECGs, masks and relevances for the HTML report's heatmaps
+    checksums.json  SHA-256 of each raw file above, checked on every read
     leaderboard.md / leaderboard.csv / leaderboard.tex   generated, never edited by hand
 
 ``run.json`` is validated by :class:`RunRecord` (its JSON Schema is ``leaderboards/schema.json``);
-nothing in a submitted results directory is ever executed.
+every file is read through the guarded loader (:mod:`~.board_reader`); nothing in a submitted
+results directory is ever executed.
 
 Long because the run record's schema (the pydantic models that generate
 ``leaderboards/schema.json``) lives beside the one reader and writer of that file.
@@ -16,7 +19,6 @@ Long because the run record's schema (the pydantic models that generate
 
 from __future__ import annotations
 
-import gzip
 import io
 import json
 from collections.abc import Mapping
@@ -29,23 +31,32 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board import RunResults
-from xecgbench.report.external_scores import (
-    POINTER_FILE,
+from xecgbench.report.board_reader import (
+    CHECKSUMS_FILE,
+    EXAMPLES_FILE,
+    LEGACY_SCORES_FILE,
+    RUN_FILE,
     SCORES_FILE,
     ResultsFileError,
-    scores_file,
+    checksums,
+    json_object,
+    present,
+    read_checked,
+    read_raw,
+    scores_name,
+    sha256,
 )
+from xecgbench.report.board_scores import RAW_SCORE_COLUMNS, parse_scores, scores_bytes
 from xecgbench.report.render import to_csv, to_latex, to_markdown
 from xecgbench.report.safe_write import UnsafePathError, write_inside
 from xecgbench.report.submission_record import SubmissionRecord
 from xecgbench.report.tables import build_leaderboard
-from xecgbench.run.store import SCORE_COLUMNS, ResultsStore
+from xecgbench.run.store import ResultsStore
 
-RUN_FILE = "run.json"
-EXAMPLES_FILE = "examples.npz"
-RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
-#: Raw-score columns that results exported before they existed may lack (read as missing).
-OPTIONAL_SCORE_COLUMNS = ("label", "chance")
+__all__ = ["CHECKSUMS_FILE", "EXAMPLES_FILE", "RAW_SCORE_COLUMNS", "RUN_FILE", "SCORES_FILE",
+           "ResultsFileError"]
+#: Latest plausible run time (2100-01-01): a larger ``started`` cannot be shown as a date.
+MAX_TIMESTAMP = 4_102_444_800.0
 #: Generated table files of a committed leaderboard and the renderer of each.
 TABLE_FILES = {"leaderboard.md": to_markdown, "leaderboard.csv": to_csv,
                "leaderboard.tex": to_latex}
@@ -98,8 +109,8 @@ class RunInfo(BaseModel):
     config_hash: str
     config: dict[str, Any]
     provenance: dict[str, Any]
-    started: float
-    finished: float | None = None
+    started: float = Field(ge=0, le=MAX_TIMESTAMP, allow_inf_nan=False)
+    finished: float | None = Field(None, ge=0, le=MAX_TIMESTAMP, allow_inf_nan=False)
     status: str
 
 
@@ -262,69 +273,87 @@ def load_store(store_path: Path, system: PluginSystem, run_id: str | None = None
     return results_of(*record_from_store(store_path, system, run_id))
 
 
-def _read_scores(path: Path) -> pd.DataFrame:
+def _record(directory: Path, data: bytes) -> RunRecord:
+    path = directory / RUN_FILE
     try:
-        scores = pd.read_csv(path, dtype={"record_id": "string", "region": "string"},
-                             keep_default_na=False,
-                             na_values={"value": [""], "attribution": [""], "record_id": [""],
-                                        "label": [""], "chance": [""]})
-    except (OSError, ValueError, EOFError) as exc:
-        raise ResultsFileError(f"{path}: cannot read scores: {exc}") from None
-    for column in OPTIONAL_SCORE_COLUMNS:
-        if column not in scores.columns:
-            scores[column] = np.nan
-    missing = [c for c in RAW_SCORE_COLUMNS if c not in scores.columns]
-    if missing:
-        raise ResultsFileError(f"{path}: missing columns {', '.join(missing)}")
-    if not pd.api.types.is_numeric_dtype(scores["value"]):
-        raise ResultsFileError(f"{path}: column 'value' must be numeric")
-    scores["attribution"] = scores["attribution"].astype(object).where(
-        scores["attribution"].notna(), None)
-    return scores[list(RAW_SCORE_COLUMNS)]
-
-
-def read_record(directory: Path) -> RunRecord:
-    """Validate ``directory/run.json`` against :class:`RunRecord`."""
-    path = Path(directory) / RUN_FILE
-    if not path.is_file():
-        raise ResultsFileError(f"{path} does not exist (export one with "
-                               "`xecgbench leaderboard export`)")
-    try:
-        return RunRecord.model_validate_json(path.read_text(encoding="utf-8"))
+        record = RunRecord.model_validate(json_object(data, path))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "(file)"
         raise ResultsFileError(f"{path}: field {where!r}: {first['msg']}") from None
+    seeds = record.run.config.get("seeds", [])
+    if not (isinstance(seeds, list) and all(type(s) is int for s in seeds)):
+        raise ResultsFileError(f"{path}: field 'run.config.seeds': must be a list of integers")
+    return record
+
+
+def read_record(directory: Path) -> RunRecord:
+    """Validate ``directory/run.json`` (checksum, then :class:`RunRecord`)."""
+    directory = Path(directory)
+    if not (directory / RUN_FILE).exists() and not (directory / RUN_FILE).is_symlink():
+        raise ResultsFileError(f"{directory / RUN_FILE} does not exist (export one with "
+                               "`xecgbench leaderboard export`)")
+    data = read_checked(directory, RUN_FILE, checksums(directory))
+    assert data is not None
+    return _record(directory, data)
+
+
+def read_board(directory: Path) -> tuple[RunRecord, pd.DataFrame]:
+    """A board's run record and scores, every file checked (the one loader every reader uses)."""
+    directory = Path(directory)
+    record = read_record(directory)
+    name = scores_name(directory)
+    data = read_checked(directory, name, checksums(directory))
+    assert data is not None
+    return record, parse_scores(data, directory / name)
+
+
+def read_examples(directory: Path) -> Any:
+    """The board's heatmap examples (checked, see :func:`~.examples.load_npz`), or None."""
+    from xecgbench.report.examples import load_npz
+
+    directory = Path(directory)
+    data = read_checked(directory, EXAMPLES_FILE, checksums(directory), required=False)
+    return None if data is None else load_npz(data, directory / EXAMPLES_FILE)
 
 
 def validate_directory(directory: Path) -> RunResults:
     """Check a results directory (schema, columns, labels) and return its :class:`RunResults`."""
     directory = Path(directory)
-    record = read_record(directory)
-    scores = _read_scores(path := scores_file(directory))
+    record, scores = read_board(directory)
+    path = directory / scores_name(directory)
     unknown = sorted(set(scores["metric"]) - set(record.metrics))
     if unknown:
         raise ResultsFileError(
-            f"{path}: metrics {', '.join(unknown)} are not described in "
+            f"{path}: metrics {', '.join(unknown)[:200]} are not described in "
             f"{RUN_FILE}'s 'metrics'"
         )
-    seeds = set(record.run.config.get("seeds", ()))
-    stray = sorted(set(scores["seed"]) - seeds)
+    stray = sorted(set(scores["seed"]) - set(record.run.config.get("seeds", ())))
     if stray:
-        raise ResultsFileError(f"{path}: seeds {stray} not in the config")
+        raise ResultsFileError(f"{path}: seeds {stray[:10]} not in the config")
     return results_of(record, scores)
 
 
+def write_checksums(directory: Path) -> Path:
+    """Write ``checksums.json`` for the raw files in ``directory`` (read through the guards)."""
+    directory = Path(directory)
+    digests = {}
+    for name in present(directory):
+        data = read_raw(directory, name)
+        assert data is not None
+        digests[name] = sha256(data)
+    text = json.dumps({"sha256": digests}, indent=1, sort_keys=True) + "\n"
+    return _safe(write_inside, directory, CHECKSUMS_FILE, text)
+
+
 def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Path:
-    """Write ``run.json`` and ``scores.csv.gz`` (gzip without a timestamp) into ``out``."""
+    """Write ``run.json``, ``scores.parquet`` and their checksums into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     _safe(write_inside, out, RUN_FILE,
           json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n")
-    buffer = io.StringIO()
-    scores.reindex(columns=list(RAW_SCORE_COLUMNS)).to_csv(buffer, index=False, lineterminator="\n",
-                                           float_format="%.9g")
-    _safe(write_inside, out, SCORES_FILE, gzip.compress(buffer.getvalue().encode(), mtime=0))
-    (out / POINTER_FILE).unlink(missing_ok=True)  # the fresh scores replace any external ones
+    _safe(write_inside, out, SCORES_FILE, scores_bytes(scores))
+    (out / LEGACY_SCORES_FILE).unlink(missing_ok=True)  # the fresh scores replace older ones
+    write_checksums(out)
     return out
 
 
@@ -349,6 +378,7 @@ def export_results(store_path: Path, system: PluginSystem, out: Path,
             buffer = io.BytesIO()
             save_examples(examples, buffer)
             _safe(write_inside, out, EXAMPLES_FILE, buffer.getvalue())
+            write_checksums(out)
     write_tables(validate_directory(out), out)
     return out
 
@@ -366,8 +396,15 @@ def write_tables(results: RunResults, directory: Path,
 
 
 def committed_directories(root: Path) -> list[Path]:
-    """Every committed leaderboard under ``root`` (directories holding a ``run.json``)."""
-    return sorted(p.parent for p in Path(root).glob(f"*/{RUN_FILE}"))
+    """Every leaderboard under ``root`` (directories holding a ``run.json``); ``root`` itself
+    when it is one board. No board at all is an error, never an empty success."""
+    root = Path(root)
+    if (root / RUN_FILE).exists() or (root / RUN_FILE).is_symlink():
+        return [root]
+    found = sorted(p.parent for p in root.glob(f"*/{RUN_FILE}"))
+    if not found:
+        raise ResultsFileError(f"{root}: holds no leaderboard (no */{RUN_FILE})")
+    return found
 
 
 def stale_tables(directory: Path) -> list[str]:
@@ -376,7 +413,9 @@ def stale_tables(directory: Path) -> list[str]:
     stale = []
     for name, render in TABLE_FILES.items():
         path = Path(directory) / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != render(board):
+        expected = render(board).encode()
+        if (path.is_symlink() or not path.is_file() or path.stat().st_size != len(expected)
+                or path.read_bytes() != expected):
             stale.append(str(path))
     return stale
 

@@ -4,7 +4,8 @@ A submitted leaderboard directory is untrusted input: if ``leaderboard.md`` in i
 symlink to ``~/.bashrc``, a plain ``write_text`` overwrites the user's file. Every writer of
 a leaderboard directory goes through :func:`write_inside`, which refuses symlinks on the
 way and writes a temporary file in the directory, then ``os.replace``-s it (a rename replaces
-a link itself, never its target) and removes the temporary file on every failure path.
+a link itself, never its target) and removes the temporary file on every failure path. The file
+gets the mode a plain ``open`` would give (0666 less the umask), not ``mkstemp``'s 0600.
 """
 
 from __future__ import annotations
@@ -41,6 +42,13 @@ def checked_target(directory: Path | str, name: str, root: Path | str | None = N
     return target
 
 
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back: there is no getter)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_inside(directory: Path | str, name: str, data: bytes | str,
                  root: Path | str | None = None) -> Path:
     """Atomically write ``data`` to ``directory/name`` (see :func:`checked_target`)."""
@@ -50,6 +58,7 @@ def write_inside(directory: Path | str, name: str, data: bytes | str,
     try:
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(payload)
+            os.fchmod(handle.fileno(), 0o666 & ~_umask())
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

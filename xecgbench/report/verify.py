@@ -3,13 +3,15 @@
 A committed leaderboard holds its suite config in ``run.json``; a cell (seed × pretraining ×
 freezing) reruns as a one-cell suite with the same config, whose stage keys equal the committed
 run's (no key depends on which other cells a suite lists). The rerun's per-sample scores are
-compared with the committed ``scores.csv.gz`` at the precision it was written with
-(``%.9g``): exactly when platform, CPU kernels and versions match the committed provenance,
-within a stated absolute tolerance otherwise. Differing rows are listed, so a reviewer sees which numbers moved.
+compared with the committed scores at the precision the CSV format wrote them with
+(``%.9g``): exactly when platform, CPU kernels and versions match the committed
+provenance, within a stated absolute tolerance otherwise. Differing rows are listed, so a
+reviewer sees which numbers moved.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import random
 import tempfile
@@ -20,13 +22,11 @@ from typing import Any
 import pandas as pd
 
 from xecgbench.plugins.manager import PluginSystem
-from xecgbench.report.external_scores import scores_file
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
     ResultsFileError,
     RunRecord,
-    _read_scores,
-    read_record,
+    read_board,
     record_from_store,
 )
 from xecgbench.run.config import Suite
@@ -121,6 +121,32 @@ def environment_diff(record: RunRecord, system: PluginSystem,
             if then.get(k) != now.get(k)}
 
 
+#: Config keys that name a place on disk: a submitted config may only point inside the data root.
+PATH_KEYS = ("path", "folder")
+
+
+def _data_root() -> Path:
+    """Where data loaders resolve relative folders: ``$XECGBENCH_DATA`` (``--data-dir``),
+    else ``./data``."""
+    return Path(os.environ.get("XECGBENCH_DATA") or "data").resolve()
+
+
+def confine_paths(config: Any, file: Path, root: Path, field: str = "run.config") -> None:
+    """Refuse any ``path``/``folder`` (or ``*_path``) in a submitted config that is absolute
+    or resolves outside ``root``: ``verify`` must read nothing but the data root."""
+    items = (config.items() if isinstance(config, dict)
+             else enumerate(config) if isinstance(config, list) else ())
+    for key, value in items:
+        where = f"{field}.{key}"
+        if isinstance(value, str) and (key in PATH_KEYS or str(key).endswith("_path")):
+            target = ((root if key == "folder" else Path.cwd()) / value).resolve()
+            if Path(value).is_absolute() or (target != root and root not in target.parents):
+                raise ResultsFileError(f"{file}: field {where!r}: {value!r} is outside the "
+                                       f"data root {root} (--data-dir)")
+        else:
+            confine_paths(value, file, root, where)
+
+
 def draw_cells(suite: Suite, n: int, seed: int) -> list[Cell]:
     """``n`` distinct cells of the grid drawn with ``seed`` (all of them when ``n`` is larger)."""
     grid = list(cells(suite))
@@ -191,14 +217,14 @@ def verify_leaderboard(
     from xecgbench.run.runner import run_suite
 
     directory = Path(directory)
-    record = read_record(directory)
+    record, committed = read_board(directory)
+    confine_paths(record.run.config, directory / "run.json", _data_root())
     try:
         suite = Suite.model_validate(record.run.config)
     except Exception as exc:  # pydantic's message names the field
         raise ResultsFileError(
             f"{directory}/run.json: config is not a valid suite: {exc}"
         ) from None
-    committed = _read_scores(scores_file(directory))
     diff = environment_diff(record, system, directory)
     tolerance = atol if atol is not None else (0.0 if not diff else CROSS_PLATFORM_ATOL)
     checks = []

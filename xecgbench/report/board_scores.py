@@ -1,0 +1,193 @@
+"""A board's raw scores as bytes and back, with every limit checked before the frame is built.
+
+Scores are stored as Parquet (``scores.parquet``: zstd, dictionary-encoded text, float64
+numbers, no pandas metadata), 25-30 % smaller than the older ``scores.csv.gz`` and several times
+faster to write and read (``docs/benchmarks.md``, "Raw scores format"); the file's footer gives
+rows, columns and unpacked size before a value is decoded. ``scores.csv.gz`` boards are still
+read: one streaming pass over the decompressed text checks its size, rows and line lengths with
+bounded memory before pandas parses it. Both readers return the same frame (the dtypes the
+table code was written against), so a converted board rebuilds byte-identical tables.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xecgbench.report.board_reader import ResultsFileError
+from xecgbench.run.store import SCORE_COLUMNS
+
+RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
+#: Raw-score columns that results exported before they existed may lack (read as missing).
+OPTIONAL_SCORE_COLUMNS = ("label", "chance")
+INTEGER_COLUMNS = ("seed", "sample")
+FLOAT_COLUMNS = ("value", "label", "chance")
+#: Text columns that may be missing (accuracy rows have no attribution; not every row a record).
+NULLABLE_TEXT = ("attribution", "record_id")
+TEXT_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS
+                     if c not in INTEGER_COLUMNS + FLOAT_COLUMNS)
+#: Identify a row: two rows with the same key would be counted twice.
+KEY_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS if c not in FLOAT_COLUMNS)
+#: Parsing limits (stated in ``leaderboards/README.md``).
+MAX_ROWS = 2_000_000
+MAX_COLUMNS = 32
+MAX_UNPACKED_BYTES = 512 << 20
+MAX_LINE_BYTES = 64 << 10
+MAX_PARQUET_FOOTER = 1 << 20
+
+
+def _fail(path: Path, message: str) -> ResultsFileError:
+    return ResultsFileError(f"{path}: {message}")
+
+
+def _check_names(names: list[str], path: Path) -> None:
+    if len(names) > MAX_COLUMNS:
+        raise _fail(path, f"{len(names):,} columns, over the limit of {MAX_COLUMNS}")
+    unknown = [n for n in names if n not in RAW_SCORE_COLUMNS]
+    if unknown:
+        raise _fail(path, f"unknown column {unknown[0][:60]!r}")
+    if len(set(names)) != len(names):
+        raise _fail(path, "a column appears twice")
+    required = [c for c in RAW_SCORE_COLUMNS if c not in OPTIONAL_SCORE_COLUMNS]
+    missing = [c for c in required if c not in names]
+    if missing:
+        raise _fail(path, f"missing columns {', '.join(missing)}")
+
+
+def _scan_csv(data: bytes, path: Path) -> None:
+    """One bounded pass over the decompressed text: header, unpacked size, rows, line length."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            header = stream.readline(MAX_LINE_BYTES + 1)
+            if len(header) > MAX_LINE_BYTES:
+                raise _fail(path, f"header line longer than {MAX_LINE_BYTES:,} bytes")
+            _check_names(header.decode("utf-8").rstrip("\r\n").split(","), path)
+            rows, total, open_line = 0, len(header), 0
+            while chunk := stream.read(1 << 20):
+                total += len(chunk)
+                if total > MAX_UNPACKED_BYTES:
+                    raise _fail(path, f"unpacks to over {MAX_UNPACKED_BYTES:,} bytes")
+                ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+                rows += len(ends)
+                if rows > MAX_ROWS:
+                    raise _fail(path, f"over the limit of {MAX_ROWS:,} rows")
+                if len(ends):
+                    longest = max(open_line + ends[0], int(np.diff(ends).max(initial=0)))
+                    open_line = len(chunk) - 1 - int(ends[-1])
+                else:
+                    open_line += len(chunk)
+                    longest = open_line
+                if longest > MAX_LINE_BYTES:
+                    raise _fail(path, f"a line longer than {MAX_LINE_BYTES:,} bytes")
+    except UnicodeDecodeError:
+        raise _fail(path, "header is not UTF-8 text") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _fail(path, f"not a valid gzip file ({exc or type(exc).__name__})") from None
+
+
+def _read_csv(data: bytes, path: Path) -> pd.DataFrame:
+    _scan_csv(data, path)
+    try:
+        return pd.read_csv(io.BytesIO(data), compression="gzip",
+                           dtype={"record_id": "string", "region": "string"},
+                           keep_default_na=False,
+                           na_values={"value": [""], "attribution": [""], "record_id": [""],
+                                      "label": [""], "chance": [""]})
+    except (OSError, ValueError, EOFError, UnicodeDecodeError) as exc:
+        raise _fail(path, f"cannot parse: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+                    ) from None
+
+
+def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(data) < 12 or data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+        raise _fail(path, "not a Parquet file")
+    footer = int.from_bytes(data[-8:-4], "little")
+    if footer > min(MAX_PARQUET_FOOTER, len(data) - 12):
+        raise _fail(path, f"Parquet footer of {footer:,} bytes (limit {MAX_PARQUET_FOOTER:,})")
+    try:
+        parquet = pq.ParquetFile(pa.BufferReader(data))
+        meta = parquet.metadata
+        _check_names(list(parquet.schema_arrow.names), path)
+        if meta.num_rows > MAX_ROWS:
+            raise _fail(path, f"{meta.num_rows:,} rows, over the limit of {MAX_ROWS:,}")
+        unpacked = sum(meta.row_group(i).column(j).total_uncompressed_size
+                       for i in range(meta.num_row_groups) for j in range(meta.num_columns))
+        if unpacked > MAX_UNPACKED_BYTES:
+            raise _fail(path, f"unpacks to {unpacked:,} bytes, over {MAX_UNPACKED_BYTES:,}")
+        for field in parquet.schema_arrow:
+            _check_type(field, path)
+        return parquet.read().to_pandas()
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _fail(path, f"cannot read Parquet: {str(exc).splitlines()[0]}") from None
+
+
+def _check_type(field: object, path: Path) -> None:
+    import pyarrow as pa
+
+    name, kind = field.name, field.type  # type: ignore[attr-defined]
+    ok = (pa.types.is_integer(kind) if name in INTEGER_COLUMNS
+          else pa.types.is_floating(kind) if name in FLOAT_COLUMNS
+          else pa.types.is_string(kind) or pa.types.is_large_string(kind))
+    if not ok:
+        raise _fail(path, f"column {name!r} has type {kind}")
+
+
+def _normalised(scores: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Check types and keys; the frame in the dtypes the tables are built from."""
+    for column in OPTIONAL_SCORE_COLUMNS:
+        if column not in scores.columns:
+            scores[column] = np.nan
+    for column in INTEGER_COLUMNS:
+        if not pd.api.types.is_integer_dtype(scores[column]):
+            raise _fail(path, f"column {column!r} must hold integers")
+    for column in FLOAT_COLUMNS:
+        if not pd.api.types.is_numeric_dtype(scores[column]):
+            raise _fail(path, f"column {column!r} must be numeric")
+        scores[column] = scores[column].astype("float64")
+        if np.isinf(scores[column].to_numpy()).any():
+            raise _fail(path, f"column {column!r} holds an infinite number")
+    for column in TEXT_COLUMNS:
+        values = scores[column].astype(object)
+        if column not in NULLABLE_TEXT and values.isna().any():
+            values = values.where(values.notna(), "")
+        if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+            values = values.astype(str).where(values.notna(), None)
+        scores[column] = values.where(values.notna(), None)
+    for column in ("record_id", "region"):
+        scores[column] = scores[column].astype("string")
+    duplicated = scores.duplicated(list(KEY_COLUMNS))
+    if duplicated.any():
+        row = scores[duplicated].iloc[0]
+        where = ", ".join(f"{k}={row[k]}" for k in ("seed", "metric", "region", "sample"))
+        raise _fail(path, f"duplicate score row ({where})")
+    return scores[list(RAW_SCORE_COLUMNS)]
+
+
+def parse_scores(data: bytes, path: Path) -> pd.DataFrame:
+    """The scores frame of a board's scores file, Parquet or (legacy) csv.gz by its name."""
+    reader = _read_csv if path.name.endswith(".csv.gz") else _read_parquet
+    return _normalised(reader(data, path), path)
+
+
+def scores_bytes(scores: pd.DataFrame) -> bytes:
+    """``scores`` as the committed Parquet bytes (same frame in, same bytes out)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema(
+        [(c, pa.int64() if c in INTEGER_COLUMNS else pa.float64() if c in FLOAT_COLUMNS
+          else pa.string()) for c in RAW_SCORE_COLUMNS])
+    frame = scores.reindex(columns=list(RAW_SCORE_COLUMNS))
+    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table.replace_schema_metadata(None), sink, compression="zstd",
+                   use_dictionary=True, write_statistics=False)
+    return sink.getvalue().to_pybytes()
