@@ -28,6 +28,11 @@ from xecgbench.plugins.components import (
     TrainingBudget,
 )
 from xecgbench.plugins.hookspecs import hookimpl
+from xecgbench.plugins.operating_points import (
+    ValidationScores,
+    f1_threshold,
+    specificity_threshold,
+)
 from xecgbench.plugins.receptive_field import receptive_field
 from xecgbench.plugins.registry import BoundRegistry, RegistryError
 from xecgbench.run.store import load_scores
@@ -55,8 +60,11 @@ __all__ = [
     "SanityCheck",
     "TrainingBudget",
     "UserError",
+    "ValidationScores",
+    "f1_threshold",
     "hookimpl",
     "load_scores",
     "receptive_field",
+    "specificity_threshold",
     "validate_inputs",
 ]

@@ -41,6 +41,9 @@ class RunResults:
         aggregate and listed instead.
     failures : failed stages (``stage``, ``labels``, ``component``, ``plugin``, ``error``),
         listed in the *failed cells* table.
+    probabilities : per-window AF probabilities (``xecgbench.run.store.PROBABILITY_COLUMNS``
+        without ``stage_key``), test and validation windows; None for runs recorded before
+        they were stored (the operating-point table then says "not stored").
     """
 
     scores: pd.DataFrame
@@ -50,6 +53,7 @@ class RunResults:
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     flags: Sequence[Mapping[str, Any]] = ()
     failures: Sequence[Mapping[str, Any]] = ()
+    probabilities: pd.DataFrame | None = None
 
     @property
     def baseline(self) -> str | None:

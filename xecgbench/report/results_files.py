@@ -4,6 +4,7 @@ A committed leaderboard is a directory (see ``leaderboards/README.md``)::
 
     run.json        run record: config, provenance, metric directions, pretraining reports
     scores.csv.gz   per-sample scores (the store's scores table, without stage keys)
+    probabilities.csv.gz  optional: per-window AF probabilities (test and validation windows)
     examples.npz    optional: a few ECGs, masks and relevances for the HTML report's heatmaps
     leaderboard.md / leaderboard.csv / leaderboard.tex   generated, never edited by hand
 
@@ -25,6 +26,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report import probability_files as probs
 from xecgbench.report.board import RunResults
 from xecgbench.report.external_scores import (
     POINTER_FILE,
@@ -204,9 +206,10 @@ def record_from_store(store_path: Path, system: PluginSystem,
     return record, scores[list(RAW_SCORE_COLUMNS)]
 
 
-def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
-    """The leaderboard's input from a validated record and its scores."""
+def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = None) -> RunResults:
+    """The leaderboard's input from a validated record, its scores and probabilities if any."""
     return RunResults(
+        probabilities=None if probabilities is None or probabilities.empty else probabilities,
         scores=scores,
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
@@ -219,7 +222,8 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
 
 def load_store(store_path: Path, system: PluginSystem, run_id: str | None = None) -> RunResults:
     """A store's run, ready for :func:`xecgbench.report.tables.build_leaderboard`."""
-    return results_of(*record_from_store(store_path, system, run_id))
+    record, scores = record_from_store(store_path, system, run_id)
+    return results_of(record, scores, probs.store_probabilities(store_path, record.run.run_id))
 
 
 def _read_scores(path: Path) -> pd.DataFrame:
@@ -264,15 +268,13 @@ def validate_directory(directory: Path) -> RunResults:
     scores = _read_scores(path := scores_file(directory))
     unknown = sorted(set(scores["metric"]) - set(record.metrics))
     if unknown:
-        raise ResultsFileError(
-            f"{path}: metrics {', '.join(unknown)} are not described in "
-            f"{RUN_FILE}'s 'metrics'"
-        )
+        raise ResultsFileError(f"{path}: metrics {', '.join(unknown)} are not described in "
+                               f"{RUN_FILE}'s 'metrics'")
     seeds = set(record.run.config.get("seeds", ()))
     stray = sorted(set(scores["seed"]) - seeds)
     if stray:
         raise ResultsFileError(f"{path}: seeds {stray} not in the config")
-    return results_of(record, scores)
+    return results_of(record, scores, probs.read_probabilities(directory))
 
 
 def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Path:
@@ -301,6 +303,7 @@ def export_results(store_path: Path, system: PluginSystem, out: Path,
     """Write a run's raw results, heatmap examples and generated tables into ``out``."""
     record, scores = record_from_store(store_path, system, run_id)
     write_raw_results(record, scores, out)
+    probs.write_probabilities(probs.store_probabilities(store_path, record.run.run_id), out)
     if n_examples > 0:
         from xecgbench.report.examples import collect_examples, save_examples
 
@@ -313,8 +316,7 @@ def export_results(store_path: Path, system: PluginSystem, out: Path,
     return out
 
 
-def write_tables(results: RunResults, directory: Path,
-                 root: Path | None = None) -> list[Path]:
+def write_tables(results: RunResults, directory: Path, root: Path | None = None) -> list[Path]:
     """Write every generated table file of ``results`` into ``directory`` (inside ``root``).
 
     A submitted directory is untrusted: a table file that is a symlink, or a directory that
@@ -333,17 +335,13 @@ def committed_directories(root: Path) -> list[Path]:
 def stale_tables(directory: Path) -> list[str]:
     """Generated files of ``directory`` that differ from a rebuild from its raw files."""
     board = build_leaderboard(validate_directory(directory))
-    stale = []
-    for name, render in TABLE_FILES.items():
-        path = Path(directory) / name
-        if not path.is_file() or path.read_text(encoding="utf-8") != render(board):
-            stale.append(str(path))
-    return stale
+    paths = {Path(directory) / name: render for name, render in TABLE_FILES.items()}
+    return [str(p) for p, render in paths.items()
+            if not p.is_file() or p.read_text(encoding="utf-8") != render(board)]
 
 
-def write_leaderboard(
-    store_path: Path, system: PluginSystem, out: Path, run_id: str | None = None
-) -> Path:
+def write_leaderboard(store_path: Path, system: PluginSystem, out: Path,
+                      run_id: str | None = None) -> Path:
     """Build the Markdown leaderboard of ``run_id`` (default: latest) into ``out``."""
     board = build_leaderboard(load_store(store_path, system, run_id))
     out.parent.mkdir(parents=True, exist_ok=True)

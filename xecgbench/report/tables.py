@@ -9,6 +9,8 @@ A run becomes several small tables, each answering one question, instead of one 
 - ``interval-anova``: the same per class, with the class × interval mixed-model tests;
 - ``explanation-quality``: faithfulness, robustness, randomisation sanity, complexity;
 - ``accuracy``: AF detection per pretraining × freezing and branch;
+- ``operating-points``: AUROC, AUPRC and thresholded metrics at validation-chosen thresholds,
+  from the stored per-window probabilities;
 - ``pretraining``: how well the pretraining tasks themselves were learnt.
 
 Everything here is pure pandas on a :class:`RunResults`; reading stores and committed raw
@@ -35,6 +37,7 @@ from xecgbench.report.failed_cells import failed_table
 from xecgbench.report.headline import headline_tables
 from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
+from xecgbench.report.operating_points import operating_point_table
 
 
 def footer(results: RunResults) -> dict[str, str]:
@@ -123,6 +126,7 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         interval_anova_table(results, explained, order),
         quality_table(results, summary, order),
         accuracy_table(results, accuracy, order),
+        operating_point_table(results.probabilities, order),
         pretraining_table(results, order),
         failed_table(results.failures),
     ]
