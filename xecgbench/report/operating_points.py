@@ -34,8 +34,8 @@ SMALL_COUNT = 30
 KEYS = ("pretraining", "freezing", "branch")
 #: Statistic -> (label in the tables, higher is better); the order of the table's columns.
 STATISTICS: dict[str, tuple[str, bool | None]] = {
-    "auroc": ("AUROC", True),
-    "auprc": ("AUPRC", True),
+    "roc_area": ("AUROC", True),
+    "pr_area": ("AUPRC", True),
     "threshold_val": ("threshold (val)", None),
     "f1_val": ("F1 of AF @ val", True),
     "balanced_val": ("balanced accuracy @ val", True),
@@ -93,27 +93,27 @@ def _at_threshold(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray,
     """Weighted sensitivity, specificity, balanced accuracy and F1 at ``threshold``."""
     if not np.isfinite(threshold):
         nan = np.full(weights.shape[0], np.nan)
-        return {"sensitivity": nan, "specificity": nan, "balanced": nan, "f1": nan}
+        return {"sens": nan, "spec": nan, "balanced": nan, "f1": nan}
     called, af = scores >= threshold, labels.astype(bool)
     tp, fn = weights @ (af & called), weights @ (af & ~called)
     fp, tn = weights @ (~af & called), weights @ (~af & ~called)
     sensitivity, specificity = _ratio(tp, tp + fn), _ratio(tn, tn + fp)
-    return {"sensitivity": sensitivity, "specificity": specificity,
+    return {"sens": sensitivity, "spec": specificity,
             "balanced": (sensitivity + specificity) / 2, "f1": _ratio(2 * tp, 2 * tp + fp + fn)}
 
 
 def seed_statistics(test: np.ndarray, labels: np.ndarray, val_scores: np.ndarray,
                     val_labels: np.ndarray, weights: np.ndarray) -> dict[str, np.ndarray]:
     """Every statistic of one seed's model under each row of window ``weights``."""
-    auroc, auprc = ranked_areas(test, labels, weights)
+    roc, pr = ranked_areas(test, labels, weights)
     threshold = f1_threshold(val_labels, val_scores)
     at_val = _at_threshold(test, labels, weights, threshold)
     at_half = _at_threshold(test, labels, weights, 0.5)
     spec95 = _at_threshold(test, labels, weights, specificity_threshold(val_labels, val_scores))
-    return {"auroc": auroc, "auprc": auprc, "threshold_val": np.full(len(weights), threshold),
+    return {"roc_area": roc, "pr_area": pr, "threshold_val": np.full(len(weights), threshold),
             "f1_val": at_val["f1"], "balanced_val": at_val["balanced"],
-            "sensitivity_val": at_val["sensitivity"], "specificity_val": at_val["specificity"],
-            "sensitivity_spec95": spec95["sensitivity"], "f1_050": at_half["f1"],
+            "sensitivity_val": at_val["sens"], "specificity_val": at_val["spec"],
+            "sensitivity_spec95": spec95["sens"], "f1_050": at_half["f1"],
             "balanced_050": at_half["balanced"]}
 
 
@@ -235,7 +235,7 @@ def operating_point_table(probabilities: pd.DataFrame | None,
     stat = {name: Column(name, "", label + arrow(up), up)
             for name, (label, up) in STATISTICS.items()}
     text = {c: Column(c, "", c, None, "text") for c in COUNT_COLUMNS}
-    columns = (text["AF prevalence (test)"], stat["auroc"], stat["auprc"],
+    columns = (text["AF prevalence (test)"], stat["roc_area"], stat["pr_area"],
                stat["threshold_val"], stat["f1_val"], stat["balanced_val"],
                stat["sensitivity_val"], text["AF called @ val"],
                stat["specificity_val"], stat["sensitivity_spec95"],

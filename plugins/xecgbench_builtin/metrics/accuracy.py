@@ -60,11 +60,15 @@ class Accuracy:
 
 
 def _sensitivity(y_true: np.ndarray, y_score: np.ndarray, threshold: float) -> float:
+    if not np.isfinite(threshold):  # no operating point (e.g. no AF validation window)
+        return float("nan")
     positive = y_true == 1
     return _ratio(float(_predicted(y_score, threshold)[positive].sum()), positive.sum())
 
 
 def _specificity(y_true: np.ndarray, y_score: np.ndarray, threshold: float) -> float:
+    if not np.isfinite(threshold):
+        return float("nan")
     negative = y_true == 0
     return _ratio(float((_predicted(y_score, threshold)[negative] == 0).sum()), negative.sum())
 
@@ -75,6 +79,8 @@ def _balanced(y_true: np.ndarray, y_score: np.ndarray, threshold: float) -> floa
 
 
 def _f1(y_true: np.ndarray, y_score: np.ndarray, threshold: float) -> float:
+    if not np.isfinite(threshold):
+        return float("nan")
     predicted = _predicted(y_score, threshold)
     true_positives = float(((predicted == 1) & (y_true == 1)).sum())
     return _ratio(2 * true_positives, float(predicted.sum() + y_true.sum()))
