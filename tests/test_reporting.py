@@ -47,7 +47,7 @@ def exported(tmp_path_factory, smoke_store, system) -> Path:
 def test_export_writes_raw_results_and_tables(exported) -> None:
     names = sorted(p.name for p in exported.iterdir())
     assert names == ["examples.npz", "leaderboard.csv", "leaderboard.md", "leaderboard.tex",
-                     "run.json", "scores.csv.gz"]
+                     "probabilities.csv.gz", "run.json", "scores.csv.gz"]
     assert stale_tables(exported) == []
 
 
