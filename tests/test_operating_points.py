@@ -123,7 +123,7 @@ def test_small_counts_get_a_jeffreys_interval_and_their_count() -> None:
 
 
 def test_table_shows_auprc_beside_the_prevalence() -> None:
-    table = operating_point_table(_frame(), {})
+    table = operating_point_table(operating_points(_frame()), {})
     headers = [c.header for c in table.columns]
     assert headers.index("AF prevalence (test)") < headers.index("AUPRC ↑")
     assert table.rows.loc[0, "AF prevalence (test)"] == "0.080 (12/150)"

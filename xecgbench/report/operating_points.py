@@ -219,13 +219,11 @@ COUNT_COLUMNS = {"AF prevalence (test)": "prevalence",
                  "AF called @ 95 % spec": "sensitivity_spec95"}
 
 
-def operating_point_table(probabilities: pd.DataFrame | None,
+def operating_point_table(values: pd.DataFrame | None,
                           order: Mapping[str, Mapping[str, int]]) -> Table | None:
-    """The operating-point table (None when the run stored no probabilities)."""
-    if probabilities is None or probabilities.empty:
-        return None
-    values = operating_points(probabilities)
-    if values.empty:
+    """The table of :func:`operating_points` ``values`` (None when the run stored no
+    probabilities)."""
+    if values is None or values.empty:
         return None
     rows = sorted_rows(values[list(KEYS)].drop_duplicates(), KEYS, order)
     for column, metric in COUNT_COLUMNS.items():

@@ -37,7 +37,7 @@ from xecgbench.report.failed_cells import failed_table
 from xecgbench.report.headline import headline_tables
 from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
-from xecgbench.report.operating_points import operating_point_table
+from xecgbench.report.operating_points import operating_point_table, operating_points
 
 
 def footer(results: RunResults) -> dict[str, str]:
@@ -118,15 +118,17 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
                          ["pretraining", "freezing", "branch", "metric", "region"])
     summary = summarise(explained, [*CELL, "metric", "region"])
     order = suite_order(results)
+    operating = (operating_points(results.probabilities)
+                 if results.probabilities is not None else None)
     tables = [
-        *headline_tables(results, order),
+        *headline_tables(results, order, operating),
         flagged,
         *alignment_tables(results, explained, summary, accuracy, order),
         interval_table(results, summary, order),
         interval_anova_table(results, explained, order),
         quality_table(results, summary, order),
         accuracy_table(results, accuracy, order),
-        operating_point_table(results.probabilities, order),
+        operating_point_table(operating, order),
         pretraining_table(results, order),
         failed_table(results.failures),
     ]
