@@ -18,7 +18,7 @@ interval Beta(k + ½, n − k + ½) of the seed-mean count k out of n, and k/n i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,35 +71,52 @@ def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
 def ranked_areas(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Weighted AUROC and average precision (AUPRC, scikit-learn's step rule), one per row of
-    ``weights`` (draws × windows); ties count half for AUROC, as one threshold for AUPRC."""
-    order = np.argsort(-scores, kind="stable")
-    ranked = scores[order]
-    starts = np.flatnonzero(np.concatenate([[True], ranked[1:] != ranked[:-1]]))
-    positive = labels[order].astype(bool)
-    w = weights[:, order]
-    pos = np.add.reduceat(np.where(positive, w, 0.0), starts, axis=1)
-    neg = np.add.reduceat(np.where(positive, 0.0, w), starts, axis=1)
-    total_pos, total_neg = pos.sum(axis=1), neg.sum(axis=1)
-    above = np.cumsum(pos, axis=1) - pos
-    auroc = _ratio((neg * (above + 0.5 * pos)).sum(axis=1), total_pos * total_neg)
-    true_pos, called = np.cumsum(pos, axis=1), np.cumsum(pos + neg, axis=1)
-    precision = np.where(called > 0, true_pos / np.where(called > 0, called, 1), 0.0)
-    auprc = _ratio((pos * precision).sum(axis=1), total_pos)
+    ``weights`` (draws × windows); ties count half for AUROC, as one threshold for AUPRC.
+
+    Pairwise comparison matrices (AF × non-AF windows) turn each into matrix products over
+    all draws at once.
+    """
+    af = labels.astype(bool)
+    pos, neg = scores[af], scores[~af]
+    w_pos, w_neg = weights[:, af], weights[:, ~af]
+    total_pos = w_pos.sum(axis=1, dtype=np.float64)
+    total_neg = w_neg.sum(axis=1, dtype=np.float64)
+    kind = weights.dtype  # float32 counts are exact here and halve the cost
+    # Weight of non-AF windows scoring at least as high as each AF window (and strictly higher:
+    # the same unless scores tie across classes). AUROC counts pairs an AF window wins, ties
+    # half; AUPRC needs the precision at each AF window's score.
+    at_least = w_neg @ (neg[:, None] >= pos[None, :]).astype(kind)
+    tied = np.intersect1d(pos, neg).size > 0
+    above = w_neg @ (neg[:, None] > pos[None, :]).astype(kind) if tied else at_least
+    wins = total_neg[:, None] - 0.5 * (at_least + above)
+    auroc = _ratio((w_pos * wins).sum(axis=1, dtype=np.float64), total_pos * total_neg)
+    true_pos = w_pos @ (pos[:, None] >= pos[None, :]).astype(kind)
+    precision = _ratio(true_pos.astype(np.float64), (true_pos + at_least).astype(np.float64))
+    auprc = _ratio((w_pos * np.nan_to_num(precision)).sum(axis=1), total_pos)
     return auroc, auprc
 
 
-def _at_threshold(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray,
-                  threshold: float) -> dict[str, np.ndarray]:
-    """Weighted sensitivity, specificity, balanced accuracy and F1 at ``threshold``."""
-    if not np.isfinite(threshold):
-        nan = np.full(weights.shape[0], np.nan)
-        return {"sens": nan, "spec": nan, "balanced": nan, "f1": nan}
-    called, af = scores >= threshold, labels.astype(bool)
-    tp, fn = weights @ (af & called), weights @ (af & ~called)
-    fp, tn = weights @ (~af & called), weights @ (~af & ~called)
-    sensitivity, specificity = _ratio(tp, tp + fn), _ratio(tn, tn + fp)
-    return {"sens": sensitivity, "spec": specificity,
-            "balanced": (sensitivity + specificity) / 2, "f1": _ratio(2 * tp, 2 * tp + fp + fn)}
+def _at_thresholds(scores: np.ndarray, labels: np.ndarray, weights: np.ndarray,
+                   thresholds: Sequence[float]) -> list[dict[str, np.ndarray]]:
+    """Weighted sensitivity, specificity, balanced accuracy and F1 at each threshold (NaN at
+    an undefined one), from one product of the weights with every confusion indicator."""
+    af = labels.astype(bool)
+    columns = []
+    for threshold in thresholds:
+        called = scores >= threshold  # all False at NaN: masked out below
+        columns += [af & called, af & ~called, ~af & called, ~af & ~called]
+    counts = weights @ np.stack(columns, axis=1).astype(weights.dtype)
+    out = []
+    for index, threshold in enumerate(thresholds):
+        tp, fn, fp, tn = counts[:, 4 * index: 4 * index + 4].T.astype(np.float64)
+        sensitivity, specificity = _ratio(tp, tp + fn), _ratio(tn, tn + fp)
+        stats_ = {"sens": sensitivity, "spec": specificity,
+                  "balanced": (sensitivity + specificity) / 2,
+                  "f1": _ratio(2 * tp, 2 * tp + fp + fn)}
+        if not np.isfinite(threshold):
+            stats_ = {k: np.full(len(weights), np.nan) for k in stats_}
+        out.append(stats_)
+    return out
 
 
 def seed_statistics(test: np.ndarray, labels: np.ndarray, val_scores: np.ndarray,
@@ -107,9 +124,9 @@ def seed_statistics(test: np.ndarray, labels: np.ndarray, val_scores: np.ndarray
     """Every statistic of one seed's model under each row of window ``weights``."""
     roc, pr = ranked_areas(test, labels, weights)
     threshold = f1_threshold(val_labels, val_scores)
-    at_val = _at_threshold(test, labels, weights, threshold)
-    at_half = _at_threshold(test, labels, weights, 0.5)
-    spec95 = _at_threshold(test, labels, weights, specificity_threshold(val_labels, val_scores))
+    at_val, at_half, spec95 = _at_thresholds(
+        test, labels, weights,
+        (threshold, 0.5, specificity_threshold(val_labels, val_scores)))
     return {"roc_area": roc, "pr_area": pr, "threshold_val": np.full(len(weights), threshold),
             "f1_val": at_val["f1"], "balanced_val": at_val["balanced"],
             "sensitivity_val": at_val["sens"], "specificity_val": at_val["spec"],
@@ -164,7 +181,8 @@ def operating_points(probabilities: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     n_windows = len(labels)
     bootstrap = TwoWayBootstrap.draw(len(seeds), n_windows)
-    unit = np.ones((1, n_windows))
+    unit = np.ones((1, n_windows), dtype=np.float32)
+    window_weights = bootstrap.record_weights.astype(np.float32)
     rows = []
     for key, cell in cells.items():
         present = [i for i in range(len(seeds)) if np.isfinite(cell.test[i]).all()
@@ -173,7 +191,7 @@ def operating_points(probabilities: pd.DataFrame) -> pd.DataFrame:
         draws: dict[str, list[np.ndarray]] = {name: [] for name in STATISTICS}
         for i in present:
             val_scores, val_labels = cell.validation[i]
-            for weights, sink in ((unit, point), (bootstrap.record_weights, draws)):
+            for weights, sink in ((unit, point), (window_weights, draws)):
                 for name, value in seed_statistics(cell.test[i], labels, val_scores,
                                                    val_labels, weights).items():
                     sink[name].append(value[0] if sink is point else value)
