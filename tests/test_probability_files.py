@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +19,7 @@ from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.config import load_suite
 from xecgbench.run.layout import STORE_NAME
 from xecgbench.run.runner import run_suite
-from xecgbench.run.store import ResultsStore
+from xecgbench.run.store import CorruptScoresError, ResultsStore
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +86,11 @@ def test_a_board_without_probabilities_says_not_stored(one_cell: Path, system: P
     assert "not stored" in board.table("accuracy").caption
     with pytest.raises(KeyError):
         board.table("operating-points")
+
+
+def test_an_altered_probability_is_refused(one_cell: Path, tmp_path: Path) -> None:
+    store_path = Path(shutil.copytree(one_cell, tmp_path / "copy")) / STORE_NAME
+    with closing(sqlite3.connect(store_path)) as db, db:
+        db.execute("UPDATE probabilities SET probability = 0.5 WHERE sample = 0")
+    with ResultsStore(store_path) as store, pytest.raises(CorruptScoresError, match="probab"):
+        store.probabilities_frame()
