@@ -30,7 +30,7 @@ def labelled() -> tuple[np.ndarray, np.ndarray]:
 
 def test_every_metric_declares_accuracy_category() -> None:
     names = [m.info.name for m in ACCURACY_METRICS]
-    assert len(set(names)) == len(names) == 6
+    assert len(set(names)) == len(names) == 10
     assert all(m.info.category == "accuracy" and m.info.higher_is_better for m in ACCURACY_METRICS)
 
 

@@ -51,7 +51,7 @@ def exported(tmp_path_factory, smoke_store, system) -> Path:
 def test_export_writes_raw_results_and_tables(exported) -> None:
     names = sorted(p.name for p in exported.iterdir())
     assert names == ["checksums.json", "examples.npz", "leaderboard.csv", "leaderboard.md",
-                     "leaderboard.tex", "run.json", "scores.parquet"]
+                     "leaderboard.tex", "probabilities.parquet", "run.json", "scores.parquet"]
     assert stale_tables(exported) == []
 
 

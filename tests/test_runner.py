@@ -103,9 +103,9 @@ def copy_of_finished(finished: Path, tmp_path: Path) -> Path:
 
 def test_a_finished_run_has_every_score_once(finished: Path) -> None:
     frame = sorted_scores(finished / STORE_NAME)
-    # accuracy + f1_af on 3 branches + the majority predictor for 4 cells; RMA on 8 samples ×
-    # (1 + 2 regions) × 8.
-    assert len(frame) == 4 * 2 * 4 + 8 * 8 * 3
+    # accuracy, f1_af, f1_af_val on 3 branches + the majority predictor for 4 cells; RMA on 8
+    # samples × (1 + 2 regions) × 8.
+    assert len(frame) == 4 * 3 * 4 + 8 * 8 * 3
     assert count_score_rows(finished / STORE_NAME) == len(frame)
     with ResultsStore(finished / STORE_NAME) as store:
         assert store.runs()[-1]["status"] == "ok"

@@ -29,6 +29,11 @@ from xecgbench.plugins.components import (
     WindowDelineator,
 )
 from xecgbench.plugins.hookspecs import hookimpl
+from xecgbench.plugins.operating_points import (
+    ValidationScores,
+    f1_threshold,
+    specificity_threshold,
+)
 from xecgbench.plugins.receptive_field import receptive_field
 from xecgbench.plugins.registry import BoundRegistry, RegistryError
 from xecgbench.run.from_python import SuiteRun, run_suite
@@ -60,12 +65,15 @@ __all__ = [
     "SuiteRun",
     "TrainingBudget",
     "UserError",
+    "ValidationScores",
     "WindowDelineator",
+    "f1_threshold",
     "hookimpl",
     "load_scores",
     "load_windows",
     "receptive_field",
     "run_suite",
     "score_model",
+    "specificity_threshold",
     "validate_inputs",
 ]

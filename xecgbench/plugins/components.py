@@ -307,11 +307,17 @@ class MetricInfo:
 
 
 class AccuracyMetric(Protocol):
-    """A classification metric on AF probabilities; ``info.category == "accuracy"``."""
+    """A classification metric on AF probabilities; ``info.category == "accuracy"``.
+
+    A metric whose ``info.requires`` holds ``"validation"`` is also given
+    ``validation=ValidationScores(labels, scores)``: the same branch's predictions on the
+    fine-tuning validation records, where it must choose any threshold (never on the test
+    windows it scores).
+    """
 
     info: ClassVar[MetricInfo]
 
-    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float: ...
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray, **validation: Any) -> float: ...
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from typing import Any
 
 from xecgbench.plugins.components import ATTRIBUTION_FAMILIES, METRIC_CATEGORIES
 
-#: What an explanation metric may list in ``MetricInfo.requires``.
-METRIC_REQUIREMENTS: frozenset[str] = frozenset({"mask", "model", "explainer"})
+#: What a metric may list in ``MetricInfo.requires`` (``validation``: an accuracy metric that
+#: picks its operating point on the validation records' predictions).
+METRIC_REQUIREMENTS: frozenset[str] = frozenset({"mask", "model", "explainer", "validation"})
 _INFO_FIELDS = ("name", "version", "category", "higher_is_better", "requires")
 
 

@@ -45,6 +45,9 @@ class RunResults:
         ``attribution``, ``seconds``), for the site's cost column; empty for older exports.
     schedules : freezing display label -> ``{"name", "depth"}`` (blocks frozen; None when not
         one fixed depth), frozen likewise; empty for runs recorded before depths were.
+    probabilities : per-window AF probabilities (``xecgbench.run.store.PROBABILITY_COLUMNS``
+        without ``stage_key``), test and validation windows; None for runs recorded before
+        they were stored (the operating-point table then says "not stored").
     """
 
     scores: pd.DataFrame
@@ -56,6 +59,7 @@ class RunResults:
     failures: Sequence[Mapping[str, Any]] = ()
     costs: Sequence[Mapping[str, Any]] = ()
     schedules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    probabilities: pd.DataFrame | None = None
 
     @property
     def baseline(self) -> str | None:

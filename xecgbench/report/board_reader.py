@@ -29,14 +29,17 @@ SCORES_FILE = "scores.parquet"
 #: The format before Parquet; still read, never written.
 LEGACY_SCORES_FILE = "scores.csv.gz"
 EXAMPLES_FILE = "examples.npz"
+#: Per-window AF probabilities (optional; :mod:`~.probability_files`).
+PROBABILITIES_FILE = "probabilities.parquet"
 CHECKSUMS_FILE = "checksums.json"
 #: Raw files a board may hold (all covered by its checksums) and the largest size of each.
-RAW_FILES = (RUN_FILE, SCORES_FILE, LEGACY_SCORES_FILE, EXAMPLES_FILE)
+RAW_FILES = (RUN_FILE, SCORES_FILE, LEGACY_SCORES_FILE, EXAMPLES_FILE, PROBABILITIES_FILE)
 LIMITS = {
     RUN_FILE: 8 << 20,
     SCORES_FILE: 64 << 20,
     LEGACY_SCORES_FILE: 64 << 20,
     EXAMPLES_FILE: 64 << 20,
+    PROBABILITIES_FILE: 64 << 20,
     CHECKSUMS_FILE: 64 << 10,
 }
 #: Pointer to scores kept outside the board (retired): raw scores must be inside the board.

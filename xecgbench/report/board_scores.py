@@ -14,6 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,18 @@ TEXT_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS
 #: Identify a row: two rows with the same key would be counted twice.
 KEY_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS if c not in FLOAT_COLUMNS)
 #: Parsing limits (stated in ``leaderboards/README.md``).
+@dataclass(frozen=True)
+class Layout:
+    """The columns of one raw table and their types (scores, probabilities)."""
+
+    columns: tuple[str, ...]
+    optional: tuple[str, ...]
+    integers: tuple[str, ...]
+    floats: tuple[str, ...]
+
+
+SCORES_LAYOUT = Layout(RAW_SCORE_COLUMNS, OPTIONAL_SCORE_COLUMNS, INTEGER_COLUMNS,
+                       FLOAT_COLUMNS)
 MAX_ROWS = 2_000_000
 MAX_COLUMNS = 32
 MAX_UNPACKED_BYTES = 512 << 20
@@ -45,15 +58,15 @@ def _fail(path: Path, message: str) -> ResultsFileError:
     return ResultsFileError(f"{path}: {message}")
 
 
-def _check_names(names: list[str], path: Path) -> None:
+def _check_names(names: list[str], path: Path, layout: Layout = SCORES_LAYOUT) -> None:
     if len(names) > MAX_COLUMNS:
         raise _fail(path, f"{len(names):,} columns, over the limit of {MAX_COLUMNS}")
-    unknown = [n for n in names if n not in RAW_SCORE_COLUMNS]
+    unknown = [n for n in names if n not in layout.columns]
     if unknown:
         raise _fail(path, f"unknown column {unknown[0][:60]!r}")
     if len(set(names)) != len(names):
         raise _fail(path, "a column appears twice")
-    required = [c for c in RAW_SCORE_COLUMNS if c not in OPTIONAL_SCORE_COLUMNS]
+    required = [c for c in layout.columns if c not in layout.optional]
     missing = [c for c in required if c not in names]
     if missing:
         raise _fail(path, f"missing columns {', '.join(missing)}")
@@ -103,7 +116,8 @@ def _read_csv(data: bytes, path: Path) -> pd.DataFrame:
                     ) from None
 
 
-def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
+def read_parquet(data: bytes, path: Path, layout: Layout = SCORES_LAYOUT) -> pd.DataFrame:
+    """A raw Parquet table, its footer (rows, columns, unpacked size, types) checked first."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -115,7 +129,7 @@ def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
     try:
         parquet = pq.ParquetFile(pa.BufferReader(data))
         meta = parquet.metadata
-        _check_names(list(parquet.schema_arrow.names), path)
+        _check_names(list(parquet.schema_arrow.names), path, layout)
         if meta.num_rows > MAX_ROWS:
             raise _fail(path, f"{meta.num_rows:,} rows, over the limit of {MAX_ROWS:,}")
         unpacked = sum(meta.row_group(i).column(j).total_uncompressed_size
@@ -123,18 +137,18 @@ def _read_parquet(data: bytes, path: Path) -> pd.DataFrame:
         if unpacked > MAX_UNPACKED_BYTES:
             raise _fail(path, f"unpacks to {unpacked:,} bytes, over {MAX_UNPACKED_BYTES:,}")
         for field in parquet.schema_arrow:
-            _check_type(field, path)
+            _check_type(field, path, layout)
         return parquet.read().to_pandas()
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot read Parquet: {str(exc).splitlines()[0]}") from None
 
 
-def _check_type(field: object, path: Path) -> None:
+def _check_type(field: object, path: Path, layout: Layout) -> None:
     import pyarrow as pa
 
     name, kind = field.name, field.type  # type: ignore[attr-defined]
-    ok = (pa.types.is_integer(kind) if name in INTEGER_COLUMNS
-          else pa.types.is_floating(kind) if name in FLOAT_COLUMNS
+    ok = (pa.types.is_integer(kind) if name in layout.integers
+          else pa.types.is_floating(kind) if name in layout.floats
           else pa.types.is_string(kind) or pa.types.is_large_string(kind))
     if not ok:
         raise _fail(path, f"column {name!r} has type {kind}")
@@ -173,20 +187,25 @@ def _normalised(scores: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def parse_scores(data: bytes, path: Path) -> pd.DataFrame:
     """The scores frame of a board's scores file, Parquet or (legacy) csv.gz by its name."""
-    reader = _read_csv if path.name.endswith(".csv.gz") else _read_parquet
+    reader = _read_csv if path.name.endswith(".csv.gz") else read_parquet
     return _normalised(reader(data, path), path)
 
 
 def scores_bytes(scores: pd.DataFrame) -> bytes:
     """``scores`` as the committed Parquet bytes (same frame in, same bytes out)."""
+    return table_bytes(scores, SCORES_LAYOUT)
+
+
+def table_bytes(frame: pd.DataFrame, layout: Layout) -> bytes:
+    """``frame`` in ``layout`` as deterministic Parquet bytes (zstd, no metadata)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = pa.schema(
-        [(c, pa.int64() if c in INTEGER_COLUMNS else pa.float64() if c in FLOAT_COLUMNS
-          else pa.string()) for c in RAW_SCORE_COLUMNS])
-    frame = scores.reindex(columns=list(RAW_SCORE_COLUMNS))
-    table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+        [(c, pa.int64() if c in layout.integers else pa.float64() if c in layout.floats
+          else pa.string()) for c in layout.columns])
+    table = pa.Table.from_pandas(frame.reindex(columns=list(layout.columns)), schema=schema,
+                                 preserve_index=False)
     sink = pa.BufferOutputStream()
     pq.write_table(table.replace_schema_metadata(None), sink, compression="zstd",
                    use_dictionary=True, write_statistics=False)

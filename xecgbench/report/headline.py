@@ -10,7 +10,8 @@
     primary metric averaged over every pretraining × freezing configuration, against the
     chance level of the same windows, ranked, with intervals.
 (c) Does it cost accuracy? Per configuration, the ensemble's and each branch's balanced
-    accuracy against the trivial majority-class predictor.
+    accuracy against the trivial majority-class predictor (built in
+    :mod:`~xecgbench.report.accuracy_answer`).
 
 Cells whose scores are identical (e.g. a strategy that does not pre-train this branch gives
 the baseline's model back) collapse into one row naming every configuration.
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xecgbench.report.accuracy_answer import accuracy_answer
 from xecgbench.report.board import (
     BRANCH_ORDER,
     MASK_INTERVAL,
@@ -280,66 +282,15 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
     )
 
 
-def accuracy_answer(results: RunResults, order: Mapping[str, Mapping[str, int]],
-                    metrics: Sequence[str]) -> Table | None:
-    """(c): accuracy per configuration against the trivial majority-class predictor."""
-    scores = results.scores
-    picked = scores[scores["attribution"].isna() & scores["metric"].isin(metrics)]
-    if picked.empty:
-        return None
-    keys = ("pretraining", "freezing", "branch")
-    cells, seeds, records = grids(picked, (*keys, "metric"))
-    bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
-    rows: dict[tuple, dict[str, Any]] = {}
-    values = []
-    for key, grid in cells.items():
-        if key[2] == TRIVIAL_BRANCH:
-            continue
-        cell, metric = key[:3], key[3]
-        result = estimate(grid, bootstrap)
-        row = rows.setdefault(cell, dict(zip(keys, cell, strict=True)))
-        values.append({**dict(zip(keys, cell, strict=True)), "metric": metric, "region": "",
-                       "mean": result.mean, "ci_low": result.low, "ci_high": result.high,
-                       "n_seeds": result.n_seeds, "n_records": result.n_records})
-        base = cells.get((cell[0], cell[1], TRIVIAL_BRANCH, metric))
-        if base is not None and metric == metrics[0]:
-            values.append({**dict(zip(keys, cell, strict=True)), "metric": "trivial",
-                           "region": "", "mean": base.mean(), "ci_low": np.nan,
-                           "ci_high": np.nan})
-            above = grid.seed_means() > base.seed_means()
-            row["above trivial"] = f"{int(above.sum())}/{len(above)} seeds"
-    frame = pd.DataFrame(list(rows.values())).sort_values(
-        list(keys), key=lambda c: c.map(lambda v: _position(order, c.name, v)),
-        kind="stable").reset_index(drop=True)
-    has_trivial = "above trivial" in frame
-    columns = [Column(metrics[0], "", f"{metrics[0]} ↑", True)]
-    if has_trivial:
-        columns += [Column("trivial", "", f"trivial {metrics[0]}", None),
-                    Column("above trivial", "", "above trivial", None, "text")]
-    columns += [Column(m, "", f"{m} ↑", True) for m in metrics[1:]]
-    return Table(
-        name="answer-accuracy",
-        title="What does it cost in accuracy?",
-        caption=(
-            "AF detection on the evaluation windows per configuration and branch (the "
-            "ensemble averages the branch probabilities), with 95 % bootstrap intervals over "
-            "seeds. The trivial predictor calls every window the training set's majority "
-            "class; a branch that does not beat it in every seed learnt nothing useful."
-        ),
-        row_keys=keys,
-        rows=frame,
-        columns=tuple(columns),
-        values=pd.DataFrame(values),
-    )
-
-
-def headline_tables(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> list[Table]:
+def headline_tables(results: RunResults, order: Mapping[str, Mapping[str, int]],
+                    operating: pd.DataFrame | None = None) -> list[Table]:
     """The answer section: (a) pretraining effects, (b) method ranking, (c) accuracy.
 
     Accuracy columns follow the suite's metric order; list the imbalance-robust one first.
+    ``operating``: the run's operating points, if it stored per-window probabilities.
     """
     listed = [display_label(spec) for spec in results.config.get("metrics", ())]
     accuracy = [m for m in listed if results.metrics.get(m, {}).get("category") == "accuracy"]
     tables = [effect_table(results, order), method_table(results, order),
-              accuracy_answer(results, order, accuracy) if accuracy else None]
+              accuracy_answer(results, order, accuracy, operating) if accuracy else None]
     return [t for t in tables if t is not None]

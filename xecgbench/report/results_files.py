@@ -5,6 +5,7 @@ A committed leaderboard is a directory (see ``leaderboards/README.md``)::
     run.json        run record: config, provenance, metric directions, pretraining reports
     scores.parquet  per-sample scores (the store's scores table, without stage keys);
                     boards exported before Parquet hold ``scores.csv.gz`` instead
+    probabilities.parquet  optional: per-window AF probabilities (test and validation windows)
     examples.npz    optional: a few ECGs, masks and relevances for the HTML report's heatmaps
     checksums.json  SHA-256 of each raw file above, checked on every read
     leaderboard.md / leaderboard.csv / leaderboard.tex   generated, never edited by hand
@@ -30,6 +31,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report import probability_files as probs
 from xecgbench.report.board import RunResults
 from xecgbench.report.board_reader import (
     CHECKSUMS_FILE,
@@ -253,9 +255,10 @@ def record_from_store(store_path: Path, system: PluginSystem,
     return record, scores[list(RAW_SCORE_COLUMNS)]
 
 
-def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
-    """The leaderboard's input from a validated record and its scores."""
+def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = None) -> RunResults:
+    """The leaderboard's input from a validated record, its scores and probabilities if any."""
     return RunResults(
+        probabilities=None if probabilities is None or probabilities.empty else probabilities,
         scores=scores,
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
@@ -270,7 +273,8 @@ def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
 
 def load_store(store_path: Path, system: PluginSystem, run_id: str | None = None) -> RunResults:
     """A store's run, ready for :func:`xecgbench.report.tables.build_leaderboard`."""
-    return results_of(*record_from_store(store_path, system, run_id))
+    record, scores = record_from_store(store_path, system, run_id)
+    return results_of(record, scores, probs.store_probabilities(store_path, record.run.run_id))
 
 
 def _record(directory: Path, data: bytes) -> RunRecord:
@@ -331,7 +335,7 @@ def validate_directory(directory: Path) -> RunResults:
     stray = sorted(set(scores["seed"]) - set(record.run.config.get("seeds", ())))
     if stray:
         raise ResultsFileError(f"{path}: seeds {stray[:10]} not in the config")
-    return results_of(record, scores)
+    return results_of(record, scores, probs.read_probabilities(directory))
 
 
 def write_checksums(directory: Path) -> Path:
@@ -370,6 +374,7 @@ def export_results(store_path: Path, system: PluginSystem, out: Path,
     """Write a run's raw results, heatmap examples and generated tables into ``out``."""
     record, scores = record_from_store(store_path, system, run_id)
     write_raw_results(record, scores, out)
+    probs.write_probabilities(probs.store_probabilities(store_path, record.run.run_id), out)
     if n_examples > 0:
         from xecgbench.report.examples import collect_examples, save_examples
 
@@ -378,13 +383,12 @@ def export_results(store_path: Path, system: PluginSystem, out: Path,
             buffer = io.BytesIO()
             save_examples(examples, buffer)
             _safe(write_inside, out, EXAMPLES_FILE, buffer.getvalue())
-            write_checksums(out)
+    write_checksums(out)
     write_tables(validate_directory(out), out)
     return out
 
 
-def write_tables(results: RunResults, directory: Path,
-                 root: Path | None = None) -> list[Path]:
+def write_tables(results: RunResults, directory: Path, root: Path | None = None) -> list[Path]:
     """Write every generated table file of ``results`` into ``directory`` (inside ``root``).
 
     A submitted directory is untrusted: a table file that is a symlink, or a directory that
@@ -420,9 +424,8 @@ def stale_tables(directory: Path) -> list[str]:
     return stale
 
 
-def write_leaderboard(
-    store_path: Path, system: PluginSystem, out: Path, run_id: str | None = None
-) -> Path:
+def write_leaderboard(store_path: Path, system: PluginSystem, out: Path,
+                      run_id: str | None = None) -> Path:
     """Build the Markdown leaderboard of ``run_id`` (default: latest) into ``out``."""
     board = build_leaderboard(load_store(store_path, system, run_id))
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,8 @@ A run becomes several small tables, each answering one question, instead of one 
 - ``interval-anova``: the same per class, with the class × interval mixed-model tests;
 - ``explanation-quality``: faithfulness, robustness, randomisation sanity, complexity;
 - ``accuracy``: AF detection per pretraining × freezing and branch;
+- ``operating-points``: AUROC, AUPRC and thresholded metrics at validation-chosen thresholds,
+  from the stored per-window probabilities;
 - ``pretraining``: how well the pretraining tasks themselves were learnt.
 
 Everything here is pure pandas on a :class:`RunResults`; reading stores and committed raw
@@ -36,6 +38,7 @@ from xecgbench.report.failed_cells import failed_table
 from xecgbench.report.headline import headline_tables
 from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
+from xecgbench.report.operating_points import operating_point_table, operating_points
 from xecgbench.report.primary import primary_results
 
 
@@ -132,15 +135,18 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
     summary = summarise(explained, [*CELL, "metric", "region"])
     order = suite_order(results)
     primary = primary_results(results)
+    operating = (operating_points(results.probabilities)
+                 if results.probabilities is not None else None)
     tables = [
         primary_table(primary),
-        *headline_tables(results, order),
+        *headline_tables(results, order, operating),
         flagged,
         *alignment_tables(results, explained, summary, accuracy, order),
         interval_table(results, summary, order),
         interval_anova_table(results, explained, order),
         quality_table(results, summary, order),
         accuracy_table(results, accuracy, order),
+        operating_point_table(operating, order),
         pretraining_table(results, order),
         failed_table(results.failures),
     ]

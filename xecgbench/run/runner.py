@@ -270,6 +270,7 @@ def _run_stage(stage: str, planned: Sequence[PlannedTask], store: ResultsStore,
         else:
             store.complete_stage(summary.run_id, task.key, stage, dict(task.labels),
                                  artifact=result.artifact, checksum=result.checksum,
-                                 seconds=result.seconds, report=result.report, scores=result.scores)
+                                 seconds=result.seconds, report=result.report, scores=result.scores,
+                                 probabilities=result.probabilities)
             summary.computed[stage] = summary.computed.get(stage, 0) + 1
             progress.advance(stage, "computed")

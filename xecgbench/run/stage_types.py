@@ -16,8 +16,9 @@ from xecgbench.run.windows import evaluation_windows, training_windows
 STAGES: tuple[str, ...] = ("pretrain", "finetune", "evaluate", "attribute", "score")
 #: Procedure versions in the stage keys: a change of what a stage computes is never served
 #: from an older cache (evaluate 2: the majority-class row and constant-output report;
+#: evaluate 3: per-window probabilities and validation-record operating points;
 #: score 2: each window's class and chance level stored beside its score).
-STAGE_VERSIONS = {"evaluate": 2, "score": 2}
+STAGE_VERSIONS = {"evaluate": 3, "score": 2}
 #: Registry kind of the component each stage is named after (for failure reports).
 STAGE_KIND = {
     "pretrain": "pretraining",
@@ -55,6 +56,8 @@ class StageOutcome:
     seconds: float
     report: dict[str, Any] = field(default_factory=dict)
     scores: list[dict[str, Any]] = field(default_factory=list)
+    #: The evaluate stage's per-window AF probabilities (rows of the store's ``probabilities``).
+    probabilities: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ runs in-process, in a process pool or as a Ray task.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 
@@ -51,12 +52,5 @@ def execute(context: StageContext, task: StageTask) -> StageOutcome | StageFailu
             error=f"{type(exc).__name__}: {exc}",
             traceback=traceback.format_exc(),
         )
-    return StageOutcome(
-        outcome.key,
-        outcome.artifact,
-        outcome.checksum,
-        time.perf_counter() - started,
-        outcome.report,
-        outcome.scores,
-    )
+    return dataclasses.replace(outcome, seconds=time.perf_counter() - started)
 

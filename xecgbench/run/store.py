@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS scores (
     label INTEGER, chance REAL,
     PRIMARY KEY (stage_key, branch, metric, region, sample)
 );
+CREATE TABLE IF NOT EXISTS probabilities (
+    stage_key TEXT NOT NULL, dataset TEXT, seed INTEGER, pretraining TEXT, freezing TEXT,
+    branch TEXT NOT NULL, split TEXT NOT NULL, sample INTEGER NOT NULL, record_id TEXT,
+    label INTEGER, probability REAL,
+    PRIMARY KEY (stage_key, branch, split, sample)
+);
 CREATE TABLE IF NOT EXISTS failures (
     run_id TEXT NOT NULL, stage_key TEXT NOT NULL, stage TEXT NOT NULL, labels_json TEXT,
     component TEXT, plugin TEXT, error TEXT NOT NULL, traceback TEXT, at REAL NOT NULL,
@@ -54,6 +60,7 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("runs", "heartbeat", "REAL"),
     ("scores", "label", "INTEGER"),
     ("scores", "chance", "REAL"),
+    ("stages", "probabilities_checksum", "TEXT"),
 )
 #: The order a stage's score rows are checksummed in (its primary key).
 _BLOCK_ORDER = "branch, metric, region, sample"
@@ -62,6 +69,13 @@ SCORE_COLUMNS = (
     "stage_key", "dataset", "seed", "pretraining", "freezing", "attribution",
     "branch", "metric", "category", "region", "sample", "record_id", "value", "label", "chance",
 )
+
+#: One row per evaluated window (test and validation split) and branch: its AF probability.
+PROBABILITY_COLUMNS = (
+    "stage_key", "dataset", "seed", "pretraining", "freezing", "branch", "split", "sample",
+    "record_id", "label", "probability",
+)
+_PROBABILITY_ORDER = "stage_key, branch, split, sample"
 
 
 class StoreLockedError(Exception):
@@ -254,22 +268,32 @@ class ResultsStore:
     def complete_stage(self, run_id: str, key: str, stage: str, labels: Mapping[str, Any], *,
                        artifact: str | None, checksum: str | None, seconds: float,
                        report: Mapping[str, Any] | None = None,
-                       scores: Iterable[Mapping[str, Any]] = ()) -> None:
-        """Record a finished stage and its scores atomically (replacing a previous attempt)."""
+                       scores: Iterable[Mapping[str, Any]] = (),
+                       probabilities: Iterable[Mapping[str, Any]] = ()) -> None:
+        """Record a finished stage, its scores and its windows' AF probabilities atomically
+        (replacing a previous attempt)."""
         rows = [tuple(score.get(c) for c in SCORE_COLUMNS) for score in scores]
+        prob_rows = [tuple(p.get(c) for c in PROBABILITY_COLUMNS) for p in probabilities]
         with self._transaction() as db:
             db.execute("DELETE FROM scores WHERE stage_key = ?", (key,))
+            db.execute("DELETE FROM probabilities WHERE stage_key = ?", (key,))
             db.executemany(
                 f"INSERT INTO scores ({', '.join(SCORE_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(SCORE_COLUMNS))})", rows
             )
+            db.executemany(
+                f"INSERT INTO probabilities ({', '.join(PROBABILITY_COLUMNS)}) "
+                f"VALUES ({', '.join('?' * len(PROBABILITY_COLUMNS))})", prob_rows
+            )
             db.execute(
                 "INSERT OR REPLACE INTO stages (key, stage, labels_json, status, artifact, "
-                "checksum, seconds, report_json, finished, scores_checksum) "
-                "VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?)",
+                "checksum, seconds, report_json, finished, scores_checksum, "
+                "probabilities_checksum) VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?, ?, ?)",
                 (key, stage, json.dumps(labels, sort_keys=True), artifact, checksum, seconds,
                  json.dumps(dict(report or {}), sort_keys=True), time.time(),
-                 self._block_digest(db, key)),
+                 self._block_digest(db, key),
+                 scores_digest(sorted(prob_rows, key=_probability_order)) if prob_rows
+                 else None),
             )
             db.execute("INSERT OR IGNORE INTO run_stages VALUES (?, ?)", (run_id, key))
             db.execute("DELETE FROM failures WHERE stage_key = ? AND run_id = ?", (key, run_id))
@@ -382,6 +406,28 @@ class ResultsStore:
         self._verify_blocks(rows)
         return pd.DataFrame.from_records(rows, columns=list(SCORE_COLUMNS), coerce_float=True)
 
+    def probabilities_frame(self, run_id: str | None = None) -> Any:
+        """Per-window AF probabilities of ``run_id`` (default: latest) as a DataFrame; empty
+        for runs recorded before probabilities were stored. Each stage's block is checked
+        against the checksum written with it."""
+        import pandas as pd
+
+        run_id = run_id or self.latest_run_id()
+        rows = self._db.execute(
+            f"SELECT {', '.join('p.' + c for c in PROBABILITY_COLUMNS)} FROM probabilities p "
+            "JOIN run_stages r ON r.key = p.stage_key WHERE r.run_id = ? "
+            f"ORDER BY {', '.join('p.' + c for c in _PROBABILITY_ORDER.split(', '))}",
+            (run_id,)).fetchall()
+        expected = dict(self._db.execute("SELECT key, probabilities_checksum FROM stages "
+                                          "WHERE probabilities_checksum IS NOT NULL"))
+        for key, block in itertools.groupby(rows, key=lambda row: row[0]):
+            if key in expected and scores_digest(block) != expected[key]:
+                raise CorruptScoresError(
+                    f"results store {self.path}: the probabilities of stage {key[:12]} do not "
+                    "match their checksum; run `xecgbench run` again on it to recompute it")
+        return pd.DataFrame.from_records(rows, columns=list(PROBABILITY_COLUMNS),
+                                         coerce_float=True)
+
     def _verify_blocks(self, rows: Sequence[Sequence[Any]]) -> None:
         """Refuse rows whose stage block does not match its checksum (a silent corruption)."""
         expected = dict(self._db.execute(
@@ -396,6 +442,12 @@ class ResultsStore:
                     "damaged); run `xecgbench run` again on it to recompute that stage"
                 )
 
+
+
+def _probability_order(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A probability row's place in :data:`_PROBABILITY_ORDER` (its checksum order)."""
+    names = _PROBABILITY_ORDER.split(", ")
+    return tuple(row[PROBABILITY_COLUMNS.index(n)] for n in names)
 
 
 def load_scores(path: Path | str, run_id: str | None = None) -> Any:

@@ -193,6 +193,21 @@ def class_weights(labels: np.ndarray) -> torch.Tensor:
     return torch.tensor(len(labels) / (2.0 * counts), dtype=torch.float32)
 
 
+def validation_split(data: ECGSet, budget: TrainingBudget, seed: int
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (training windows, validation windows) of fine-tuning's early-stopping split.
+
+    One function for fine-tuning and the evaluate stage, so operating points are chosen on
+    exactly the records early stopping held out (never on the test split). With several
+    windows per record, a held-out record contributes its first window.
+    """
+    groups = record_groups(data.record_ids)
+    train_idx, val_idx = grouped_holdout(data.labels, groups, budget.val_fraction, seed)
+    if crop_order(groups[train_idx]) is not None:
+        val_idx = first_windows(groups, val_idx)
+    return train_idx, val_idx
+
+
 #: Bump when the fine-tuning procedure changes, so cached fine-tuned models are not reused.
 FINE_TUNING_VERSION = "2"  # crops: one window per record trains as before
 
@@ -214,10 +229,8 @@ def fine_tune(
     validation uses the first window of each held-out record (half the cost of all its crops).
     """
     groups = record_groups(data.record_ids)
-    train_idx, val_idx = grouped_holdout(data.labels, groups, budget.val_fraction, seed)
+    train_idx, val_idx = validation_split(data, budget, seed)
     order = crop_order(groups[train_idx])
-    if order is not None:
-        val_idx = first_windows(groups, val_idx)
     device = model_device(model)  # the run's device (a no-op move on the CPU)
     x = torch.from_numpy(data.signals).to(device)
     y = torch.from_numpy(data.labels.astype(np.int64)).to(device)

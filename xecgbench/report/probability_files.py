@@ -1,0 +1,73 @@
+"""Per-window AF probabilities in and out of a results directory (``probabilities.parquet``).
+
+One row per evaluated window and branch (the test windows and the validation records the
+fine-tuning stage held out), so every operating point can be recomputed after the run: columns
+:data:`RAW_PROBABILITY_COLUMNS`. Optional: a board exported before probabilities were stored
+has none, and its tables say "not stored". Kept apart from the scores file so either table can
+change alone; read through the same guarded loader and checksums as the scores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from xecgbench.report.board_reader import (
+    PROBABILITIES_FILE,
+    ResultsFileError,
+    checksums,
+    read_checked,
+)
+from xecgbench.report.board_scores import Layout, read_parquet, table_bytes
+from xecgbench.report.safe_write import UnsafePathError, write_inside
+from xecgbench.run.store import PROBABILITY_COLUMNS, ResultsStore
+
+RAW_PROBABILITY_COLUMNS = tuple(c for c in PROBABILITY_COLUMNS if c != "stage_key")
+LAYOUT = Layout(RAW_PROBABILITY_COLUMNS, (), ("seed", "sample"), ("label", "probability"))
+SPLITS = ("test", "validation")
+KEY = ("seed", "pretraining", "freezing", "branch", "split", "sample")
+
+
+def store_probabilities(store_path: Path, run_id: str) -> pd.DataFrame:
+    """The run's stored probabilities in the raw-file columns (empty if none were stored)."""
+    with ResultsStore(store_path) as store:
+        frame = store.probabilities_frame(run_id)
+    return frame[list(RAW_PROBABILITY_COLUMNS)]
+
+
+def write_probabilities(frame: pd.DataFrame, out: Path) -> Path | None:
+    """Write ``frame`` as ``out/probabilities.parquet``; with no rows, remove any older file
+    instead so a directory never pairs scores with stale probabilities."""
+    target = Path(out) / PROBABILITIES_FILE
+    if frame.empty:
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+        return None
+    try:
+        return Path(write_inside(out, PROBABILITIES_FILE, table_bytes(frame, LAYOUT)))
+    except UnsafePathError as exc:
+        raise ResultsFileError(str(exc)) from None
+
+
+def read_probabilities(directory: Path) -> pd.DataFrame | None:
+    """``directory``'s probabilities, checked; None when the board has none."""
+    directory = Path(directory)
+    data = read_checked(directory, PROBABILITIES_FILE, checksums(directory), required=False)
+    if data is None:
+        return None
+    path = directory / PROBABILITIES_FILE
+    frame = read_parquet(data, path, LAYOUT)
+    stray = sorted(set(frame["split"]) - set(SPLITS))
+    if stray:
+        raise ResultsFileError(f"{path}: field 'split': unknown value {str(stray[0])[:40]!r} "
+                               "(expected test or validation)")
+    values = frame["probability"].to_numpy(dtype=float)
+    if ((values < 0) | (values > 1)).any():
+        raise ResultsFileError(f"{path}: field 'probability': a value outside [0, 1]")
+    if frame.duplicated(list(KEY)).any():
+        raise ResultsFileError(f"{path}: duplicate probability rows (same {', '.join(KEY)})")
+    frame["record_id"] = frame["record_id"].astype("string")
+    frame["label"] = frame["label"].astype(np.float64)
+    return frame[list(RAW_PROBABILITY_COLUMNS)]
