@@ -160,4 +160,5 @@ def test_run_json_freezes_the_primary_tests_and_schedule_depths(exported, tmp_pa
     shutil.copytree(exported, old)
     del record["schedules"]  # a run.json written before depths existed still reads
     (old / "run.json").write_text(json.dumps(record), encoding="utf-8")
+    write_checksums(old)
     assert validate_directory(old).schedules == {}

@@ -1,4 +1,8 @@
-"""``xecgbench leaderboard …``: build tables and reports, export and rebuild committed results."""
+"""``xecgbench leaderboard …``: build tables and reports, export and rebuild committed results.
+
+Long because every `leaderboard` subcommand (build, export, rebuild, validate, verify, submit,
+site, checksum) keeps its options and its one-line errors beside the others.
+"""
 
 from __future__ import annotations
 

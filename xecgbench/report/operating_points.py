@@ -27,7 +27,7 @@ from scipy import stats
 
 from xecgbench.plugins.operating_points import f1_threshold, specificity_threshold
 from xecgbench.report.board import Column, Table, arrow, sorted_rows
-from xecgbench.report.inference import MIN_SEEDS, TwoWayBootstrap, percentile_interval
+from xecgbench.report.inference import MIN_SEEDS, TwoWayBootstrap
 
 #: Proportions over fewer windows than this get a Jeffreys interval beside the bootstrap.
 SMALL_COUNT = 30
@@ -201,6 +201,26 @@ def operating_points(probabilities: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _small_sample_interval(draws: np.ndarray, n_seeds: int,
+                           alpha: float = 0.05) -> tuple[float, float]:
+    """The bootstrap's percentile interval widened for few seeds, inside [0, 1].
+
+    A percentile bootstrap over 5 seeds covers about 84 %, not 95 % (docs/concepts.md): its
+    spread misses the factor n/(n - 1) and its quantiles are normal, not t. As
+    :func:`~xecgbench.report.inference.corrected_interval` does for score grids, the interval
+    keeps its shape and is rescaled by t(n - 1)/z * sqrt(n/(n - 1)) about the draws' mean.
+    """
+    finite = draws[np.isfinite(draws)]
+    if len(finite) == 0:
+        return float("nan"), float("nan")
+    centre = float(finite.mean())
+    low, high = np.percentile(finite, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    scale = (stats.t.ppf(1 - alpha / 2, n_seeds - 1) / stats.norm.ppf(1 - alpha / 2)
+             * np.sqrt(n_seeds / (n_seeds - 1)))
+    return (float(max(centre - (centre - low) * scale, 0.0)),
+            float(min(centre + (high - centre) * scale, 1.0)))
+
+
 def _rows(key: tuple, point: dict[str, list[float]], draws: dict[str, list[np.ndarray]],
           seed_weights: np.ndarray, labels: np.ndarray, n_seeds: int) -> list[dict]:
     cell = dict(zip(KEYS, key, strict=True))
@@ -211,7 +231,7 @@ def _rows(key: tuple, point: dict[str, list[float]], draws: dict[str, list[np.nd
         mean = float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
         low = high = float("nan")
         if n_seeds >= MIN_SEEDS and name != "threshold_val":
-            low, high = percentile_interval(_combine(draws[name], seed_weights))
+            low, high = _small_sample_interval(_combine(draws[name], seed_weights), n_seeds)
         row = {**cell, "metric": name, "region": "", "mean": mean, "n_seeds": n_seeds,
                "n_records": len(labels)}
         if name in PROPORTIONS and np.isfinite(mean):
