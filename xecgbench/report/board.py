@@ -41,6 +41,10 @@ class RunResults:
         aggregate and listed instead.
     failures : failed stages (``stage``, ``labels``, ``component``, ``plugin``, ``error``),
         listed in the *failed cells* table.
+    untrained : the null baseline's per-sample scores (every method on each seed's
+        re-initialised model, ``model_state == "untrained"``; empty for older runs).
+    attributions : method display label -> ``{"name", "family", "mask_informed"}``, frozen
+        when the run started (empty for older runs).
     """
 
     scores: pd.DataFrame
@@ -50,6 +54,8 @@ class RunResults:
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     flags: Sequence[Mapping[str, Any]] = ()
     failures: Sequence[Mapping[str, Any]] = ()
+    untrained: pd.DataFrame = field(default_factory=pd.DataFrame)
+    attributions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str | None:
@@ -86,7 +92,8 @@ class Column:
     region: str
     header: str
     higher_is_better: bool | None = None
-    kind: str = "stat"  # "stat": mean ± CI; "ratio": value (p); "text": a column of rows
+    #: "stat": mean ± CI; "ratio": value× (p); "difference": ±value (p); "text": row text
+    kind: str = "stat"
 
 
 @dataclass(frozen=True)

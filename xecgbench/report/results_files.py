@@ -9,6 +9,8 @@ A committed leaderboard is a directory (see ``leaderboards/README.md``)::
 
 ``run.json`` is validated by :class:`RunRecord` (its JSON Schema is ``leaderboards/schema.json``);
 nothing in a submitted results directory is ever executed.
+
+Long because the raw-results format's schema, its readers and its writers belong together.
 """
 
 from __future__ import annotations
@@ -32,16 +34,19 @@ from xecgbench.report.external_scores import (
     ResultsFileError,
     scores_file,
 )
+from xecgbench.report.nulls import AttributionRecord, split_af_regions, with_model_state
 from xecgbench.report.render import to_csv, to_latex, to_markdown
 from xecgbench.report.safe_write import UnsafePathError, write_inside
 from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.stage_types import UNTRAINED
 from xecgbench.run.store import SCORE_COLUMNS, ResultsStore
 
 RUN_FILE = "run.json"
 EXAMPLES_FILE = "examples.npz"
 RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
-#: Raw-score columns that results exported before they existed may lack (read as missing).
-OPTIONAL_SCORE_COLUMNS = ("label", "chance")
+#: Raw-score columns that results exported before they existed may lack (read as missing;
+#: a missing ``model_state`` reads as ``trained``: older runs scored trained models only).
+OPTIONAL_SCORE_COLUMNS = ("label", "chance", "model_state")
 #: Generated table files of a committed leaderboard and the renderer of each.
 TABLE_FILES = {"leaderboard.md": to_markdown, "leaderboard.csv": to_csv,
                "leaderboard.tex": to_latex}
@@ -116,6 +121,8 @@ class RunRecord(BaseModel):
         default_factory=dict,
         description="pretraining display label -> name, pre-trained branches, report meaning",
     )
+    attributions: dict[str, AttributionRecord] = Field(
+        default_factory=dict, description="method display label -> name, family, mask_informed")
     pretraining: list[dict[str, Any]] = Field(
         default_factory=list,
         description="one row per pretraining stage: pretraining, seed and report numbers",
@@ -159,6 +166,8 @@ def _flags(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
     for stage in ("evaluate", "attribute"):
         for record in store.stage_reports(run_id, stage=stage):
             labels, report = record["labels"], record["report"]
+            if labels.get("model_state") == UNTRAINED:
+                continue  # the null baseline is no trained model; nothing there to flag
             cell = {k: labels[k] for k in ("pretraining", "freezing", "seed")}
             for branch in report.get("constant_output", ()):
                 flags.append({**cell, "branch": branch, "attribution": None,
@@ -197,17 +206,23 @@ def record_from_store(store_path: Path, system: PluginSystem,
             run=RunInfo(**{**run, "provenance": provenance}),
             metrics=catalogue["metrics"],
             strategies=catalogue["strategies"],
+            attributions=catalogue.get("attributions", {}),
             pretraining=_pretraining_rows(store, run["run_id"]),
             failures=store.failures(run["run_id"]),
             flags=_flags(store, run["run_id"]),
         )
-    return record, scores[list(RAW_SCORE_COLUMNS)]
+    return record, with_model_state(scores[list(RAW_SCORE_COLUMNS)])
 
 
 def results_of(record: RunRecord, scores: pd.DataFrame) -> RunResults:
-    """The leaderboard's input from a validated record and its scores."""
+    """The leaderboard's input from a validated record and its scores: trained models' rows
+    in ``scores``, the untrained null's in ``untrained``, AF regions renamed (see nulls)."""
+    scores = split_af_regions(with_model_state(scores), record.run.config)
+    untrained = scores["model_state"] == UNTRAINED
     return RunResults(
-        scores=scores,
+        scores=scores[~untrained].reset_index(drop=True),
+        untrained=scores[untrained].reset_index(drop=True),
+        attributions={k: v.model_dump() for k, v in record.attributions.items()},
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         strategies={k: v.model_dump() for k, v in record.strategies.items()},
@@ -227,7 +242,8 @@ def _read_scores(path: Path) -> pd.DataFrame:
         scores = pd.read_csv(path, dtype={"record_id": "string", "region": "string"},
                              keep_default_na=False,
                              na_values={"value": [""], "attribution": [""], "record_id": [""],
-                                        "label": [""], "chance": [""]})
+                                        "label": [""], "chance": [""], "model_state": [""],
+                                        "pretraining": [""], "freezing": [""]})
     except (OSError, ValueError, EOFError) as exc:
         raise ResultsFileError(f"{path}: cannot read scores: {exc}") from None
     for column in OPTIONAL_SCORE_COLUMNS:
@@ -238,9 +254,9 @@ def _read_scores(path: Path) -> pd.DataFrame:
         raise ResultsFileError(f"{path}: missing columns {', '.join(missing)}")
     if not pd.api.types.is_numeric_dtype(scores["value"]):
         raise ResultsFileError(f"{path}: column 'value' must be numeric")
-    scores["attribution"] = scores["attribution"].astype(object).where(
-        scores["attribution"].notna(), None)
-    return scores[list(RAW_SCORE_COLUMNS)]
+    for column in ("attribution", "pretraining", "freezing"):  # NaN -> None, as the store
+        scores[column] = scores[column].astype(object).where(scores[column].notna(), None)
+    return with_model_state(scores[list(RAW_SCORE_COLUMNS)])
 
 
 def read_record(directory: Path) -> RunRecord:

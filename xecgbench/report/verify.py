@@ -110,9 +110,14 @@ def draw_cells(suite: Suite, n: int, seed: int) -> list[Cell]:
 
 
 def cell_suite(suite: Suite, cell: Cell) -> Suite:
-    """The suite reduced to one cell; every other field (so every stage key) unchanged."""
+    """The suite reduced to one cell; every other field (so every stage key) unchanged.
+
+    The seed's untrained baseline is left out: it belongs to no cell (and shapes no key).
+    """
+    explain = suite.explain.model_copy(update={"untrained_baseline": False})
     return suite.model_copy(update={
         "seeds": (cell.seed,), "pretraining": (cell.pretraining,), "freezing": (cell.freezing,),
+        "explain": explain,
     })
 
 

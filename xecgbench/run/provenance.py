@@ -45,9 +45,11 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
 
     ``metrics``: display label -> name, category, direction and optional sanity check;
     ``strategies``: pretraining display label -> name, pre-trained branches and what its
-    report keys mean. Labels whose plugin is not installed are left out.
+    report keys mean; ``attributions``: method display label -> name, family and whether it
+    builds relevance from the masks it is scored on (``mask_informed``). Labels whose plugin
+    is not installed are left out.
     """
-    metrics, strategies = {}, {}
+    metrics, strategies, attributions = {}, {}, {}
     for spec in suite.metrics:
         if spec.name in system.registry["metrics"]:
             info = system.registry["metrics"].get(spec.name).info
@@ -66,7 +68,14 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
                 "report_directions": dict(getattr(strategy, "report_directions", {})),
                 "report_description": str(getattr(strategy, "report_description", "")),
             }
-    return {"metrics": metrics, "strategies": strategies}
+    for spec in suite.attributions:
+        if spec.name in system.registry["attributions"]:
+            method = system.registry["attributions"].get(spec.name)
+            attributions[spec.display] = {
+                "name": spec.name, "family": str(getattr(method, "family", "")),
+                "mask_informed": bool(getattr(method, "mask_informed", False)),
+            }
+    return {"metrics": metrics, "strategies": strategies, "attributions": attributions}
 
 
 def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:

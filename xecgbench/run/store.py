@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS scores (
     stage_key TEXT NOT NULL, dataset TEXT, seed INTEGER, pretraining TEXT, freezing TEXT,
     attribution TEXT, branch TEXT NOT NULL, metric TEXT NOT NULL, category TEXT,
     region TEXT NOT NULL, sample INTEGER NOT NULL, record_id TEXT, value REAL,
-    label INTEGER, chance REAL,
+    label INTEGER, chance REAL, model_state TEXT,
     PRIMARY KEY (stage_key, branch, metric, region, sample)
 );
 CREATE TABLE IF NOT EXISTS failures (
@@ -54,6 +54,7 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("runs", "heartbeat", "REAL"),
     ("scores", "label", "INTEGER"),
     ("scores", "chance", "REAL"),
+    ("scores", "model_state", "TEXT"),
 )
 #: The order a stage's score rows are checksummed in (its primary key).
 _BLOCK_ORDER = "branch, metric, region, sample"
@@ -61,6 +62,7 @@ _BLOCK_ORDER = "branch, metric, region, sample"
 SCORE_COLUMNS = (
     "stage_key", "dataset", "seed", "pretraining", "freezing", "attribution",
     "branch", "metric", "category", "region", "sample", "record_id", "value", "label", "chance",
+    "model_state",
 )
 
 
@@ -73,10 +75,15 @@ class CorruptScoresError(StorageError):
 
 
 def scores_digest(rows: Iterable[Sequence[Any]]) -> str:
-    """SHA-256 of score rows as SQLite returns them (``repr`` keeps every float bit)."""
+    """SHA-256 of score rows as SQLite returns them (``repr`` keeps every float bit).
+
+    A row whose ``model_state`` (the last column) is NULL was written before that column
+    existed; it is digested without it, so the checksums stored then still match.
+    """
     digest = hashlib.sha256()
     for row in rows:
-        digest.update(repr(tuple(row)).encode())
+        row = tuple(row)
+        digest.update(repr(row[:-1] if row[-1] is None else row).encode())
         digest.update(b"\n")
     return digest.hexdigest()
 
