@@ -21,6 +21,7 @@ import pandas as pd
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.external_scores import scores_file
+from xecgbench.report.nulls import with_model_state
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
     ResultsFileError,
@@ -123,7 +124,7 @@ def cell_suite(suite: Suite, cell: Cell) -> Suite:
 
 def _keyed(scores: pd.DataFrame) -> pd.DataFrame:
     """Scores indexed by string keys (None/NaN as ""), each number as float and committed text."""
-    frame = scores.copy()
+    frame = with_model_state(scores)
     for column in KEY_COLUMNS:
         frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
     for column in VALUE_COLUMNS:
