@@ -143,7 +143,7 @@ def test_a_method_not_above_its_untrained_score_is_marked_and_ranked_below() -> 
     assert rows.loc["lucky", "vs untrained"] == NOT_ABOVE
     assert rows.loc["learnt", "vs untrained"] == "above untrained"
     assert rows.loc["learnt", "rank"] == 1 and rows.loc["lucky", "rank"] == 2  # above-untrained
-    assert rows.loc["learnt", "best"].startswith("best (above untrained")
+    assert rows.loc["learnt", "best"].startswith("best (by score above untrained")
     assert rows.loc["lucky", "best"] == "below top"
 
 

@@ -182,13 +182,13 @@ def _rank(rows: list[dict[str, Any]], values: list[dict[str, Any]], above: dict[
         tests = [difference(above[top], above[r["attribution"]], bootstrap)
                  for r in members[1:]]
         adjusted = holm(np.array([t.p_value for t in tests]))
-        quantity = "above untrained" if has_untrained else "score"
+        quantity = "score above untrained" if has_untrained else "raw score"
         for row, test, p in zip(members[1:], tests, adjusted, strict=True):
             values.append(_effect({"branch": row["branch"], "attribution": row["attribution"],
                                    "region": ""}, "top − this", test, p))
             row["best"] = "below top" if np.isfinite(p) and p < ALPHA else "tied with top"
         clear = all(r["best"] == "below top" for r in members[1:])
-        members[0]["best"] = (f"best ({quantity}; above every other, Holm p < {ALPHA})"
+        members[0]["best"] = (f"best (by {quantity}; beats every other, Holm p < {ALPHA})"
                               if clear else "top, not separable from every other")
 
 
