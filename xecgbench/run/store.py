@@ -75,17 +75,19 @@ class CorruptScoresError(StorageError):
 
 
 def scores_digest(rows: Iterable[Sequence[Any]]) -> str:
-    """SHA-256 of score rows as SQLite returns them (``repr`` keeps every float bit).
-
-    A row whose ``model_state`` (the last column) is NULL was written before that column
-    existed; it is digested without it, so the checksums stored then still match.
-    """
+    """SHA-256 of score rows as SQLite returns them (``repr`` keeps every float bit)."""
     digest = hashlib.sha256()
     for row in rows:
-        row = tuple(row)
-        digest.update(repr(row[:-1] if row[-1] is None else row).encode())
+        digest.update(repr(tuple(row)).encode())
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def score_block_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """:func:`scores_digest` of :data:`SCORE_COLUMNS` rows; a row whose ``model_state`` (the
+    last column) is NULL was written before that column existed and is digested without it,
+    so the checksums stored then still match."""
+    return scores_digest(row[:-1] if row[-1] is None else row for row in map(tuple, rows))
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,7 @@ class ResultsStore:
         cursor = db.execute(
             f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE stage_key = ? "
             f"ORDER BY {_BLOCK_ORDER}", (key,))
-        return scores_digest(cursor)
+        return score_block_digest(cursor)
 
     def scores_intact(self, key: str) -> bool:
         """True when stage ``key``'s score rows match their checksum (or predate checksums)."""
@@ -394,7 +396,7 @@ class ResultsStore:
         expected = dict(self._db.execute(
             "SELECT key, scores_checksum FROM stages WHERE scores_checksum IS NOT NULL"))
         for key, block in itertools.groupby(rows, key=lambda row: row[0]):
-            if key in expected and scores_digest(block) != expected[key]:
+            if key in expected and score_block_digest(block) != expected[key]:
                 stage = self._db.execute("SELECT stage, labels_json FROM stages WHERE key = ?",
                                          (key,)).fetchone()
                 raise CorruptScoresError(
