@@ -53,6 +53,7 @@ REFERENCES = {
     "lrp_zplus": "Montavon et al., Pattern Recognit. 2017",
     "occlusion": "Zeiler & Fergus, ECCV 2014",
     "random": "control (Adebayo et al., NeurIPS 2018, sanity checks)",
+    "amplitude": "control (xecgbench: the signal-amplitude null)",
     "saliency": "Simonyan et al., ICLR workshop 2014",
     "smoothgrad": "Smilkov et al., arXiv:1706.03825 2017",
     "vargrad": "Adebayo et al., ICLR workshop 2018",
@@ -182,6 +183,30 @@ def render(registry: Any, costs: dict[str, Any]) -> str:
         "",
         "Grad-CAM uses the last convolution of each branch (found by running the model: a "
         "convolution reading the input starts a branch); the ensemble sums its branches' maps.",
+        "",
+        "## Controls and nulls",
+        "",
+        "Two controls run beside the methods and are never ranked with them. `random` is "
+        "seeded noise. `amplitude` is the signal above its window's median, `(x − median)⁺`: "
+        "where the ECG is large (R peaks, tall T waves). It is the positive part rather than "
+        "`|x − median|` because the localisation metrics count only positive relevance, and "
+        "z+ rules (DTD) pass positive evidence from positive inputs, so `(x − median)⁺` is "
+        "the map such a method would give if it followed amplitude alone; `|x − median|` "
+        "would also credit downward deflections (S waves, inverted T waves) that no z+ "
+        "method marks. A method that localises no better than `amplitude` shows the ECG, "
+        "not what the model learnt.",
+        "",
+        "Every method also runs on each seed's **untrained** model (the same architecture "
+        "re-initialised from the seed: the weights every pretraining of that seed starts "
+        "from), scored on the same windows; the leaderboard reports each score above it "
+        "(one attribute and one score stage per seed × method, `explain.untrained_baseline`).",
+        "",
+        "A method that builds its relevance from the fiducial masks declares "
+        "`mask_informed = True` (here `clinical_occlusion`). The alignment metrics score it "
+        "against the masks it was built from, so its natural null is not the mask's share "
+        "but about one over the number of interval types it spreads relevance over "
+        "(`clinical_occlusion`'s default P, QRS, T, TP: ≈ 0.25 on each); the tables mark it "
+        "*mask-informed* and rank it apart, against its own untrained-model score.",
         "",
     ]
     return "\n".join(lines)

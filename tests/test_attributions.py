@@ -102,7 +102,7 @@ def test_registry_holds_every_bundled_method() -> None:
         "dtd", "dtd_flat", "lrp_epsilon", "lrp_alpha_beta", "saliency", "input_x_gradient",
         "integrated_gradients", "gradient_shap", "deeplift", "occlusion", "random",
         "smoothgrad", "vargrad", "guided_backprop", "deeplift_shap", "kernel_shap", "lime",
-        "grad_cam", "lrp_zplus", "lrp_gamma", "clinical_occlusion",
+        "grad_cam", "lrp_zplus", "lrp_gamma", "clinical_occlusion", "amplitude",
     }  # fmt: skip
     assert expected <= set(METHODS) and len(expected) >= 20
     assert {REGISTRY.registration(n).plugin for n in expected} == {"builtin-attributions"}
@@ -124,6 +124,7 @@ def test_class_metadata(name: str) -> None:
     assert cls.family in ATTRIBUTION_FAMILIES
     assert isinstance(cls.needs_baseline, bool)
     assert isinstance(cls.relative_cost, int | float) and cls.relative_cost >= 0
+    assert isinstance(getattr(cls, "mask_informed", False), bool)
 
 
 @pytest.mark.parametrize("model_name", MODELS)
@@ -186,6 +187,19 @@ def test_random_control_is_seeded_per_sample(models, batch) -> None:
     assert not torch.allclose(noise[0], noise[1])  # each window its own noise
     assert not torch.allclose(noise, cls(models["tiny"], seed=1)(x, target))
     assert abs(float(noise.std()) - 1.0) < 0.1
+
+
+def test_amplitude_control_is_the_signal_above_its_median(models, batch) -> None:
+    x, target = batch
+    relevance = REGISTRY.get("amplitude")(models["tiny"])(x, target)
+    expected = (x - x.median(dim=-1, keepdim=True).values).clamp(min=0)
+    torch.testing.assert_close(relevance, expected)
+    assert (relevance >= 0).all() and (relevance == 0).float().mean() >= 0.5  # half at or below
+
+
+def test_only_mask_built_methods_declare_mask_informed() -> None:
+    informed = {n for n in METHODS if getattr(REGISTRY.get(n), "mask_informed", False)}
+    assert informed == {"clinical_occlusion"}
 
 
 def test_plugin_modules_do_not_import_torch() -> None:

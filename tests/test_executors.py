@@ -16,7 +16,8 @@ from xecgbench.run.runner import run_suite
 from xecgbench.run.stage_types import StageTask
 from xecgbench.run.store import ResultsStore
 
-SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 8, "score": 8}
+#: 3 methods × (4 cells + the seed's untrained model)
+SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 15, "score": 15}
 
 
 

@@ -50,7 +50,8 @@ SYNTHETIC = "{name: synthetic, params: {n_train: 32, n_test: 8, seed: 0}}"
 
 
 def micro_suite(path: Path, **fields: str) -> Path:
-    """A one-cell suite (five stages, a few seconds); ``fields`` replace its defaults."""
+    """A one-cell suite (five stages and the untrained model's two, a few seconds);
+    ``fields`` replace its defaults."""
     values = {"dataset": SYNTHETIC, "fs": "50", "duration": "4", "freezing": "[none]",
               "epochs": "1", "metrics": "[accuracy, relevance_mass_accuracy]",
               "primary": "relevance_mass_accuracy", **fields}
@@ -170,7 +171,7 @@ def test_ray_from_the_checkouts_parent(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", driver], cwd=parent, env=env,
                             capture_output=True, text=True, timeout=150)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "5 stages computed" in result.stdout and "0 failed" in result.stdout
+    assert "7 stages computed" in result.stdout and "0 failed" in result.stdout
 
 
 # -- 3: dead runs ---------------------------------------------------------------------------
@@ -382,14 +383,14 @@ def test_altered_score_is_caught_and_recomputed(tmp_path: Path,
     assert cli(capsys, "run", suite, "--out", str(out), "--quiet")[0] == 0
     store = out / "results.sqlite"
     with sqlite3.connect(store) as db:
-        db.execute("UPDATE scores SET value = value + 0.5 WHERE sample = "
-                   "(SELECT MIN(sample) FROM scores WHERE sample >= 0)")
+        db.execute("UPDATE scores SET value = value + 0.5 WHERE rowid = (SELECT MIN(rowid) "
+                   "FROM scores WHERE sample >= 0 AND value IS NOT NULL)")
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     code, _, err = cli(capsys, "leaderboard", "build", "--store", str(store))
     one_line_error(code, err, "score stage", "checksum")
     code, out_text, err = cli(capsys, "run", suite, "--out", str(out), "--quiet")
     assert code == 0, err
-    assert "1 stages computed, 4 reused" in out_text
+    assert "1 stages computed, 6 reused" in out_text  # 5 cell stages + the untrained model's 2
     assert cli(capsys, "leaderboard", "build", "--store", str(store))[0] == 0
 
 
@@ -427,7 +428,8 @@ def test_old_store_is_migrated(tmp_path: Path) -> None:
     path = tmp_path / "results.sqlite"
     with sqlite3.connect(path) as db:
         old_schema = SCHEMA.split("CREATE TABLE IF NOT EXISTS meta")[0]
-        db.executescript(old_schema.replace("    label INTEGER, chance REAL,\n", ""))
+        db.executescript(old_schema.replace(
+            "    label INTEGER, chance REAL, model_state TEXT,\n", ""))
         db.execute("INSERT INTO runs VALUES ('r', 's', 'h', '{}', '{}', 1.0, 2.0, 'ok')")
         db.execute("INSERT INTO stages VALUES ('k', 'score', '{}', 'done', NULL, NULL, 0.1, "
                    "'{}', 2.0)")
@@ -462,7 +464,7 @@ def test_second_run_names_the_holder_or_waits(tmp_path: Path) -> None:
         assert waiting.poll() is None  # still queued behind us
     stdout, stderr = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, stderr
-    assert "waiting for the run holding" in stderr and "5 stages computed" in stdout
+    assert "waiting for the run holding" in stderr and "7 stages computed" in stdout
     with ResultsStore(out / "results.sqlite") as store:
         assert count_score_rows(store.path) == len(store.scores_frame())
 

@@ -53,11 +53,11 @@ def test_specs_without_params_keep_their_old_keys(system) -> None:
 def test_writing_defaults_out_reuses_every_stage(system) -> None:
     plain = load_suite("smoke")
     explicit = load_suite("smoke", [
-        "attributions=[{name: dtd, params: {stabilizer: 1.0e-6}}, saliency]",
+        "attributions=[{name: dtd, params: {stabilizer: 1.0e-6}}, saliency, amplitude]",
         "freezing=[none, {name: freeze_first_k, params: {k: 2}}]",
         "data.dataset.params={n_train: 96, n_test: 32, seed: 0, noise: 0.05}",
     ])
     assert [p.task.key for p in plan(plain, system)] == [p.task.key for p in plan(explicit, system)]
     changed = load_suite("smoke", ["attributions=[{name: dtd, params: {stabilizer: 1.0e-3}}, "
-                                   "saliency]"])
+                                   "saliency, amplitude]"])
     assert [p.task.key for p in plan(plain, system)] != [p.task.key for p in plan(changed, system)]

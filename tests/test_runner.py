@@ -29,7 +29,8 @@ from xecgbench.run.layout import CACHE_DIR, STORE_NAME
 from xecgbench.run.runner import Progress, run_suite
 from xecgbench.run.store import ResultsStore
 
-SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 8, "score": 8}
+#: 3 methods × (4 cells + the seed's untrained model): one null stage per seed × method.
+SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 15, "score": 15}
 ONE_CELL = ("pretraining=[none]", "freezing=[none]")
 
 
@@ -104,8 +105,8 @@ def copy_of_finished(finished: Path, tmp_path: Path) -> Path:
 def test_a_finished_run_has_every_score_once(finished: Path) -> None:
     frame = sorted_scores(finished / STORE_NAME)
     # accuracy, f1_af, f1_af_val on 3 branches + the majority predictor for 4 cells; RMA on 8
-    # samples × (1 + 2 regions) × 8.
-    assert len(frame) == 4 * 3 * 4 + 8 * 8 * 3
+    # samples × (1 + 2 regions) × 3 methods × (4 cells + untrained).
+    assert len(frame) == 4 * 3 * 4 + 8 * 3 * 3 * 5
     assert count_score_rows(finished / STORE_NAME) == len(frame)
     with ResultsStore(finished / STORE_NAME) as store:
         assert store.runs()[-1]["status"] == "ok"
@@ -125,14 +126,14 @@ def test_rerun_computes_nothing_and_gives_identical_scores(copy_of_finished: Pat
 def test_adding_an_attribution_retrains_nothing(copy_of_finished: Path,
                                                 system: PluginSystem) -> None:
     before = sorted_scores(copy_of_finished / STORE_NAME)
-    summary = run_suite(smoke("attributions=[dtd, saliency, random]"), system, copy_of_finished,
-                        quiet=True)
-    assert summary.computed == {"attribute": 4, "score": 4}
+    summary = run_suite(smoke("attributions=[dtd, saliency, amplitude, random]"), system,
+                        copy_of_finished, quiet=True)
+    assert summary.computed == {"attribute": 5, "score": 5}  # 4 cells + the untrained model
     assert summary.reused == SMOKE_STAGES
     after = sorted_scores(copy_of_finished / STORE_NAME, summary.run_id)
     old = after[after["attribution"] != "random"].reset_index(drop=True)
     pd.testing.assert_frame_equal(old, before)
-    assert len(after[after["attribution"] == "random"]) == 4 * 8 * 3
+    assert len(after[after["attribution"] == "random"]) == 5 * 8 * 3
 
 
 def test_a_corrupted_artifact_is_detected_and_recomputed(copy_of_finished: Path,
@@ -203,9 +204,9 @@ def test_broken_attributions_fail_only_their_cells(tmp_path: Path,
                                                    broken_system: PluginSystem) -> None:
     summary = run_suite(smoke(*BROKEN), broken_system, tmp_path, quiet=True)
     assert not summary.ok
-    assert summary.computed == {"pretrain": 1, "finetune": 1, "evaluate": 1, "attribute": 1,
-                                "score": 1}
-    assert summary.skipped == 3  # the broken methods' score stages
+    assert summary.computed == {"pretrain": 1, "finetune": 1, "evaluate": 1, "attribute": 2,
+                                "score": 2}  # saliency on the cell and on the untrained model
+    assert summary.skipped == 6  # the broken methods' score stages (cell and untrained)
     with ResultsStore(tmp_path / STORE_NAME) as store:
         failures = {f["labels"]["attribution"]: f for f in store.failures(summary.run_id)}
         assert store.runs()[-1]["status"] == "failed-cells"
@@ -229,11 +230,11 @@ def test_cli_exit_code_and_status_list_failed_cells(tmp_path: Path,
     result = runner.invoke(cli, ["run", "smoke", "--out", str(tmp_path), "--quiet", *sets],
                            obj=broken_system)
     assert result.exit_code == 1, result.output
-    assert "3 failed" in result.output
+    assert "6 failed" in result.output
     status = runner.invoke(cli, ["status", "--store", str(tmp_path / STORE_NAME)],
                            obj=broken_system)
     assert status.exit_code == 0, status.output
-    assert "failed-cells, 3 failed stages" in status.output
+    assert "failed-cells, 6 failed stages" in status.output
     for name in ("raises", "wrong_shape", "returns_nan"):
         line = next(row for row in status.output.splitlines() if f"attribution={name}" in row)
         assert "plugin broken-plugin" in line and "seed=0" in line
@@ -246,7 +247,7 @@ def test_a_fixed_plugin_resumes_the_failed_cells_only(tmp_path: Path, system: Pl
     summary = run_suite(smoke("attributions=[saliency, random]", *ONE_CELL), system, tmp_path,
                         quiet=True)
     assert summary.ok
-    assert summary.computed == {"attribute": 1, "score": 1}
+    assert summary.computed == {"attribute": 2, "score": 2}  # random: cell + untrained
 
 
 def test_quiet_cli_prints_only_the_summary(copy_of_finished: Path, system: PluginSystem) -> None:
@@ -256,7 +257,7 @@ def test_quiet_cli_prints_only_the_summary(copy_of_finished: Path, system: Plugi
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == 3
-    assert "0 stages computed, 26 reused, 0 failed, 0 skipped" in lines[0]
+    assert "0 stages computed, 40 reused, 0 failed, 0 skipped" in lines[0]
     assert lines[1].startswith("results:") and lines[2].startswith("leaderboard:")
 
 

@@ -113,7 +113,7 @@ def _describe_component(registration: Any) -> dict[str, Any]:
             higher_is_better=info.higher_is_better,
             requires=sorted(info.requires),
         )
-    for attribute in ("family", "needs_baseline", "relative_cost", "branches"):
+    for attribute in ("family", "needs_baseline", "relative_cost", "mask_informed", "branches"):
         if hasattr(component, attribute):
             value = getattr(component, attribute)
             row[attribute] = list(value) if isinstance(value, tuple) else value

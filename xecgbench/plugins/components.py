@@ -246,6 +246,9 @@ class AttributionMethod(Protocol):
     Class metadata: ``family`` (a key of :data:`ATTRIBUTION_FAMILIES`), ``needs_baseline`` and
     ``relative_cost`` (forward+backward passes per sample). A method whose ``__call__`` takes a
     ``masks`` keyword also gets the windows' fiducial masks (see ``call_attribution``).
+    Optional ``mask_informed`` (default False): True when the method builds its relevance from
+    those masks, which the alignment metrics then score it against; the tables mark it and
+    rank it against its own untrained null instead of beside the others.
     """
 
     name: ClassVar[str]

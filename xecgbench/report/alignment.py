@@ -20,6 +20,7 @@ from xecgbench.report.board import (
     stat_columns,
 )
 from xecgbench.report.inference import grids, ratio, summarise
+from xecgbench.report.nulls import af_regions, cells_vs_untrained, role
 from xecgbench.report.stats import holm
 
 
@@ -120,15 +121,24 @@ def alignment_tables(
             continue
         rows = sorted_rows(mine[["pretraining", "freezing", "attribution"]].drop_duplicates(),
                        ["attribution", "freezing", "pretraining"], order)
+        af_region = af_regions(config).get(region)
         pairs = [(primary, region)]
         pairs += [(m, r) for r in regions for m in localisation if (m, r) != (primary, region)]
+        pairs += [(primary, af_region)] if af_region else []
         pairs = [p for p in pairs if ((mine["metric"] == p[0]) & (mine["region"] == p[1])).any()]
         baseline = results.baseline or ""
         dsi = _domain_specificity(scores, primary, region, branch, baseline)
         by_class = _by_class(scores, primary, region, branch)
         shown = pd.MultiIndex.from_frame(mine[["metric", "region"]]).isin(pairs)
-        values = [mine[shown], dsi, by_class]
+        null_values, null_status = cells_vs_untrained(results, primary, branch, region)
+        values = [mine[shown], dsi, by_class, null_values]
         columns = list(stat_columns(results, pairs[:1], None))
+        if not null_values.empty:
+            columns += [Column("untrained", region, "untrained model", None),
+                        Column("above untrained", region, "above untrained [95 % CI] (p)",
+                               primary_up, "difference"),
+                        Column("vs untrained", "", "vs untrained", None, "text")]
+        columns.append(Column("role", "", "role", None, "text"))
         columns.append(Column("domain_specificity", region, "vs baseline [95 % CI] (p)", None,
                               "ratio"))
         for metric in dict.fromkeys(by_class.get("metric", ())):
@@ -148,6 +158,9 @@ def alignment_tables(
                                 kind="stable").reset_index(drop=True)
         rows.insert(0, "rank", np.where(rows["mean"].notna(), rows.index + 1, np.nan))
         rows = rows.drop(columns="mean")
+        keys = zip(rows["pretraining"], rows["freezing"], rows["attribution"], strict=True)
+        rows["vs untrained"] = [null_status.get(k, "—") for k in keys]
+        rows["role"] = [role(results, a) or "—" for a in rows["attribution"]]
         paired = ", ".join(f"`{r}`" for r in regions)
         tables.append(
             Table(
@@ -164,6 +177,13 @@ def alignment_tables(
                     "table)."
                     " · AF / · non-AF: the same score on each class's windows, each beside its"
                     " own chance level (the score of uniform relevance on those windows)."
+                    " untrained model: the same method on each seed's re-initialised model;"
+                    " above untrained: cell − untrained per window (seed-level t-test p, not"
+                    " adjusted: exploratory). role: controls and mask-informed methods (which"
+                    " build relevance from these masks) are no evidence of alignment."
+                    + (f" `{af_region}`: the same mask on AF windows (no P wave there), kept"
+                       f" apart from `{region}`, which is scored on non-AF windows only."
+                       if af_region else "")
                     + (f" `{accuracy_metric}`: the {branch} branch's AF detection."
                        if accuracy_metric else "")
                 ),

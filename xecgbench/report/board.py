@@ -48,6 +48,10 @@ class RunResults:
     probabilities : per-window AF probabilities (``xecgbench.run.store.PROBABILITY_COLUMNS``
         without ``stage_key``), test and validation windows; None for runs recorded before
         they were stored (the operating-point table then says "not stored").
+    untrained : the null baseline's per-sample scores (every method on each seed's
+        re-initialised model, ``model_state == "untrained"``; empty for older runs).
+    attributions : method display label -> ``{"name", "family", "mask_informed"}``, frozen
+        when the run started (empty for older runs).
     """
 
     scores: pd.DataFrame
@@ -60,6 +64,8 @@ class RunResults:
     costs: Sequence[Mapping[str, Any]] = ()
     schedules: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     probabilities: pd.DataFrame | None = None
+    untrained: pd.DataFrame = field(default_factory=pd.DataFrame)
+    attributions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def baseline(self) -> str | None:
@@ -96,7 +102,8 @@ class Column:
     region: str
     header: str
     higher_is_better: bool | None = None
-    kind: str = "stat"  # "stat": mean ± CI; "ratio": value (p); "text": a column of rows
+    #: "stat": mean ± CI; "ratio": value× (p); "difference": ±value (p); "text": row text
+    kind: str = "stat"
 
 
 @dataclass(frozen=True)

@@ -25,16 +25,17 @@ from xecgbench.run.store import SCORE_COLUMNS
 
 RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
 #: Raw-score columns that results exported before they existed may lack (read as missing).
-OPTIONAL_SCORE_COLUMNS = ("label", "chance")
+OPTIONAL_SCORE_COLUMNS = ("label", "chance", "model_state")
 INTEGER_COLUMNS = ("seed", "sample")
 FLOAT_COLUMNS = ("value", "label", "chance")
 #: Text columns that may be missing (accuracy rows have no attribution; not every row a record).
-NULLABLE_TEXT = ("attribution", "record_id")
+NULLABLE_TEXT = ("attribution", "record_id", "pretraining", "freezing", "model_state")
 TEXT_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS
                      if c not in INTEGER_COLUMNS + FLOAT_COLUMNS)
 #: Identify a row: two rows with the same key would be counted twice.
 KEY_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS if c not in FLOAT_COLUMNS)
-#: Parsing limits (stated in ``leaderboards/README.md``).
+
+
 @dataclass(frozen=True)
 class Layout:
     """The columns of one raw table and their types (scores, probabilities)."""
@@ -47,6 +48,7 @@ class Layout:
 
 SCORES_LAYOUT = Layout(RAW_SCORE_COLUMNS, OPTIONAL_SCORE_COLUMNS, INTEGER_COLUMNS,
                        FLOAT_COLUMNS)
+#: Parsing limits (stated in ``leaderboards/README.md``).
 MAX_ROWS = 2_000_000
 MAX_COLUMNS = 32
 MAX_UNPACKED_BYTES = 512 << 20

@@ -53,12 +53,14 @@ def collect_examples(store_path: Path, system: PluginSystem, run_id: str,
     from xecgbench.run.cache import ArtifactCache, CorruptArtifactError
     from xecgbench.run.config import Suite
     from xecgbench.run.layout import RunLayout
+    from xecgbench.run.stage_types import UNTRAINED
     from xecgbench.run.store import ResultsStore
     from xecgbench.run.windows import evaluation_source, evaluation_windows
 
     with ResultsStore(store_path) as store:
         run = next(r for r in store.runs() if r["run_id"] == run_id)
-        artifacts = [s for s in store.finished_stages(run_id, "attribute") if s.artifact]
+        artifacts = [s for s in store.finished_stages(run_id, "attribute")
+                     if s.artifact and s.labels.get("model_state") != UNTRAINED]  # cells only
     suite = Suite.model_validate(run["config"])
     if not artifacts:
         return None

@@ -7,8 +7,8 @@
     Benjamini–Hochberg over the distinct cells, and a verdict that calls an effect robust only
     when every seed agrees in sign.
 (b) Which attribution method localises the clinical target best? Per branch, each method's
-    primary metric averaged over every pretraining × freezing configuration, against the
-    chance level of the same windows, ranked, with intervals.
+    primary metric above its untrained-model null, beside chance and the controls, ranked
+    with paired seed-level tests (:mod:`xecgbench.report.method_answer`).
 (c) Does it cost accuracy? Per configuration, the ensemble's and each branch's balanced
     accuracy against the trivial majority-class predictor (built in
     :mod:`~xecgbench.report.accuracy_answer`).
@@ -28,7 +28,6 @@ import pandas as pd
 from xecgbench.report.accuracy_answer import accuracy_answer
 from xecgbench.report.board import (
     BRANCH_ORDER,
-    MASK_INTERVAL,
     Column,
     RunResults,
     Table,
@@ -37,12 +36,11 @@ from xecgbench.report.board import (
 from xecgbench.report.inference import (
     MIN_SEEDS,
     Grid,
-    TwoWayBootstrap,
-    difference,
-    estimate,
     grids,
     ratio,
 )
+from xecgbench.report.method_answer import method_table
+from xecgbench.report.nulls import primary_region
 from xecgbench.report.stats import benjamini_hochberg
 
 ALPHA = 0.05
@@ -53,17 +51,6 @@ ROBUST = " (robust: every seed agrees)"
 #: Branch label of the majority-class predictor the evaluate stage scores beside the model.
 TRIVIAL_BRANCH = "majority"
 CONFIG = ("pretraining", "freezing", "attribution")
-
-
-def primary_region(results: RunResults, branch: str) -> str | None:
-    """The region the primary metric is read on for ``branch`` (its first paired mask)."""
-    scores = results.scores
-    primary = results.config["primary_metric"]
-    regions = tuple(results.config["explain"]["alignment"].get(branch, ()))
-    mine = scores[(scores["metric"] == primary) & (scores["branch"] == branch)]
-    present = set(mine["region"].fillna(""))
-    candidates = [*regions, *(MASK_INTERVAL.get(r, "") for r in regions)]
-    return next((c for c in candidates if c and c in present), None)
 
 
 def _primary_frame(results: RunResults, branch: str, region: str) -> pd.DataFrame:
@@ -176,110 +163,6 @@ def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
     defined = np.isfinite(stack)
     with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 -> NaN where none is defined
         return Grid(np.where(defined, stack, 0.0).sum(axis=0) / defined.sum(axis=0))
-
-
-CLASS_NAMES = {1: "AF", 0: "non-AF"}
-
-
-def _by_class(record: Mapping[str, Any], primary: str, frame: pd.DataFrame,
-              records: Sequence[Any], grid: Grid, chance: Grid | None) -> list[dict[str, Any]]:
-    """The method's score and chance level on each class's windows (label stored per score)."""
-    if "label" not in frame or frame["label"].isna().all():
-        return []
-    label_of = frame.drop_duplicates("sample").set_index("sample")["label"]
-    labels = np.array([label_of.get(r, np.nan) for r in records], dtype=float)
-    out = []
-    for label, name in CLASS_NAMES.items():
-        keep = labels == label
-        if not keep.any():
-            continue
-        mine = Grid(grid.values[:, keep])
-        result = estimate(mine, TwoWayBootstrap.draw(mine.values.shape[0], int(keep.sum())))
-        out.append({**record, "metric": f"{primary} · {name}", "mean": result.mean,
-                    "ci_low": result.low, "ci_high": result.high, "n_seeds": result.n_seeds,
-                    "n_records": result.n_records})
-        if chance is not None:
-            out.append({**record, "metric": f"chance · {name}",
-                        "mean": Grid(chance.values[:, keep]).mean()})
-    return out
-
-
-def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> Table | None:
-    """(b): methods ranked by the primary metric above chance, per branch (and class)."""
-    primary = results.config["primary_metric"]
-    up = results.direction(primary) is not False
-    rows, values = [], []
-    for branch in BRANCH_ORDER:
-        region = primary_region(results, branch)
-        if region is None:
-            continue
-        frame = _primary_frame(results, branch, region)
-        has_chance = "chance" in frame and frame["chance"].notna().any()
-        scored = frame.assign(value=frame["value"])
-        cells, seeds, records = grids(scored, CONFIG)
-        chance_cells = (grids(frame.assign(value=frame["chance"]), CONFIG)[0]
-                        if has_chance else {})
-        bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
-        by_method: dict[str, list[tuple]] = {}
-        for key in cells:
-            by_method.setdefault(key[2], []).append(key)
-        ranked = []
-        for method, keys in by_method.items():
-            grid = _mean_grid([cells[k] for k in keys])
-            result = estimate(grid, bootstrap)
-            row = {"branch": branch, "attribution": method, "configurations": str(len(keys))}
-            record = {"branch": branch, "attribution": method, "region": region}
-            values.append({**record, "metric": primary, "mean": result.mean,
-                           "ci_low": result.low, "ci_high": result.high,
-                           "n_seeds": result.n_seeds, "n_records": result.n_records,
-                           "coverage": result.coverage})
-            if has_chance:
-                chance = _mean_grid([chance_cells[k] for k in keys])
-                above = difference(grid, chance, bootstrap)
-                values.append({**record, "metric": "above chance", "mean": above.value,
-                               "ci_low": above.low, "ci_high": above.high,
-                               "n_seeds": above.n_seeds, "n_records": above.n_records})
-                values.append({**record, "metric": "chance", "mean": chance.mean(),
-                               "ci_low": np.nan, "ci_high": np.nan})
-            values += _by_class(record, primary, frame, records, grid,
-                                chance if has_chance else None)
-            row["coverage"] = f"{result.coverage:.0%}"
-            ranked.append((result.mean, row))
-        ranked.sort(key=lambda item: (np.isnan(item[0]), -item[0] if up else item[0]))
-        rows += [{"rank": i + 1, **row} for i, (_, row) in enumerate(ranked)]
-    if not rows:
-        return None
-    columns = [Column(primary, "", f"{primary} {'↑' if up else '↓'}", up)]
-    frame = pd.DataFrame(rows)
-    value_frame = pd.DataFrame(values)
-    if "above chance" in set(value_frame["metric"]):
-        columns += [Column("chance", "", "chance", None),
-                    Column("above chance", "", "above chance", up)]
-    for name in CLASS_NAMES.values():
-        if f"{primary} · {name}" in set(value_frame["metric"]):
-            columns += [Column(f"{primary} · {name}", "", f"{name} windows", up),
-                        Column(f"chance · {name}", "", f"chance ({name})", None)]
-    columns += [Column("coverage", "", "coverage", None, "text"),
-                Column("configurations", "", "configurations", None, "text")]
-    value_frame["region"] = ""
-    return Table(
-        name="answer-methods",
-        title="Which attribution method localises the clinical target best?",
-        caption=(
-            f"Each method's `{primary}` on the branch's target region, averaged over every "
-            "pretraining × freezing configuration, with a two-way bootstrap 95 % interval "
-            "over seeds and explained windows; chance is the score of relevance spread "
-            "uniformly over the same windows (the target's share of each window). Coverage: "
-            "share of windows on which the score is defined; every method is scored on the "
-            "same windows. AF / non-AF windows: the same score on each class's windows beside "
-            "that class's own chance level (on AF windows the P-wave mask marks where a P wave "
-            "would be; no P wave is there to find)."
-        ),
-        row_keys=("branch", "attribution"),
-        rows=frame,
-        columns=tuple(columns),
-        values=value_frame,
-    )
 
 
 def headline_tables(results: RunResults, order: Mapping[str, Mapping[str, int]],

@@ -52,6 +52,16 @@ def format_ratio(record: Mapping[str, Any] | None) -> str:
     return text + format_p(record.get("p_value"))
 
 
+def format_difference(record: Mapping[str, Any] | None) -> str:
+    """``+0.123 [0.050, 0.190] (p=0.03)`` for a difference from a reference."""
+    if record is None or not _finite(record, "mean"):
+        return "—"
+    text = f"{record['mean']:+.3f}"
+    if _finite(record, "ci_low") and _finite(record, "ci_high"):
+        text += f" [{record['ci_low']:+.3f}, {record['ci_high']:+.3f}]"
+    return text + format_p(record.get("p_value"))
+
+
 def _rank(value: Any) -> str:
     return "—" if pd.isna(value) else str(int(value))
 
@@ -70,6 +80,8 @@ def cell_texts(table: Table) -> list[list[str]]:
                 texts.append(str(row.get(column.metric, "—")))
             elif column.kind in ("ratio", "effect"):
                 texts.append(format_ratio(record))
+            elif column.kind == "difference":
+                texts.append(format_difference(record))
             else:
                 texts.append(format_stat(record))
         out.append(texts)

@@ -49,10 +49,12 @@ from xecgbench.report.board_reader import (
     sha256,
 )
 from xecgbench.report.board_scores import RAW_SCORE_COLUMNS, parse_scores, scores_bytes
+from xecgbench.report.nulls import AttributionRecord, split_af_regions, with_model_state
 from xecgbench.report.render import to_csv, to_latex, to_markdown
 from xecgbench.report.safe_write import UnsafePathError, write_inside
 from xecgbench.report.submission_record import SubmissionRecord
 from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.stage_types import UNTRAINED
 from xecgbench.run.store import ResultsStore
 
 __all__ = ["CHECKSUMS_FILE", "EXAMPLES_FILE", "RAW_SCORE_COLUMNS", "RUN_FILE", "SCORES_FILE",
@@ -157,6 +159,8 @@ class RunRecord(BaseModel):
         default_factory=dict,
         description="freezing display label -> name and depth (absent before depths existed)",
     )
+    attributions: dict[str, AttributionRecord] = Field(
+        default_factory=dict, description="method display label -> name, family, mask_informed")
     pretraining: list[dict[str, Any]] = Field(
         default_factory=list,
         description="one row per pretraining stage: pretraining, seed and report numbers",
@@ -202,6 +206,8 @@ def _flags(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
     for stage in ("evaluate", "attribute"):
         for record in store.stage_reports(run_id, stage=stage):
             labels, report = record["labels"], record["report"]
+            if labels.get("model_state") == UNTRAINED:
+                continue  # the null baseline is no trained model; nothing there to flag
             cell = {k: labels[k] for k in ("pretraining", "freezing", "seed")}
             for branch in report.get("constant_output", ()):
                 flags.append({**cell, "branch": branch, "attribution": None,
@@ -247,19 +253,26 @@ def record_from_store(store_path: Path, system: PluginSystem,
             metrics=catalogue["metrics"],
             strategies=catalogue["strategies"],
             schedules=catalogue.get("schedules", {}),
+            attributions=catalogue.get("attributions", {}),
             pretraining=_pretraining_rows(store, run["run_id"]),
             failures=store.failures(run["run_id"]),
             flags=_flags(store, run["run_id"]),
             costs=_costs(store, run["run_id"]),
         )
-    return record, scores[list(RAW_SCORE_COLUMNS)]
+    return record, with_model_state(scores[list(RAW_SCORE_COLUMNS)])
 
 
 def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = None) -> RunResults:
-    """The leaderboard's input from a validated record, its scores and probabilities if any."""
+    """The leaderboard's input from a validated record, its scores and probabilities if any:
+    trained models' rows in ``scores``, the untrained null's in ``untrained``, AF regions
+    renamed (see :mod:`~xecgbench.report.nulls`)."""
+    scores = split_af_regions(with_model_state(scores), record.run.config)
+    untrained = scores["model_state"] == UNTRAINED
     return RunResults(
         probabilities=None if probabilities is None or probabilities.empty else probabilities,
-        scores=scores,
+        scores=scores[~untrained].reset_index(drop=True),
+        untrained=scores[untrained].reset_index(drop=True),
+        attributions={k: v.model_dump() for k, v in record.attributions.items()},
         run=record.run.model_dump(),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         strategies={k: v.model_dump() for k, v in record.strategies.items()},

@@ -98,15 +98,21 @@ def _methods(table: Table) -> list[str]:
     values = table.values
     lines = []
     for branch, group in table.rows.groupby("branch", sort=False):
-        best = group.iloc[0]["attribution"]
+        top = group.iloc[0]
+        best = top["attribution"]
         record = values[(values["branch"] == branch) & (values["attribution"] == best)]
         primary = next(m for m in record["metric"] if "·" not in m and m not in (
             "chance", "above chance"))
         score = record[record["metric"] == primary].iloc[0].to_dict()
         chance = record[record["metric"] == "chance"]
         against = (f" against chance {chance['mean'].iloc[0]:.3f}" if len(chance) else "")
-        lines.append(f"- **{branch} branch**: best `{best}`, {primary} "
-                     f"{format_stat(score)}{against} (ranking: {_join(group['attribution'])}).")
+        untrained = record[record["metric"] == "above untrained"]
+        above = (f", {format_stat(untrained.iloc[0].to_dict())} above its untrained model"
+                 f" ({top.get('vs untrained', '—')})" if len(untrained) else "")
+        verdict = top.get("best", "best")
+        lines.append(f"- **{branch} branch**: top `{best}` ({verdict}), {primary} "
+                     f"{format_stat(score)}{against}{above} "
+                     f"(ranking: {_join(group['attribution'])}).")
     return lines
 
 

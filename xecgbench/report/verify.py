@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.nulls import with_model_state
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
     ResultsFileError,
@@ -156,15 +157,20 @@ def draw_cells(suite: Suite, n: int, seed: int) -> list[Cell]:
 
 
 def cell_suite(suite: Suite, cell: Cell) -> Suite:
-    """The suite reduced to one cell; every other field (so every stage key) unchanged."""
+    """The suite reduced to one cell; every other field (so every stage key) unchanged.
+
+    The seed's untrained baseline is left out: it belongs to no cell (and shapes no key).
+    """
+    explain = suite.explain.model_copy(update={"untrained_baseline": False})
     return suite.model_copy(update={
         "seeds": (cell.seed,), "pretraining": (cell.pretraining,), "freezing": (cell.freezing,),
+        "explain": explain,
     })
 
 
 def _keyed(scores: pd.DataFrame) -> pd.DataFrame:
     """Scores indexed by string keys (None/NaN as ""), each number as float and committed text."""
-    frame = scores.copy()
+    frame = with_model_state(scores)
     for column in KEY_COLUMNS:
         frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
     for column in VALUE_COLUMNS:

@@ -90,6 +90,14 @@ class ExplainConfig(_Frozen):
         }
     )
 
+    #: Score every method also on the model re-initialised from each seed (no training): the
+    #: "untrained" null. One attribute and score stage per seed × method, not per cell.
+    untrained_baseline: bool = True
+    #: Masks whose target exists only in sinus rhythm (no P wave in AF): their scores on AF
+    #: windows are reported under the mapped name (the template interval where a P wave
+    #: would be), never pooled with the non-AF windows' scores.
+    af_regions: dict[str, str] = Field(default_factory=lambda: {"p_wave": "atrial_interval"})
+
     @field_validator("branches")
     @classmethod
     def _known_branches(cls, value: tuple[str, ...]) -> tuple[str, ...]:

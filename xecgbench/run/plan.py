@@ -15,7 +15,7 @@ from typing import Any
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, content_hash
 from xecgbench.run.param_defaults import key_params
-from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, StageTask
+from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, UNTRAINED, StageTask
 from xecgbench.run.training import FINE_TUNING_VERSION
 
 #: Explain settings that change the relevance arrays (which windows, which branches, chunking);
@@ -87,22 +87,29 @@ class StageKeys:
     def _explain(self, fields: tuple[str, ...]) -> dict[str, Any]:
         return self.suite.explain.model_dump(mode="json", include=set(fields))
 
-    def pretrain(self, seed: int, pretraining: ComponentSpec) -> str:
-        """Data, model, strategy, pretraining budget, seed."""
+    def _data_id(self) -> dict[str, Any]:
         data = self.suite.data
         # The test source shapes no training: suites that differ only in it (``paper`` and
         # ``paper-ludb``) share their pretrained and fine-tuned models in one ``--out``.
-        data_id = {
+        return {
             "dataset": self._id("datasets", data.dataset),
             "test": None,  # kept (constant) so keys of suites without a test source are unchanged
             "fs": data.fs,
             "duration_s": data.duration_s,
             "model": self._id("models", self.suite.model),
         }
+
+    def pretrain(self, seed: int, pretraining: ComponentSpec) -> str:
+        """Data, model, strategy, pretraining budget, seed."""
         return content_hash([
-            "pretrain", data_id, self._id("pretraining", pretraining),
+            "pretrain", self._data_id(), self._id("pretraining", pretraining),
             _budget_id(self.suite.pretraining_budget), seed,
         ])
+
+    def untrained(self, seed: int) -> str:
+        """The seed's initial model: data and model (as for pretraining), seed; no budget or
+        strategy, so every cell of the seed shares it."""
+        return content_hash(["untrained", self._data_id(), seed])
 
     def finetune(self, pre_key: str, freezing: ComponentSpec) -> str:
         """The pretrained model, the schedule, the training budget and procedure version."""
@@ -168,19 +175,42 @@ def _cell_tasks(suite: Suite, keys: StageKeys, cell: Cell, accuracy: list[Compon
                       model_labels),
             {"finetune": fine_key},
         )
+    yield from _explanation_tasks(suite, keys, cell.seed, fine_key, specs, labels, explanation,
+                                  {"finetune": fine_key})
+
+
+def _explanation_tasks(suite: Suite, keys: StageKeys, seed: int, model_key: str,
+                       specs: dict[str, ComponentSpec], labels: dict[str, Any],
+                       explanation: list[ComponentSpec],
+                       model_needs: dict[str, str]) -> Iterator[PlannedTask]:
+    """Attribute and score tasks of every method on the model keyed ``model_key``."""
     for attribution in suite.attributions:
-        attr_key = keys.attribute(fine_key, attribution)
+        attr_key = keys.attribute(model_key, attribution)
         attr_labels = {**labels, "attribution": attribution.display}
         attr_specs = {**specs, "attributions": attribution}
-        yield PlannedTask(StageTask("attribute", attr_key, cell.seed, attr_specs, attr_labels),
-                          {"finetune": fine_key})
+        yield PlannedTask(StageTask("attribute", attr_key, seed, attr_specs, attr_labels),
+                          dict(model_needs))
         for metric in explanation:
             yield PlannedTask(
-                StageTask("score", keys.score(attr_key, metric), cell.seed,
+                StageTask("score", keys.score(attr_key, metric), seed,
                           {**attr_specs, "metrics": metric},
                           {**attr_labels, "metric": metric.display}),
-                {"finetune": fine_key, "attribute": attr_key},
+                {**model_needs, "attribute": attr_key},
             )
+
+
+def _untrained_tasks(suite: Suite, keys: StageKeys, seed: int,
+                     explanation: list[ComponentSpec]) -> Iterator[PlannedTask]:
+    """The null baseline of one seed: every method on the initial model, scored like a cell.
+
+    Its rows carry ``model_state = untrained`` and no pretraining or freezing label; it needs
+    no upstream stage (the initial weights are rebuilt from the seed, see ``load_model``).
+    """
+    labels = {"dataset": suite.data.dataset.display, "seed": seed, "pretraining": None,
+              "freezing": None, "model_state": UNTRAINED}
+    specs = {"models": suite.model}
+    yield from _explanation_tasks(suite, keys, seed, keys.untrained(seed), specs, labels,
+                                  explanation, {})
 
 
 def plan(suite: Suite, system: PluginSystem) -> list[PlannedTask]:
@@ -201,5 +231,8 @@ def plan(suite: Suite, system: PluginSystem) -> list[PlannedTask]:
         ))
     for cell in cells(suite):
         tasks.extend(_cell_tasks(suite, keys, cell, accuracy, explanation))
+    if suite.explain.untrained_baseline:
+        for seed in suite.seeds:
+            tasks.extend(_untrained_tasks(suite, keys, seed, explanation))
     order = {stage: i for i, stage in enumerate(STAGES)}
     return sorted(tasks, key=lambda t: order[t.task.stage])

@@ -47,9 +47,11 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
     ``metrics``: display label -> name, category, direction and optional sanity check;
     ``strategies``: pretraining display label -> name, pre-trained branches and what its
     report keys mean; ``schedules``: freezing display label -> name and ``depth`` (blocks frozen,
-    None when not one fixed number). Labels whose plugin is not installed are left out.
+    None when not one fixed number); ``attributions``: method display label -> name, family and
+    whether it builds relevance from the masks it is scored on (``mask_informed``). Labels whose
+    plugin is not installed are left out.
     """
-    metrics, strategies, schedules = {}, {}, {}
+    metrics, strategies, schedules, attributions = {}, {}, {}, {}
     for spec in suite.metrics:
         if spec.name in system.registry["metrics"]:
             info = system.registry["metrics"].get(spec.name).info
@@ -78,7 +80,15 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
             schedules[spec.display] = {
                 "name": spec.name, "depth": depth if isinstance(depth, int) else None,
             }
-    return {"metrics": metrics, "strategies": strategies, "schedules": schedules}
+    for spec in suite.attributions:
+        if spec.name in system.registry["attributions"]:
+            method = system.registry["attributions"].get(spec.name)
+            attributions[spec.display] = {
+                "name": spec.name, "family": str(getattr(method, "family", "")),
+                "mask_informed": bool(getattr(method, "mask_informed", False)),
+            }
+    return {"metrics": metrics, "strategies": strategies, "schedules": schedules,
+            "attributions": attributions}
 
 
 def cpu_kernels() -> str:

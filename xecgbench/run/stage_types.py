@@ -19,6 +19,9 @@ STAGES: tuple[str, ...] = ("pretrain", "finetune", "evaluate", "attribute", "sco
 #: evaluate 3: per-window probabilities and validation-record operating points;
 #: score 2: each window's class and chance level stored beside its score).
 STAGE_VERSIONS = {"evaluate": 3, "score": 2}
+#: ``model_state`` of score rows: the cell's trained model, or the null baseline that explains
+#: the same architecture re-initialised from the seed (no pretraining, no fine-tuning).
+TRAINED, UNTRAINED = "trained", "untrained"
 #: Registry kind of the component each stage is named after (for failure reports).
 STAGE_KIND = {
     "pretrain": "pretraining",
@@ -120,9 +123,12 @@ def build_model(context: StageContext, seed: int, n_samples: int) -> BranchedMod
 
 
 def load_model(context: StageContext, task: StageTask, upstream: str) -> Any:
+    """The ``upstream`` stage's model; an untrained task's model is the seed's initialisation
+    itself (the weights every pretraining of that seed starts from)."""
     _, test = load_data(context)
     model = build_model(context, task.seed, test.signals.shape[-1])
-    model.load_state_dict(context.cache.load_state(*task.upstream[upstream]))
+    if task.labels.get("model_state") != UNTRAINED:
+        model.load_state_dict(context.cache.load_state(*task.upstream[upstream]))
     model.to(context.device)
     model.eval()
     return model
@@ -130,4 +136,4 @@ def load_model(context: StageContext, task: StageTask, upstream: str) -> Any:
 
 def score_row(task: StageTask, **values: Any) -> dict[str, Any]:
     """One score row: the stage key, the cell's labels and ``values``."""
-    return {"stage_key": task.key, **task.labels, **values}
+    return {"stage_key": task.key, "model_state": TRAINED, **task.labels, **values}

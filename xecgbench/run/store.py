@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS scores (
     stage_key TEXT NOT NULL, dataset TEXT, seed INTEGER, pretraining TEXT, freezing TEXT,
     attribution TEXT, branch TEXT NOT NULL, metric TEXT NOT NULL, category TEXT,
     region TEXT NOT NULL, sample INTEGER NOT NULL, record_id TEXT, value REAL,
-    label INTEGER, chance REAL,
+    label INTEGER, chance REAL, model_state TEXT,
     PRIMARY KEY (stage_key, branch, metric, region, sample)
 );
 CREATE TABLE IF NOT EXISTS probabilities (
@@ -61,6 +61,7 @@ MIGRATIONS: tuple[tuple[str, str, str], ...] = (
     ("scores", "label", "INTEGER"),
     ("scores", "chance", "REAL"),
     ("stages", "probabilities_checksum", "TEXT"),
+    ("scores", "model_state", "TEXT"),
 )
 #: The order a stage's score rows are checksummed in (its primary key).
 _BLOCK_ORDER = "branch, metric, region, sample"
@@ -68,6 +69,7 @@ _BLOCK_ORDER = "branch, metric, region, sample"
 SCORE_COLUMNS = (
     "stage_key", "dataset", "seed", "pretraining", "freezing", "attribution",
     "branch", "metric", "category", "region", "sample", "record_id", "value", "label", "chance",
+    "model_state",
 )
 
 #: One row per evaluated window (test and validation split) and branch: its AF probability.
@@ -93,6 +95,13 @@ def scores_digest(rows: Iterable[Sequence[Any]]) -> str:
         digest.update(repr(tuple(row)).encode())
         digest.update(b"\n")
     return digest.hexdigest()
+
+
+def score_block_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """:func:`scores_digest` of :data:`SCORE_COLUMNS` rows; a row whose ``model_state`` (the
+    last column) is NULL was written before that column existed and is digested without it,
+    so the checksums stored then still match."""
+    return scores_digest(row[:-1] if row[-1] is None else row for row in map(tuple, rows))
 
 
 @dataclass(frozen=True)
@@ -182,7 +191,7 @@ class ResultsStore:
         cursor = db.execute(
             f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE stage_key = ? "
             f"ORDER BY {_BLOCK_ORDER}", (key,))
-        return scores_digest(cursor)
+        return score_block_digest(cursor)
 
     def scores_intact(self, key: str) -> bool:
         """True when stage ``key``'s score rows match their checksum (or predate checksums)."""
@@ -433,7 +442,7 @@ class ResultsStore:
         expected = dict(self._db.execute(
             "SELECT key, scores_checksum FROM stages WHERE scores_checksum IS NOT NULL"))
         for key, block in itertools.groupby(rows, key=lambda row: row[0]):
-            if key in expected and scores_digest(block) != expected[key]:
+            if key in expected and score_block_digest(block) != expected[key]:
                 stage = self._db.execute("SELECT stage, labels_json FROM stages WHERE key = ?",
                                          (key,)).fetchone()
                 raise CorruptScoresError(

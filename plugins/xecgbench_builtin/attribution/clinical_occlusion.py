@@ -108,6 +108,9 @@ class ClinicalOcclusion:
     family: ClassVar[str] = "perturbation"
     needs_baseline: ClassVar[bool] = True
     relative_cost: ClassVar[float] = 2.5  # 5 forward passes ≈ 2.5 forward+backward passes
+    #: Relevance is built from the masks the alignment metrics score: its natural null is
+    #: about 1 / len(intervals) of the mass on each interval type, not the mask's share.
+    mask_informed: ClassVar[bool] = True
 
     def __init__(
         self,

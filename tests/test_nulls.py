@@ -1,0 +1,212 @@
+"""Null baselines and honest targets: the untrained model per seed × method, the amplitude
+control, AF windows kept apart from the P-wave target, mask-informed methods ranked apart."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xecgbench.plugins.manager import PluginSystem, load_plugins
+from xecgbench.report.board import RunResults
+from xecgbench.report.nulls import NOT_ABOVE, split_af_regions
+from xecgbench.report.render import to_markdown
+from xecgbench.report.results_files import _read_scores, load_store
+from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.config import load_suite
+from xecgbench.run.layout import STORE_NAME
+from xecgbench.run.plan import plan
+from xecgbench.run.runner import run_suite
+from xecgbench.run.store import ResultsStore, score_block_digest, scores_digest
+
+PRIMARY = "relevance_mass_accuracy"
+METRICS = {PRIMARY: {"name": PRIMARY, "category": "localisation", "higher_is_better": True}}
+
+
+@pytest.fixture(scope="module")
+def system() -> PluginSystem:
+    return load_plugins(autoload=False)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory, system: PluginSystem) -> Path:
+    """The smoke suite on two seeds (two pretrainings × two freezings = 4 cells per seed)."""
+    out = tmp_path_factory.mktemp("nulls")
+    summary = run_suite(load_suite("smoke", ["seeds=[0, 1]"]), system, out, quiet=True)
+    assert summary.ok
+    return out
+
+
+def test_plan_has_one_untrained_attribute_stage_per_seed_and_method(system) -> None:
+    suite = load_suite("smoke", ["seeds=[0, 1]"])
+    tasks = [p for p in plan(suite, system) if p.task.labels.get("model_state") == "untrained"]
+    attribute = [p for p in tasks if p.task.stage == "attribute"]
+    pairs = sorted((p.task.seed, p.task.labels["attribution"]) for p in attribute)
+    methods = [a.display for a in suite.attributions]
+    assert pairs == sorted(itertools.product(suite.seeds, methods))
+    assert all(p.needs == {} for p in attribute)  # rebuilt from the seed, no trained model
+    assert all(p.task.labels["pretraining"] is None for p in tasks)
+    off = load_suite("smoke", ["seeds=[0, 1]", "explain.untrained_baseline=false"])
+    assert not [p for p in plan(off, system) if p.task.labels.get("model_state")]
+
+
+def test_untrained_rows_exist_for_every_seed_and_method_at_one_stage_each(
+        smoke_run: Path, system: PluginSystem) -> None:
+    suite = load_suite("smoke", ["seeds=[0, 1]"])
+    with ResultsStore(smoke_run / STORE_NAME) as store:
+        run_id = store.latest_run_id()
+        stages = store.finished_stages(run_id, "attribute")
+        scores = store.scores_frame(run_id)
+    untrained = [s for s in stages if s.labels.get("model_state") == "untrained"]
+    n_methods, n_cells = len(suite.attributions), 4
+    assert len(untrained) == len(suite.seeds) * n_methods  # not per cell
+    assert len(stages) == len(suite.seeds) * n_methods * (n_cells + 1)
+    rows = scores[scores["model_state"] == "untrained"]
+    assert set(map(tuple, rows[["seed", "attribution"]].drop_duplicates().to_numpy())) == set(
+        itertools.product(suite.seeds, [a.display for a in suite.attributions]))
+    assert rows["pretraining"].isna().all() and rows["freezing"].isna().all()
+    assert set(scores.loc[scores["model_state"] != "untrained", "model_state"]) == {"trained"}
+    # the null explains the same windows as every cell
+    trained = scores[(scores["model_state"] == "trained") & scores["attribution"].notna()]
+    assert set(rows["sample"]) == set(trained["sample"])
+
+
+def test_leaderboard_reads_the_null_and_keeps_the_p_wave_target_to_non_af(
+        smoke_run: Path, system: PluginSystem) -> None:
+    results = load_store(smoke_run / STORE_NAME, system)
+    assert not results.untrained.empty and (results.untrained["model_state"] == "untrained").all()
+    assert (results.scores["model_state"] == "trained").all()
+    morph = results.scores[(results.scores["branch"] == "morphology")
+                           & (results.scores["metric"] == PRIMARY)]
+    assert set(morph.loc[morph["region"] == "p_wave", "label"]) == {0}  # non-AF windows only
+    assert set(morph.loc[morph["region"] == "atrial_interval", "label"]) == {1}
+    assert results.attributions["amplitude"]["family"] == "control"
+    board = build_leaderboard(results)
+    answer = board.table("answer-methods")
+    metrics = set(answer.values["metric"])
+    assert {"untrained", "above untrained", "chance", "atrial_interval (AF)"} <= metrics
+    rows = answer.rows.set_index(["branch", "attribution"])
+    assert rows.loc[("morphology", "amplitude"), "role"] == "control"
+    assert np.isnan(rows.loc[("morphology", "amplitude"), "rank"])  # controls are not ranked
+    # amplitude ignores the model: untrained and trained maps are the same
+    assert rows.loc[("rhythm", "amplitude"), "vs untrained"] == NOT_ABOVE
+    alignment = board.table("alignment-morphology")
+    assert "above untrained" in set(alignment.values["metric"])
+    assert "atrial_interval" in {c.region for c in alignment.columns}
+    assert "untrained model" in to_markdown(board)
+
+
+def _results(trained: dict[str, float], untrained: dict[str, float],
+             attributions: dict | None = None, seeds=(0, 1, 2, 3), n=10) -> RunResults:
+    """Morphology rows per method: trained score ``trained[m]``, untrained ``untrained[m]``,
+    half the windows AF; small noise so seed-level tests have spread."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for (method, level), seed, sample in itertools.product(trained.items(), seeds, range(n)):
+        for state, value in (("trained", level), ("untrained", untrained[method])):
+            for pretraining in (("none", "p_wave_detection") if state == "trained" else (None,)):
+                rows.append({
+                    "stage_key": "k", "dataset": "d", "seed": seed, "pretraining": pretraining,
+                    "freezing": "none" if state == "trained" else None, "attribution": method,
+                    "branch": "morphology", "metric": PRIMARY, "category": "localisation",
+                    "region": "p_wave", "sample": sample, "record_id": f"r{sample}",
+                    "value": value + rng.normal(0, 0.01) + 0.01 * seed, "label": sample % 2,
+                    "chance": 0.1, "model_state": state})
+    scores = pd.DataFrame(rows)
+    config = {"name": "fake", "seeds": list(seeds), "primary_metric": PRIMARY,
+              "pretraining": ["none", "p_wave_detection"], "freezing": ["none"],
+              "attributions": list(trained), "metrics": [PRIMARY],
+              "explain": {"alignment": {"morphology": ["p_wave"]}}}
+    scores = split_af_regions(scores, config)
+    run = {"run_id": "r", "suite": "fake", "config_hash": "h", "config": config,
+           "provenance": {}, "started": 1.7e9, "status": "ok"}
+    strategies = {"none": {"name": "none", "branches": [], "report_directions": {},
+                           "report_description": ""}}
+    null = scores["model_state"] == "untrained"
+    return RunResults(scores[~null].reset_index(drop=True), run, METRICS, (), strategies,
+                      untrained=scores[null].reset_index(drop=True),
+                      attributions=attributions or {})
+
+
+def _answer(results: RunResults) -> pd.DataFrame:
+    return build_leaderboard(results).table("answer-methods").rows.set_index("attribution")
+
+
+def test_a_method_not_above_its_untrained_score_is_marked_and_ranked_below() -> None:
+    # "lucky" scores highest raw, but its untrained model scores higher still
+    rows = _answer(_results({"learnt": 0.40, "lucky": 0.60}, {"learnt": 0.10, "lucky": 0.70}))
+    assert rows.loc["lucky", "vs untrained"] == NOT_ABOVE
+    assert rows.loc["learnt", "vs untrained"] == "above untrained"
+    assert rows.loc["learnt", "rank"] == 1 and rows.loc["lucky", "rank"] == 2  # above-untrained
+    assert rows.loc["learnt", "best"].startswith("best (by score above untrained")
+    assert rows.loc["lucky", "best"] == "below top"
+
+
+def test_best_is_not_claimed_without_a_paired_difference() -> None:
+    rows = _answer(_results({"a": 0.40, "b": 0.40}, {"a": 0.10, "b": 0.10}))
+    assert rows.iloc[0]["best"] == "top, not separable from every other"
+    assert "tied with top" in set(rows["best"])
+
+
+def test_a_mask_informed_method_is_marked_and_ranked_apart() -> None:
+    informed = {"occlusion_by_mask": {"name": "x", "family": "perturbation",
+                                      "mask_informed": True},
+                "dtd": {"name": "dtd", "family": "propagation", "mask_informed": False}}
+    results = _results({"dtd": 0.3, "occlusion_by_mask": 0.9},
+                       {"dtd": 0.1, "occlusion_by_mask": 0.25}, informed)
+    rows = _answer(results)
+    assert rows.loc["occlusion_by_mask", "role"] == "mask-informed"
+    assert np.isnan(rows.loc["occlusion_by_mask", "rank"])
+    assert rows.loc["occlusion_by_mask", "best"] == "ranked apart: mask-informed #1"
+    assert rows.loc["dtd", "rank"] == 1  # first among methods that do not read the masks
+    alignment = build_leaderboard(results).table("alignment-morphology").rows
+    assert set(alignment.loc[alignment["attribution"] == "occlusion_by_mask", "role"]) == {
+        "mask-informed"}
+
+
+def test_p_wave_alignment_uses_only_non_af_windows() -> None:
+    results = _results({"dtd": 0.3}, {"dtd": 0.1})
+    p_wave = results.scores[results.scores["region"] == "p_wave"]
+    assert set(p_wave["label"]) == {0}
+    assert set(results.scores.loc[results.scores["region"] == "atrial_interval", "label"]) == {1}
+    values = build_leaderboard(results).table("answer-methods").values
+    n = values[(values["metric"] == PRIMARY) & (values["attribution"] == "dtd")]["n_records"]
+    assert int(n.iloc[0]) == 5  # of 10 windows, the 5 non-AF ones
+
+
+def test_split_renames_af_rows_and_their_sub_scores_only() -> None:
+    scores = pd.DataFrame({"region": ["p_wave", "p_wave", "p_wave/x", "r_peak", "p_wave"],
+                           "label": [0, 1, 1, 1, np.nan]})
+    out = split_af_regions(scores, {"explain": {}})  # default af_regions
+    assert list(out["region"]) == ["p_wave", "atrial_interval", "atrial_interval/x", "r_peak",
+                                   "p_wave"]
+    same = split_af_regions(scores, {"explain": {"af_regions": {}}})
+    assert list(same["region"]) == list(scores["region"])
+
+
+def test_rows_stored_before_model_state_keep_their_checksum() -> None:
+    old = [("k", "d", 0, "none", "none", "dtd", "rhythm", "m", "c", "", 1, "r", 0.5, 0, 0.1)]
+    assert score_block_digest([(*old[0], None)]) == scores_digest(old)  # what was stored
+    assert score_block_digest([(*old[0], "untrained")]) != scores_digest(old)
+
+
+def test_raw_scores_without_model_state_read_as_trained(tmp_path: Path) -> None:
+    frame = pd.DataFrame([{"dataset": "d", "seed": 0, "pretraining": "none", "freezing": "none",
+                           "attribution": "dtd", "branch": "rhythm", "metric": "m",
+                           "category": "c", "region": "", "sample": 1, "record_id": "r",
+                           "value": 0.5, "label": 0, "chance": 0.1}])
+    path = tmp_path / "scores.csv.gz"
+    path.write_bytes(gzip.compress(frame.to_csv(index=False).encode()))
+    assert list(_read_scores(path)["model_state"]) == ["trained"]
+
+
+def test_results_without_a_null_rank_by_the_raw_score() -> None:
+    results = _results({"a": 0.5, "b": 0.2}, {"a": 0.1, "b": 0.1})
+    bare = dataclasses.replace(results, untrained=pd.DataFrame())
+    rows = _answer(bare)
+    assert rows.loc["a", "rank"] == 1 and rows.loc["a", "vs untrained"] == "no untrained baseline"
