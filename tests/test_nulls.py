@@ -14,9 +14,10 @@ import pytest
 
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.report.board import RunResults
-from xecgbench.report.nulls import NOT_ABOVE, split_af_regions
+from xecgbench.report.board_scores import parse_scores
+from xecgbench.report.nulls import NOT_ABOVE, split_af_regions, with_model_state
 from xecgbench.report.render import to_markdown
-from xecgbench.report.results_files import _read_scores, load_store
+from xecgbench.report.results_files import load_store
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.config import load_suite
 from xecgbench.run.layout import STORE_NAME
@@ -201,8 +202,8 @@ def test_raw_scores_without_model_state_read_as_trained(tmp_path: Path) -> None:
                            "category": "c", "region": "", "sample": 1, "record_id": "r",
                            "value": 0.5, "label": 0, "chance": 0.1}])
     path = tmp_path / "scores.csv.gz"
-    path.write_bytes(gzip.compress(frame.to_csv(index=False).encode()))
-    assert list(_read_scores(path)["model_state"]) == ["trained"]
+    scores = parse_scores(gzip.compress(frame.to_csv(index=False).encode()), path)
+    assert list(with_model_state(scores)["model_state"]) == ["trained"]
 
 
 def test_results_without_a_null_rank_by_the_raw_score() -> None:

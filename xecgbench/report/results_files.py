@@ -220,9 +220,11 @@ def _flags(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
 
 
 def _costs(store: ResultsStore, run_id: str) -> list[dict[str, Any]]:
+    """Attribute-stage seconds on the trained models (the untrained null's are left out)."""
     rows = [{**{k: r["labels"][k] for k in ("pretraining", "freezing", "seed", "attribution")},
              "seconds": float(r["seconds"])}
-            for r in store.stage_reports(run_id, stage="attribute") if r["seconds"] is not None]
+            for r in store.stage_reports(run_id, stage="attribute")
+            if r["seconds"] is not None and r["labels"].get("pretraining") is not None]
     return sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))
 
 
