@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xecgbench.run.faults import StorageError, from_os_error, from_sqlite_error
+from xecgbench.run.faults import (
+    GuardedConnection,
+    StorageError,
+    connect_read_only,
+    from_os_error,
+    from_sqlite_error,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -97,23 +103,34 @@ class StageRecord:
 class ResultsStore:
     """Append-mostly SQLite store; each write is one transaction, so a kill loses nothing done."""
 
-    def __init__(self, path: Path | str, timeout_s: float = 30.0) -> None:
+    def __init__(self, path: Path | str, timeout_s: float = 30.0, *,
+                 read_only: bool = False) -> None:
+        """Open (creating and migrating) the store; ``read_only`` changes nothing on disk.
+
+        Readers (``status``, leaderboards, ``load_scores``, ``explain``) open read-only, so a
+        store on a read-only mount or a damaged one is read or refused without a write.
+        """
         self.path = Path(path)
         self.timeout_s = timeout_s
         #: Set when the store opened without commits it had made (its -wal file was lost).
         self.lost_commits = 0
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise from_os_error(exc, self.path.parent) from exc
-        try:
-            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        if read_only:
+            self._raw = connect_read_only(self.path, timeout_s)
+            self._db = GuardedConnection(self._raw, self.path)
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise from_os_error(exc, self.path.parent) from exc
+            try:
+                self._raw = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise from_sqlite_error(exc, self.path) from exc
+            self._db = GuardedConnection(self._raw, self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             self._migrate()
-        except sqlite3.Error as exc:
-            raise from_sqlite_error(exc, self.path) from exc
         self._check_commits()
 
     # -- schema migration and lost-WAL detection ------------------------------------------------
@@ -164,7 +181,7 @@ class ResultsStore:
             raise from_os_error(exc, self.commits_file) from exc
 
     @staticmethod
-    def _block_digest(db: sqlite3.Connection, key: str) -> str:
+    def _block_digest(db: GuardedConnection, key: str) -> str:
         cursor = db.execute(
             f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE stage_key = ? "
             f"ORDER BY {_BLOCK_ORDER}", (key,))
@@ -187,9 +204,9 @@ class ResultsStore:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[GuardedConnection]:
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._raw.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc):
                 raise StoreLockedError(
@@ -202,12 +219,10 @@ class ResultsStore:
             self._db.execute("INSERT INTO meta VALUES ('commits', 1) "
                              "ON CONFLICT(key) DO UPDATE SET value = value + 1")
             self._db.execute("COMMIT")
-        except BaseException as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
-                    exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
-                raise from_sqlite_error(exc, self.path) from exc
+        except BaseException:
+            if self._raw.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # the error below says what failed
+                    self._raw.execute("ROLLBACK")
             raise
         self._write_commits()
 
@@ -406,7 +421,7 @@ def load_scores(path: Path | str, run_id: str | None = None) -> Any:
     """
     if not Path(path).is_file():
         raise FileNotFoundError(f"no results store at {path} (xecgbench run writes results.sqlite)")
-    with ResultsStore(path) as store:
+    with ResultsStore(path, read_only=True) as store:
         runs = [run["run_id"] for run in store.runs()]
         if run_id is not None and run_id not in runs:
             raise KeyError(f"no run {run_id!r} in {path}; runs: {', '.join(runs) or '(none)'}")
