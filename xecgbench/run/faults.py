@@ -129,31 +129,3 @@ class GuardedConnection:
 
     def close(self) -> None:
         self._db.close()
-
-
-def connect_read_only(path: Path, timeout_s: float) -> sqlite3.Connection:
-    """A connection that cannot write ``path``: no schema set-up, no WAL switch, no migration.
-
-    A WAL store whose directory is read-only (a read-only mount) has no ``-shm`` file to map,
-    and SQLite then refuses even ``mode=ro``; nothing can write such a store, so it is opened
-    ``immutable`` instead.
-    """
-    uri = path.resolve().as_uri()
-    with sqlite_faults(path):
-        try:
-            return _probed(f"{uri}?mode=ro", timeout_s)
-        except sqlite3.OperationalError as exc:
-            if "unable to open" not in str(exc):
-                raise
-        return _probed(f"{uri}?mode=ro&immutable=1", timeout_s)
-
-
-def _probed(uri: str, timeout_s: float) -> sqlite3.Connection:
-    """Connect to ``uri`` and read its schema (SQLite opens lazily; this makes it open now)."""
-    db = sqlite3.connect(uri, uri=True, timeout=timeout_s, isolation_level=None)
-    try:
-        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except sqlite3.Error:
-        db.close()
-        raise
-    return db

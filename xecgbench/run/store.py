@@ -21,9 +21,9 @@ from typing import Any
 from xecgbench.run.faults import (
     GuardedConnection,
     StorageError,
-    connect_read_only,
     from_os_error,
     from_sqlite_error,
+    sqlite_faults,
 )
 
 SCHEMA = """
@@ -98,6 +98,34 @@ class StageRecord:
     checksum: str | None
     report: dict[str, Any]
     labels: dict[str, Any] = field(default_factory=dict)
+
+
+def connect_read_only(path: Path, timeout_s: float) -> sqlite3.Connection:
+    """A connection that cannot write ``path``: no schema set-up, no WAL switch, no migration.
+
+    A WAL store whose directory is read-only (a read-only mount) has no ``-shm`` file to map,
+    and SQLite then refuses even ``mode=ro``; nothing can write such a store, so it is opened
+    ``immutable`` instead.
+    """
+    uri = path.resolve().as_uri()
+    with sqlite_faults(path):
+        try:
+            return _probed(f"{uri}?mode=ro", timeout_s)
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc):
+                raise
+        return _probed(f"{uri}?mode=ro&immutable=1", timeout_s)
+
+
+def _probed(uri: str, timeout_s: float) -> sqlite3.Connection:
+    """Connect to ``uri`` and read its schema (SQLite opens lazily; this makes it open now)."""
+    db = sqlite3.connect(uri, uri=True, timeout=timeout_s, isolation_level=None)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
 
 
 class ResultsStore:
