@@ -77,5 +77,7 @@ def test_read_bounded(tmp_path: Path) -> None:
         read_bounded(fifo, HEADER_LIMIT)
     with pytest.raises(UnreadableFile, match="not a regular file"):
         read_bounded("/dev/zero", HEADER_LIMIT)
+    with pytest.raises(UnreadableFile, match="not a regular file"):
+        read_bounded(tmp_path, HEADER_LIMIT)
     with pytest.raises(UnreadableFile, match="limit"):
         read_bounded(fine, 4)

@@ -51,10 +51,11 @@ def read_bounded(path: Path | str, limit: int) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise UnreadableFile(f"cannot be read ({exc.strerror or exc})") from None
+    problem = _kind_problem(os.fstat(descriptor), limit)
+    if problem:
+        os.close(descriptor)
+        raise UnreadableFile(problem)
     with os.fdopen(descriptor, "rb") as handle:
-        problem = _kind_problem(os.fstat(descriptor), limit)
-        if problem:
-            raise UnreadableFile(problem)
         data = handle.read(limit + 1)
     if len(data) > limit:  # grew since the check
         raise UnreadableFile(f"is over the {limit} byte limit for such a file")
