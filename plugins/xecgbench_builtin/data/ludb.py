@@ -142,7 +142,8 @@ class LUDB(WFDBDataset):
         base = str(self.path / entry.record)
         problem = file_problem(f"{base}.{self.lead}", SIGNAL_LIMIT)
         if problem:
-            raise BadRecordError(entry.record, f"annotation {base}.{self.lead} {problem}")
+            raise BadRecordError(
+                entry.record, f"missing or corrupt annotation {base}.{self.lead}: it {problem}")
         try:
             annotation = wfdb.rdann(base, self.lead)
             waves = waves_from_annotation(annotation.sample, list(annotation.symbol))
