@@ -255,5 +255,7 @@ def test_bad_parameters_raise_clear_errors(params: dict, message: str) -> None:
 def test_bad_split_and_rate_raise() -> None:
     with pytest.raises(ValueError, match="split 'val'; valid: train, test"):
         SyntheticECG().load("val", fs=FS, duration_s=1.0)
-    with pytest.raises(ValueError, match="fs > 0"):
+    with pytest.raises(ValueError, match="= 0 samples; need at least one sample"):
         SyntheticECG().load("train", fs=0, duration_s=1.0)
+    with pytest.raises(ValueError, match=r"50 Hz × 0\.001 s = 0\.05 samples"):  # issue 24
+        SyntheticECG().load("train", fs=50, duration_s=0.001)

@@ -173,7 +173,7 @@ class TrainingBudget:
 
     epochs: Annotated[int, Field(ge=0)] = 10
     batch_size: Annotated[int, Field(ge=1)] = 32
-    lr: Annotated[float, Field(gt=0)] = 1e-3
+    lr: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1e-3
     patience: Annotated[int, Field(ge=1)] = 3
     val_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.2
     #: Learning rate over the epochs: ``constant`` or ``cosine`` (annealed to 0 at ``epochs``).

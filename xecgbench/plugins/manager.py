@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from importlib import metadata
 from types import ModuleType
 from typing import Any
 
@@ -33,6 +35,27 @@ class PluginLoadError(Exception):
     """A plugin could not be imported or registered; the message names it."""
 
 
+@dataclass(frozen=True)
+class BrokenPlugin:
+    """A third-party entry point that failed to import: skipped, listed by ``plugins``."""
+
+    name: str
+    target: str
+    distribution: str
+    version: str
+    error: str
+
+    @property
+    def problem(self) -> str:
+        return (f"entry point {self.name!r} ({self.target}) of distribution "
+                f"{self.distribution} {self.version} failed to import: {self.error}")
+
+    @property
+    def remedy(self) -> str:
+        return (f"update or `pip uninstall {self.distribution}`, or set "
+                f"{DISABLE_AUTOLOAD_ENV}=1 to skip third-party plugins")
+
+
 @dataclass
 class PluginSystem:
     """A plugin manager and the registry its plugins filled."""
@@ -41,6 +64,8 @@ class PluginSystem:
     registry: Registry
     #: plugin name -> why its registrations were refused (``load_plugins(strict=False)``).
     problems: dict[str, str] = field(default_factory=dict)
+    #: entry-point name -> the third-party plugin that failed to import (and was skipped).
+    broken: dict[str, BrokenPlugin] = field(default_factory=dict)
 
     def dist_info(self, plugin_name: str) -> Any:
         """The entry-point distribution ``plugin_name`` was loaded from (``None``: from code)."""
@@ -94,6 +119,10 @@ class PluginSystem:
             if str(name) in self.problems:
                 rows[-1]["problem"] = self.problems[str(name)]
                 rows[-1]["remedy"] = self.remedy(str(name))
+        for plugin in self.broken.values():
+            rows.append({"name": plugin.name, "version": plugin.version,
+                         "distribution": plugin.distribution, "hooks": [], "registered": {},
+                         "problem": plugin.problem, "remedy": plugin.remedy})
         return rows
 
     def _hookcallers(self, plugin: object) -> list[Any]:
@@ -139,17 +168,32 @@ def load_plugins(
             pm.register(_import_default(plugin_name, module_name), name=plugin_name)
     for plugin in extra:
         pm.register(plugin)
-    if autoload:
-        try:
-            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
-        except Exception as exc:
-            raise PluginLoadError(
-                f"loading an {ENTRY_POINT_GROUP!r} entry point failed: {exc}"
-            ) from exc
+    broken = _load_entry_points(pm) if autoload else {}
     pm.check_pending()
-    system = PluginSystem(pm=pm, registry=Registry())
+    system = PluginSystem(pm=pm, registry=Registry(), broken=broken)
     _fill_registry(system, strict)
     return system
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> dict[str, BrokenPlugin]:
+    """Load each ``xecgbench`` entry point on its own; one that fails to import is skipped
+    with one warning naming it, its distribution and the error, so it costs only its own
+    components (before, one outdated plugin made every command, even ``--version``, fail)."""
+    broken: dict[str, BrokenPlugin] = {}
+    for dist in metadata.distributions():
+        for entry in dist.entry_points:
+            if (entry.group != ENTRY_POINT_GROUP or pm.get_plugin(entry.name) is not None
+                    or pm.is_blocked(entry.name) or entry.name in broken):
+                continue
+            try:
+                pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=entry.name)
+            except Exception as exc:  # any import-time failure of third-party code
+                plugin = BrokenPlugin(entry.name, entry.value, dist.metadata["Name"] or "?",
+                                      dist.version, f"{type(exc).__name__}: {exc}")
+                broken[entry.name] = plugin
+                print(f"warning: skipping plugin: {plugin.problem} ({plugin.remedy})",
+                      file=sys.stderr)
+    return broken
 
 
 def _fill_registry(system: PluginSystem, strict: bool = True) -> None:

@@ -57,7 +57,7 @@ def collect_examples(store_path: Path, system: PluginSystem, run_id: str,
     from xecgbench.run.store import ResultsStore
     from xecgbench.run.windows import evaluation_source, evaluation_windows
 
-    with ResultsStore(store_path) as store:
+    with ResultsStore(store_path, read_only=True) as store:
         run = next(r for r in store.runs() if r["run_id"] == run_id)
         artifacts = [s for s in store.finished_stages(run_id, "attribute")
                      if s.artifact and s.labels.get("model_state") != UNTRAINED]  # cells only

@@ -93,7 +93,7 @@ def explain_record(
         raise DatasetError(
             f"{layout.store} not found: run `xecgbench run --out {results_dir}` first"
         )
-    with ResultsStore(layout.store) as store:
+    with ResultsStore(layout.store, read_only=True) as store:
         run = store.runs()[-1]
         suite = Suite.model_validate(run["config"])
         labels = {

@@ -245,7 +245,7 @@ def record_from_store(store_path: Path, system: PluginSystem,
     """The run record and per-sample scores of ``run_id`` (default: latest) in a store."""
     if not Path(store_path).is_file():
         raise ResultsFileError(f"no results store at {store_path}")
-    with ResultsStore(store_path) as store:
+    with ResultsStore(store_path, read_only=True) as store:
         run = _run_of(store, run_id, Path(store_path))
         scores = store.scores_frame(run["run_id"])
         catalogue = _catalogue(run, system)

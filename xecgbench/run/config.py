@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -66,8 +66,21 @@ class DataConfig(_Frozen):
     #: Split of the test source; default ``"all"`` for a separate source (external validation:
     #: every record of it), ``"test"`` otherwise.
     test_split: str | None = None
-    fs: float = Field(250.0, gt=0)
-    duration_s: float = Field(10.0, gt=0)
+    fs: float = Field(250.0, gt=0, allow_inf_nan=False)
+    duration_s: float = Field(10.0, gt=0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _some_samples(self) -> DataConfig:
+        if round(self.fs * self.duration_s) < 1:
+            raise ValueError(
+                f"windows of fs × duration_s = {self.fs:g} Hz × {self.duration_s:g} s = "
+                f"{self.fs * self.duration_s:g} samples; need at least one sample")
+        return self
+
+    @property
+    def n_samples(self) -> int:
+        """Samples per window."""
+        return round(self.fs * self.duration_s)
 
 
 class ExplainConfig(_Frozen):
@@ -175,7 +188,7 @@ class Suite(_Frozen):
 
     name: str
     description: str = ""
-    seeds: tuple[int, ...] = (0,)
+    seeds: tuple[Annotated[int, Field(ge=0, lt=2**32)], ...] = (0,)
     data: DataConfig
     model: ComponentSpec
     pretraining: tuple[ComponentSpec, ...]

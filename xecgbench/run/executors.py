@@ -11,6 +11,7 @@ and ``ray`` give identical scores on any machine; parallelism comes from workers
 
 from __future__ import annotations
 
+import os
 import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
-from xecgbench.run.reaper import start_reaper, stop_reaper
+from xecgbench.run.reaper import die_with_parent, start_reaper, stop_reaper
 from xecgbench.run.stage_types import (
     STAGE_KIND,
     StageContext,
@@ -109,9 +110,11 @@ def _worker_args(suite: Suite, cache: ArtifactCache) -> tuple[str, str]:
     return suite.model_dump_json(), str(Path(cache.root).resolve())
 
 
-def _ignore_interrupts() -> None:
-    """Pool workers leave Ctrl-C to the parent, which stops them and keeps finished stages."""
+def _init_worker(driver: int) -> None:
+    """Pool workers leave Ctrl-C to the parent, which stops them and keeps finished stages,
+    and die with the driver on their own (the reaper may have died before it)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    die_with_parent(driver)
 
 
 class PoolExecutor:
@@ -121,7 +124,7 @@ class PoolExecutor:
         self.args = _worker_args(suite, cache)
         self.reaper = start_reaper()  # kills the workers and the resource tracker if we die
         self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                        initializer=_ignore_interrupts)
+                                        initializer=_init_worker, initargs=(os.getpid(),))
 
     def run(self, tasks: Sequence[StageTask]) -> Iterator[tuple[StageTask, Result]]:
         """Submit every task; yield each as it completes (a dead worker fails its task)."""

@@ -7,18 +7,25 @@ process: it keeps a snapshot of the driver's process tree, and when the driver i
 reaper is re-parented) it kills every process of that tree still alive, then exits. A
 normal shutdown stops it with SIGTERM first. Linux only (it reads ``/proc``); elsewhere it
 is not started.
+
+The reaper can die first (kill -9 of both, an OOM killer), so pool workers do not rely on
+it: :func:`die_with_parent` makes each worker notice a dead driver itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 POLL_S = 0.25
+#: ``prctl`` option: the signal the kernel sends this process when its parent dies (Linux).
+PR_SET_PDEATHSIG = 1
 
 
 def _table() -> dict[int, tuple[int, str]]:
@@ -74,6 +81,30 @@ def watch(driver: int) -> None:
         tree.update(descendants({driver}, _table()))
         time.sleep(POLL_S)
     _kill(tree)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process when ``parent`` dies, whoever else is gone (the reaper included).
+
+    Linux: the kernel's parent-death signal (SIGKILL; nothing of a stage is worth keeping
+    once the driver that records it is gone). Elsewhere: a daemon thread that watches for
+    re-parenting. A parent already dead before the signal was armed is caught by the check.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(POLL_S)
+    os._exit(1)
 
 
 def start_reaper() -> subprocess.Popen[bytes] | None:

@@ -39,7 +39,7 @@ from xecgbench.run.layout import RunLayout
 from xecgbench.run.liveness import Heartbeat, reap_dead_runs
 from xecgbench.run.lock import run_lock
 from xecgbench.run.plan import PlannedTask, plan
-from xecgbench.run.preflight import preflight
+from xecgbench.run.preflight import check_classes, preflight
 from xecgbench.run.provenance import provenance
 from xecgbench.run.stage_types import STAGES, StageContext, StageFailure, StageTask, load_data
 from xecgbench.run.store import ResultsStore
@@ -172,6 +172,7 @@ def data_record(context: StageContext) -> dict[str, dict[str, object]]:
     missing directory or an ``on_bad_record: error`` fault stops the run before any work).
     """
     record: dict[str, dict[str, object]] = {}
+    check_classes(context.suite, *load_data(context))
     for split, part in zip(("train", "test"), load_data(context), strict=True):
         records = {rid.split("#", 1)[0] for rid in part.record_ids}
         record[split] = {"windows": len(part.record_ids), "records": len(records),

@@ -28,7 +28,7 @@ def status_command(store_path: Path, run_id: str | None, show_traceback: bool) -
     from xecgbench.run.liveness import describe_dead, run_state
     from xecgbench.run.store import ResultsStore
 
-    with ResultsStore(store_path) as store:
+    with ResultsStore(store_path, read_only=True) as store:
         runs = store.runs()
         if not runs:
             raise UserError(f"{store_path} holds no runs")
@@ -40,9 +40,10 @@ def status_command(store_path: Path, run_id: str | None, show_traceback: bool) -
         failures = store.failures(run["run_id"], with_traceback=show_traceback)
         seen = store.last_seen(run["run_id"])
         state = run_state(run, seen)
-        if state == "dead" and run["status"] == "running":
-            with contextlib.suppress(StorageError):  # a read-only store is still reported
-                store.mark_dead(run["run_id"], seen or run["started"])
+    if state == "dead" and run["status"] == "running":
+        # recorded where the store is writable; a read-only one is still reported
+        with contextlib.suppress(StorageError), ResultsStore(store_path) as writer:
+            writer.mark_dead(run["run_id"], seen or run["started"])
     shown = describe_dead(run, seen) if state == "dead" else state
     click.echo(f"run {run['run_id']} ({run['suite']}): {shown}, {len(failures)} failed stages")
     for failure in failures:

@@ -18,7 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xecgbench.run.faults import StorageError, from_os_error, from_sqlite_error
+from xecgbench.run.faults import (
+    GuardedConnection,
+    StorageError,
+    from_os_error,
+    from_sqlite_error,
+    sqlite_faults,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -117,26 +123,65 @@ class StageRecord:
     labels: dict[str, Any] = field(default_factory=dict)
 
 
+def connect_read_only(path: Path, timeout_s: float) -> sqlite3.Connection:
+    """A connection that cannot write ``path``: no schema set-up, no WAL switch, no migration.
+
+    A WAL store whose directory is read-only (a read-only mount) has no ``-shm`` file to map,
+    and SQLite then refuses even ``mode=ro``; nothing can write such a store, so it is opened
+    ``immutable`` instead.
+    """
+    uri = path.resolve().as_uri()
+    with sqlite_faults(path):
+        try:
+            return _probed(f"{uri}?mode=ro", timeout_s)
+        except sqlite3.OperationalError as exc:
+            if "unable to open" not in str(exc):
+                raise
+        return _probed(f"{uri}?mode=ro&immutable=1", timeout_s)
+
+
+def _probed(uri: str, timeout_s: float) -> sqlite3.Connection:
+    """Connect to ``uri`` and read its schema (SQLite opens lazily; this makes it open now)."""
+    db = sqlite3.connect(uri, uri=True, timeout=timeout_s, isolation_level=None)
+    try:
+        db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.Error:
+        db.close()
+        raise
+    return db
+
+
 class ResultsStore:
     """Append-mostly SQLite store; each write is one transaction, so a kill loses nothing done."""
 
-    def __init__(self, path: Path | str, timeout_s: float = 30.0) -> None:
+    def __init__(self, path: Path | str, timeout_s: float = 30.0, *,
+                 read_only: bool = False) -> None:
+        """Open (creating and migrating) the store; ``read_only`` changes nothing on disk.
+
+        Readers (``status``, leaderboards, ``load_scores``, ``explain``) open read-only, so a
+        store on a read-only mount or a damaged one is read or refused without a write.
+        """
         self.path = Path(path)
         self.timeout_s = timeout_s
         #: Set when the store opened without commits it had made (its -wal file was lost).
         self.lost_commits = 0
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise from_os_error(exc, self.path.parent) from exc
-        try:
-            self._db = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+        if read_only:
+            self._raw = connect_read_only(self.path, timeout_s)
+            self._db = GuardedConnection(self._raw, self.path)
+        else:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise from_os_error(exc, self.path.parent) from exc
+            try:
+                self._raw = sqlite3.connect(self.path, timeout=timeout_s, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise from_sqlite_error(exc, self.path) from exc
+            self._db = GuardedConnection(self._raw, self.path)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
             self._migrate()
-        except sqlite3.Error as exc:
-            raise from_sqlite_error(exc, self.path) from exc
         self._check_commits()
 
     # -- schema migration and lost-WAL detection ------------------------------------------------
@@ -187,7 +232,7 @@ class ResultsStore:
             raise from_os_error(exc, self.commits_file) from exc
 
     @staticmethod
-    def _block_digest(db: sqlite3.Connection, key: str) -> str:
+    def _block_digest(db: GuardedConnection, key: str) -> str:
         cursor = db.execute(
             f"SELECT {', '.join(SCORE_COLUMNS)} FROM scores WHERE stage_key = ? "
             f"ORDER BY {_BLOCK_ORDER}", (key,))
@@ -210,9 +255,9 @@ class ResultsStore:
         self.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[GuardedConnection]:
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            self._raw.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc):
                 raise StoreLockedError(
@@ -225,12 +270,10 @@ class ResultsStore:
             self._db.execute("INSERT INTO meta VALUES ('commits', 1) "
                              "ON CONFLICT(key) DO UPDATE SET value = value + 1")
             self._db.execute("COMMIT")
-        except BaseException as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
-                    exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
-                raise from_sqlite_error(exc, self.path) from exc
+        except BaseException:
+            if self._raw.in_transaction:
+                with contextlib.suppress(sqlite3.Error):  # the error below says what failed
+                    self._raw.execute("ROLLBACK")
             raise
         self._write_commits()
 
@@ -467,7 +510,7 @@ def load_scores(path: Path | str, run_id: str | None = None) -> Any:
     """
     if not Path(path).is_file():
         raise FileNotFoundError(f"no results store at {path} (xecgbench run writes results.sqlite)")
-    with ResultsStore(path) as store:
+    with ResultsStore(path, read_only=True) as store:
         runs = [run["run_id"] for run in store.runs()]
         if run_id is not None and run_id not in runs:
             raise KeyError(f"no run {run_id!r} in {path}; runs: {', '.join(runs) or '(none)'}")

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from xecgbench_builtin.data.ecg_windows import DatasetError
 from xecgbench_builtin.data.fiducials import delineate, fiducials_from_delineation
+from xecgbench_builtin.data.files import TABLE_LIMIT, file_problem
 from xecgbench_builtin.data.wfdb_dataset import (
     CatalogueEntry,
     RawRecord,
@@ -69,11 +70,14 @@ class CinC2017(WFDBDataset):
 
     def _catalogue(self) -> list[CatalogueEntry]:
         reference = self.path / "REFERENCE.csv"
-        if not reference.is_file():
+        if not reference.exists():
             raise DatasetError(
                 f"cinc2017: {reference} is missing (it holds the labels; the challenge "
                 f"ships it as REFERENCE-v3.csv)"
             )
+        problem = file_problem(reference, TABLE_LIMIT)
+        if problem:
+            raise DatasetError(f"cinc2017: {reference} {problem}")
         rows: dict[str, list[tuple[int, str]]] = {}
         try:
             with reference.open(newline="", encoding="utf-8-sig") as handle:

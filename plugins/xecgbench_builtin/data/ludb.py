@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from xecgbench_builtin.data.ecg_windows import BadRecordError, DatasetError
 from xecgbench_builtin.data.fiducials import fiducials_from_annotation, waves_from_annotation
+from xecgbench_builtin.data.files import SIGNAL_LIMIT, TABLE_LIMIT, file_problem
 from xecgbench_builtin.data.wfdb_dataset import (
     CatalogueEntry,
     RawRecord,
@@ -91,8 +92,11 @@ class LUDB(WFDBDataset):
 
         records_file, table_file = self.path / "RECORDS", self.path / "ludb.csv"
         for required in (records_file, table_file):
-            if not required.is_file():
+            if not required.exists():
                 raise DatasetError(f"ludb: {required} is missing")
+            problem = file_problem(required, TABLE_LIMIT)
+            if problem:
+                raise DatasetError(f"ludb: {required} {problem}")
         try:
             table = pd.read_csv(table_file, dtype={"ID": str})
         except (ValueError, UnicodeDecodeError) as exc:
@@ -151,6 +155,10 @@ class LUDB(WFDBDataset):
         import wfdb
 
         base = str(self.path / entry.record)
+        problem = file_problem(f"{base}.{self.lead}", SIGNAL_LIMIT)
+        if problem:
+            raise BadRecordError(
+                entry.record, f"missing or corrupt annotation {base}.{self.lead}: it {problem}")
         try:
             annotation = wfdb.rdann(base, self.lead)
             waves = waves_from_annotation(annotation.sample, list(annotation.symbol))

@@ -26,10 +26,11 @@ beat parameters; split apart they would drift.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Annotated, ClassVar, TypeVar
 
 import numpy as np
 import scipy.fft
+from pydantic import Field
 
 from xecgbench.plugins.components import MASK_NAMES, ECGSet
 from xecgbench_builtin.data.synthetic_rhythm import (
@@ -367,12 +368,12 @@ class SyntheticECG:
         self,
         *,
         variant: str = "both",
-        n_train: int = 512,
-        n_test: int = 256,
-        af_fraction: float = 0.5,
-        noise: float = 0.05,
-        seed: int = 0,
-        r_peak_width_ms: float = 40.0,
+        n_train: Annotated[int, Field(ge=0)] = 512,
+        n_test: Annotated[int, Field(ge=0)] = 256,
+        af_fraction: Annotated[float, Field(ge=0, le=1)] = 0.5,
+        noise: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.05,
+        seed: Annotated[int, Field(ge=0)] = 0,
+        r_peak_width_ms: Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)] = 40.0,
         mains_hz: float = 50.0,
         normalise: str = "minmax",
     ) -> None:
@@ -394,11 +395,17 @@ class SyntheticECG:
         self.r_peak_width_ms, self.mains_hz = float(r_peak_width_ms), float(mains_hz)
         self.normalise = normalise
 
+    def expected_windows(self, split: str) -> int:
+        """How many windows :meth:`load` returns for ``split`` (the run's memory estimate)."""
+        return self.n_train if split == "train" else self.n_test
+
     def load(self, split: str, *, fs: float, duration_s: float) -> ECGSet:
         """``split`` (``train`` or ``test``) as ``duration_s``-second windows at ``fs`` Hz."""
         _check_choice("split", split, SPLITS)
         if not fs > 0 or not duration_s > 0 or round(fs * duration_s) < 1:
-            raise ValueError(f"synthetic: need fs > 0 and duration_s > 0, got {fs}, {duration_s}")
+            raise ValueError(
+                f"synthetic: windows of fs × duration_s = {fs:g} Hz × {duration_s:g} s = "
+                f"{fs * duration_s:g} samples; need at least one sample")
         n = self.n_train if split == "train" else self.n_test
         seeds = np.random.SeedSequence(self.seed, spawn_key=(SPLITS.index(split),))
         streams = map(np.random.default_rng, seeds.spawn(len(STREAMS)))

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 
 from xecgbench_builtin.data.ecg_windows import BadRecordError
+from xecgbench_builtin.data.files import HEADER_LIMIT, UnreadableFile, read_bounded
 
 #: Storage formats ``wfdb`` reads.
 WFDB_FORMATS: frozenset[str] = frozenset(
@@ -37,11 +38,11 @@ def _fault(record: str, header: Path, field: str, problem: str) -> BadRecordErro
 def check_header(record: str, header: Path) -> None:
     """Refuse a header whose record line or signal lines are unparseable or out of range."""
     try:
-        text = header.read_text(encoding="ascii")
+        text = read_bounded(header, HEADER_LIMIT).decode("ascii")
     except UnicodeDecodeError:
         raise BadRecordError(record, f"corrupt header {header.name}: not ASCII text") from None
-    except OSError as exc:
-        raise BadRecordError(record, f"header {header.name} cannot be read: {exc}") from None
+    except UnreadableFile as exc:
+        raise BadRecordError(record, f"header {header} {exc}") from None
     lines = [ln.split("#", 1)[0].split() for ln in text.splitlines()]
     lines = [ln for ln in lines if ln]
     if not lines:

@@ -35,6 +35,7 @@ from xecgbench_builtin.data.ecg_windows import (
     window_starts,
 )
 from xecgbench_builtin.data.fiducials import Fiducials
+from xecgbench_builtin.data.files import SIGNAL_LIMIT, file_problem
 from xecgbench_builtin.data.wfdb_checks import check_header
 
 DATA_ENV = "XECGBENCH_DATA"
@@ -126,6 +127,9 @@ def read_wfdb_lead(record: str, base: str, lead: int = 0) -> tuple[np.ndarray, f
         data_file = os.path.join(os.path.dirname(base), file_name)
         if not os.path.exists(data_file):
             raise BadRecordError(record, f"missing signal file {data_file}")
+        problem = file_problem(data_file, SIGNAL_LIMIT)
+        if problem:
+            raise BadRecordError(record, f"signal file {data_file} {problem}")
         size = os.path.getsize(data_file)
         if size < needed:
             raise BadRecordError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from xecgbench import hookimpl
@@ -27,11 +28,14 @@ class XECGArchFactory:
 
     def accepted_parameters(self) -> set[str]:
         """What ``build_xecgarch`` takes, so a misspelled suite parameter fails before a run."""
-        import inspect
+        return set(self.__signature__.parameters)
 
+    @property
+    def __signature__(self) -> inspect.Signature:
+        """``build_xecgarch``'s, with its declared ranges (checked before a run)."""
         from xecgbench_builtin.models.xecgarch import build_xecgarch
 
-        return set(inspect.signature(build_xecgarch).parameters)
+        return inspect.signature(build_xecgarch, eval_str=True)
 
 
 @hookimpl

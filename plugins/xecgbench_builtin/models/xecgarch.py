@@ -8,9 +8,10 @@ from the sampling rate so the receptive fields are the same in seconds at any ``
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import cast
+from typing import Annotated, cast
 
 import torch
+from pydantic import Field
 from torch import nn
 
 from xecgbench.plugins.receptive_field import receptive_field
@@ -180,15 +181,21 @@ class XECGArch(nn.Module):
         return probs
 
 
+#: Declared ranges of the suite parameters (checked by the preflight before the first stage).
+Width = Annotated[int, Field(ge=1, le=1024)]
+Blocks = Annotated[int, Field(ge=1, le=12)]
+Seconds = Annotated[float, Field(gt=0, le=60, allow_inf_nan=False)]
+
+
 def build_xecgarch(
     *,
     fs: float,
     n_samples: int,
-    width: int = 8,
-    morphology_blocks: int = 4,
-    rhythm_blocks: int = 4,
-    morphology_rf_s: float = 0.5,
-    rhythm_rf_s: float = 3.0,
+    width: Width = 8,
+    morphology_blocks: Blocks = 4,
+    rhythm_blocks: Blocks = 4,
+    morphology_rf_s: Seconds = 0.5,
+    rhythm_rf_s: Seconds = 3.0,
     batch_norm: bool = False,
 ) -> XECGArch:
     """Build xECGArch for ``n_samples``-long windows at ``fs`` Hz.
