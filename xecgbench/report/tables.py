@@ -36,6 +36,11 @@ from xecgbench.report.detail_tables import (
 )
 from xecgbench.report.failed_cells import failed_table
 from xecgbench.report.headline import headline_tables
+from xecgbench.report.identical import (
+    duplicates_note,
+    identical_configurations,
+    without_duplicates,
+)
 from xecgbench.report.inference import summarise
 from xecgbench.report.interval_anova_table import interval_anova_table
 from xecgbench.report.operating_points import operating_point_table, operating_points
@@ -127,13 +132,16 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
     """Aggregate a run's per-window scores into the answer section, then the detail tables."""
     flagged = flagged_table(results)
     results = without_flagged(results)
-    scores = results.scores.copy()
+    order = suite_order(results)
+    duplicates = identical_configurations(results.scores, order.get("pretraining", {}))
+    detail = dataclasses.replace(results,
+                                 scores=without_duplicates(results.scores, duplicates))
+    scores = detail.scores.copy()
     scores["region"] = scores["region"].fillna("")
     explained = scores[scores["attribution"].notna()]
     accuracy = summarise(scores[scores["attribution"].isna()],
                          ["pretraining", "freezing", "branch", "metric", "region"])
     summary = summarise(explained, [*CELL, "metric", "region"])
-    order = suite_order(results)
     primary = primary_results(results)
     operating = (operating_points(results.probabilities)
                  if results.probabilities is not None else None)
@@ -141,11 +149,11 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         primary_table(primary),
         *headline_tables(results, order, operating),
         flagged,
-        *alignment_tables(results, explained, summary, accuracy, order),
-        interval_table(results, summary, order),
-        interval_anova_table(results, explained, order),
-        quality_table(results, summary, order),
-        accuracy_table(results, accuracy, order),
+        *alignment_tables(detail, explained, summary, accuracy, order),
+        interval_table(detail, summary, order),
+        interval_anova_table(detail, explained, order),
+        quality_table(detail, summary, order),
+        accuracy_table(detail, accuracy, order),
         operating_point_table(operating, order),
         pretraining_table(results, order),
         failed_table(results.failures),
@@ -159,6 +167,7 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         "coverage.",
         "↑ / ↓: higher / lower is better (xecgbench's direction table, docs/metrics.md); "
         "no arrow: descriptive.",
+        *filter(None, [duplicates_note(duplicates)]),
     )
     return Leaderboard(
         title=f"xecgbench leaderboard: {results.config['name']}",

@@ -1,4 +1,8 @@
-"""Suites: YAML files validated into frozen config objects, with errors naming file and line."""
+"""Suites: YAML files validated into frozen config objects, with errors naming file and line.
+
+Long because a suite is one pydantic model tree (data, explain, pre-registered tests, the
+suite) whose cross-field checks and YAML line lookup must see all of it.
+"""
 
 from __future__ import annotations
 
