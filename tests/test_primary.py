@@ -235,9 +235,9 @@ def test_the_exploratory_table_counts_each_distinct_cell_once() -> None:
 @pytest.mark.parametrize(("override", "message"), [
     ("primary_tests=[{name: a, branch: rhythm, pretraining: nope}]",
      "primary_tests[0] (a): pretraining 'nope' is not in the suite's list"),
-    ("primary_tests=[{name: a, branch: morphology, pretraining: both, methods: [xx]}]",
+    ("primary_tests=[{name: a, branch: morphology, pretraining: p_wave_detection, methods: [xx]}]",
      "primary_tests[0] (a): methods 'xx' is not in the suite's list"),
-    ("primary_tests=[{name: a, branch: morphology, pretraining: both, region: qrs}]",
+    ("primary_tests=[{name: a, branch: morphology, pretraining: p_wave_detection, region: qrs}]",
      "region 'qrs' is not paired with morphology"),
 ])
 def test_a_primary_test_naming_nothing_in_the_suite_is_refused(override: str,

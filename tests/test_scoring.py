@@ -147,7 +147,8 @@ def test_a_board_model_scores_as_the_score_stage_scored_it(tmp_path) -> None:  #
             model.explainable(branch).eval(), test.subset(index), attributions="saliency",
             masks={r: test.masks[r][index] for r in regions}, metrics=[RMA], seed=3,
             batch_size=suite.explain.batch_size, branch=branch, system=system).scores
-        stored = run.scores[(run.scores["metric"] == RMA) & (run.scores["branch"] == branch)]
+        stored = run.scores[(run.scores["metric"] == RMA) & (run.scores["branch"] == branch)
+                            & (run.scores["model_state"] == "trained")]
         for region in regions:
             ours = mine[mine["region"] == region].sort_values("record_id")
             theirs = stored[stored["region"] == region].sort_values("record_id")

@@ -32,7 +32,7 @@ KEY = ("seed", "pretraining", "freezing", "branch", "split", "sample")
 
 def store_probabilities(store_path: Path, run_id: str) -> pd.DataFrame:
     """The run's stored probabilities in the raw-file columns (empty if none were stored)."""
-    with ResultsStore(store_path) as store:
+    with ResultsStore(store_path, read_only=True) as store:
         frame = store.probabilities_frame(run_id)
     return frame[list(RAW_PROBABILITY_COLUMNS)]
 

@@ -57,7 +57,7 @@ def _write(out: Path, name: str, data: bytes | str) -> Path:
 
 def _publish_models(store_path: Path, run_id: str, out: Path) -> list[PublishedModel]:
     cache = ArtifactCache(RunLayout.of_store(store_path).cache)
-    with ResultsStore(store_path) as store:
+    with ResultsStore(store_path, read_only=True) as store:
         stages = store.finished_stages(run_id, "finetune")
     (out / MODELS_DIR).mkdir(exist_ok=True)
     models = []

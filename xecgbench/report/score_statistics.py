@@ -21,7 +21,6 @@ import pandas as pd
 
 from xecgbench.report.inference import (
     SUMMARY_COLUMNS,
-    TwoWayBootstrap,
     grids,
     ratio,
     summarise,
@@ -48,12 +47,11 @@ def _vs_chance(scores: pd.DataFrame) -> pd.DataFrame:
     rows = scores[scores["chance"].notna()]
     if rows.empty:
         return pd.DataFrame(columns=VS_CHANCE_COLUMNS)
-    values, seeds, records = grids(rows, GROUP)
+    values, _, _ = grids(rows, GROUP)
     chances, _, _ = grids(rows.assign(value=rows["chance"]), GROUP)
-    bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
     out = []
     for key, grid in values.items():
-        effect = ratio(grid, chances[key], bootstrap)
+        effect = ratio(grid, chances[key])
         out.append({**dict(zip(GROUP, key, strict=True)), "ratio": effect.value,
                     "ci_low": effect.low, "ci_high": effect.high, "p_value": effect.p_value,
                     "seeds_agree": effect.seeds_agree, "n_seeds": effect.n_seeds,
