@@ -63,6 +63,17 @@ METRICS = [
 ]
 
 
+#: Absolute agreement with Quantus. Faithfulness correlation correlates float32 output drops of
+#: a batched forward with Quantus' per-sample ones; torch's AVX512 convolution kernels sum a
+#: batch in another order than a single sample (AVX2 ones did not), which moves the
+#: correlation by up to 5e-6 (measured on this project's machines), so it gets 2e-5.
+ATOL = {"faithfulness_correlation": 2e-5}
+
+
+def _atol(metric) -> float:
+    return ATOL.get(metric.info.name, 1e-6)
+
+
 def _reference(metric):
     """The same metric on the Quantus backend."""
     clone = copy.copy(metric)
@@ -75,7 +86,7 @@ def test_batched_equals_quantus(metric, batch) -> None:
     ours = metric.evaluate_batch(batch)
     reference = _reference(metric).evaluate_batch(batch)
     assert ours.shape == (N,) and np.isfinite(ours).all()
-    np.testing.assert_allclose(ours, reference, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(ours, reference, rtol=0, atol=_atol(metric))
 
 
 @pytest.mark.parametrize("metric", METRICS[::2], ids=lambda m: m.info.name)
@@ -84,7 +95,8 @@ def test_equal_on_one_sample_and_with_undefined_rows(metric, batch) -> None:
     one = _with(batch, x=batch.x[2:3], y=batch.y[2:3], target=batch.target[2:3],
                 attributions=batch.attributions[2:3])  # fmt: skip
     np.testing.assert_allclose(
-        metric.evaluate_batch(one), _reference(metric).evaluate_batch(one), rtol=0, atol=1e-6
+        metric.evaluate_batch(one), _reference(metric).evaluate_batch(one), rtol=0,
+        atol=_atol(metric),
     )
     a = batch.attributions.copy()
     a[0] = 0.0
@@ -92,7 +104,8 @@ def test_equal_on_one_sample_and_with_undefined_rows(metric, batch) -> None:
     broken = _with(batch, attributions=a)
     ours = metric.evaluate_batch(broken)
     np.testing.assert_array_equal(np.isnan(ours), [1, 0, 0, 0, 1, 0])
-    np.testing.assert_allclose(ours, _reference(metric).evaluate_batch(broken), atol=1e-6)
+    np.testing.assert_allclose(ours, _reference(metric).evaluate_batch(broken),
+                               atol=_atol(metric))
 
 
 def test_ties_in_attributions_follow_quantus_order(batch) -> None:
@@ -100,7 +113,8 @@ def test_ties_in_attributions_follow_quantus_order(batch) -> None:
     tied = _with(batch, attributions=a.astype(np.float32))
     for metric in (BatchedPixelFlipping(steps=24), BatchedFaithfulnessCorrelation(nr_runs=8)):
         np.testing.assert_allclose(
-            metric.evaluate_batch(tied), _reference(metric).evaluate_batch(tied), atol=1e-6
+            metric.evaluate_batch(tied), _reference(metric).evaluate_batch(tied),
+            atol=_atol(metric)
         )
 
 
