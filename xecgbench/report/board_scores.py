@@ -111,8 +111,7 @@ def _read_csv(data: bytes, path: Path) -> pd.DataFrame:
         return pd.read_csv(io.BytesIO(data), compression="gzip",
                            dtype={"record_id": "string", "region": "string"},
                            keep_default_na=False,
-                           na_values={"value": [""], "attribution": [""], "record_id": [""],
-                                      "label": [""], "chance": [""]})
+                           na_values={c: [""] for c in (*FLOAT_COLUMNS, *NULLABLE_TEXT)})
     except (OSError, ValueError, EOFError, UnicodeDecodeError) as exc:
         raise _fail(path, f"cannot parse: {str(exc).splitlines()[0] if str(exc) else exc!r}"
                     ) from None
@@ -194,8 +193,17 @@ def parse_scores(data: bytes, path: Path) -> pd.DataFrame:
 
 
 def scores_bytes(scores: pd.DataFrame) -> bytes:
-    """``scores`` as the committed Parquet bytes (same frame in, same bytes out)."""
-    return table_bytes(scores, SCORES_LAYOUT)
+    """``scores`` as the committed Parquet bytes (same frame in, same bytes out), numbers at
+    the committed precision (``%.9g``, as the CSV format held them and ``verify`` compares)."""
+    rounded = scores.assign(**{c: _nine_digits(scores[c]) for c in FLOAT_COLUMNS
+                               if c in scores})
+    return table_bytes(rounded, SCORES_LAYOUT)
+
+
+def _nine_digits(values: pd.Series) -> pd.Series:
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(np.float64)
+    text = np.char.mod("%.9g", numbers)
+    return pd.Series(text.astype(np.float64), index=values.index)
 
 
 def table_bytes(frame: pd.DataFrame, layout: Layout) -> bytes:
