@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -212,3 +213,45 @@ def test_archive_hash_follows_the_installed_files(plugin_env: dict[str, str],
     module.write_text(module.read_text() + "\n# edited\n")
     assert archive_sha256(dist) != before
     assert json.loads(dist.read_text("direct_url.json"))["url"].startswith("file://")
+
+
+def _damaged(board: Path, tmp_path: Path, damage) -> Path:  # type: ignore[no-untyped-def]
+    copy = shutil.copytree(board, tmp_path / "damaged", ignore=shutil.ignore_patterns(
+        "submissions"))
+    damage(copy)
+    return copy
+
+
+def _symlink_a_model(copy: Path) -> None:
+    model = next((copy / "models").iterdir())
+    outside = copy.parent / "outside.pt"
+    shutil.move(model, outside)
+    model.symlink_to(outside)
+
+
+def _flip_a_model_byte(copy: Path) -> None:
+    model = next((copy / "models").iterdir())
+    data = bytearray(model.read_bytes())
+    data[-1] ^= 1
+    model.write_bytes(bytes(data))
+
+
+def _drop_a_window_key(copy: Path) -> None:
+    with np.load(copy / "windows.npz") as archive:
+        arrays = {k: archive[k] for k in archive.files if k != "all_labels"}
+    np.savez(copy / "windows.npz", **arrays)
+    write_checksums(copy)
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    (_symlink_a_model, "cannot read"),
+    (_flip_a_model_byte, "SHA-256 differs from models.json"),
+    (_drop_a_window_key, "field 'all_labels' missing"),
+    (lambda c: (c / "windows.npz").write_bytes(b"not a zip"), "SHA-256 differs"),
+])
+def test_published_files_are_read_through_the_guards(board: Path, tmp_path: Path, damage,  # type: ignore[no-untyped-def]
+                                                     message: str) -> None:
+    copy = _damaged(board, tmp_path, damage)
+    with pytest.raises(ResultsFileError, match=re.escape(message)) as error:
+        _submit(copy, tmp_path / "out", attribution="saliency")
+    assert "\n" not in str(error.value)

@@ -31,15 +31,23 @@ LEGACY_SCORES_FILE = "scores.csv.gz"
 EXAMPLES_FILE = "examples.npz"
 #: Per-window AF probabilities (optional; :mod:`~.probability_files`).
 PROBABILITIES_FILE = "probabilities.parquet"
+#: What a board publishes for re-scoring (:mod:`~.published`): model index, windows, licence.
+MODELS_INDEX = "models.json"
+WINDOWS_FILE = "windows.npz"
+LICENCE_FILE = "DATA_LICENCE"
 CHECKSUMS_FILE = "checksums.json"
 #: Raw files a board may hold (all covered by its checksums) and the largest size of each.
-RAW_FILES = (RUN_FILE, SCORES_FILE, LEGACY_SCORES_FILE, EXAMPLES_FILE, PROBABILITIES_FILE)
+RAW_FILES = (RUN_FILE, SCORES_FILE, LEGACY_SCORES_FILE, EXAMPLES_FILE, PROBABILITIES_FILE,
+             MODELS_INDEX, WINDOWS_FILE, LICENCE_FILE)
 LIMITS = {
     RUN_FILE: 8 << 20,
     SCORES_FILE: 64 << 20,
     LEGACY_SCORES_FILE: 64 << 20,
     EXAMPLES_FILE: 64 << 20,
     PROBABILITIES_FILE: 64 << 20,
+    MODELS_INDEX: 4 << 20,
+    WINDOWS_FILE: 256 << 20,
+    LICENCE_FILE: 64 << 10,
     CHECKSUMS_FILE: 64 << 10,
 }
 #: Pointer to scores kept outside the board (retired): raw scores must be inside the board.
@@ -92,6 +100,29 @@ def read_raw(directory: Path, name: str, required: bool = True) -> bytes | None:
         if len(data) > limit:
             raise ResultsFileError(f"{path}: grew past the limit of {limit:,} bytes")
         return data
+    finally:
+        os.close(dir_fd)
+
+
+def read_nested(directory: Path, folder: str, name: str, limit: int) -> bytes:
+    """``directory/folder/name`` under the same guards as :func:`read_raw` (no link at either
+    level, a regular file, at most ``limit`` bytes): a published model file."""
+    path = Path(directory) / folder / name
+    if "/" in name or name in ("", ".", ".."):
+        raise ResultsFileError(f"{path}: not a file name inside {folder}/")
+    if (Path(directory) / folder).is_symlink():
+        raise ResultsFileError(f"{Path(directory) / folder}: refusing a folder that is a symlink")
+    dir_fd = _directory_fd(Path(directory) / folder)
+    try:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
+        except OSError as exc:
+            raise ResultsFileError(f"{path}: cannot read: {exc.strerror}") from None
+        info = os.fstat(fd)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                raise ResultsFileError(f"{path}: not a regular file of at most {limit:,} bytes")
+            return handle.read(limit + 1)[:limit + 1]
     finally:
         os.close(dir_fd)
 

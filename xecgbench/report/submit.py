@@ -19,7 +19,7 @@ import pandas as pd
 
 from xecgbench.errors import UserError
 from xecgbench.plugins.manager import PluginSystem
-from xecgbench.report.published import PublishedModel, read_models, read_windows
+from xecgbench.report.published import PublishedModel, read_model, read_models, read_windows
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
     FlagRecord,
@@ -103,13 +103,13 @@ def score_on_board(board: Path, suite: Suite, system: PluginSystem,
     rows: list[dict[str, Any]] = []
     flags: list[FlagRecord] = []
     with tempfile.TemporaryDirectory(prefix="xecgbench-submit-") as scratch:
-        published, cache = ArtifactCache(board), ArtifactCache(scratch)
+        cache = ArtifactCache(scratch)
         # the training set is never read by the explanation stages
         context = StageContext(suite, system, cache, data=(test, test))
         for model in models:
             target = Path(scratch) / model.file
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(published.read(model.file, model.sha256))
+            target.write_bytes(read_model(board, model))
             cell = {"dataset": suite.data.dataset.display, "seed": model.seed,
                     "pretraining": model.pretraining, "freezing": model.freezing}
             finetune = {"finetune": (model.file, model.sha256)}
