@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_suite import run_child, xecgbench_command
-from measure import load_average, stamp, write_json
+from measure import load_average, report, stamp
 
 MAX_WALL_S = 600.0
 
@@ -68,10 +68,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="xecgbench-board-") as tmp:
         board = args.board or smoke_board(Path(tmp))
         result = run(board, args.attribution)
-    for row in result["rows"]:
-        print(f"{row['figure']}: {row['value']:.3g} {row['unit']} (target {row['target']})")
-    print(f"load average {result['load_average_before']} -> {result['load_average']}")
-    write_json(args.json, result)
+    report(result, args.json)
 
 
 if __name__ == "__main__":

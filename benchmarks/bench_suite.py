@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from measure import load_average, median, stamp, write_json
+from measure import load_average, median, report, stamp
 
 MAX_WALL_S = 300.0
 MAX_RSS_GIB = 2.0
@@ -99,10 +99,7 @@ def main() -> None:
     args = parser.parse_args()
     suite, reruns = ("smoke", 1) if args.quick else (args.suite, args.reruns)
     result = run(suite, reruns, args.out)
-    for row in result["rows"]:
-        print(f"{row['figure']}: {row['value']:.3g} {row['unit']} (target {row['target']})")
-    print(f"load average {result['load_average_before']} -> {result['load_average']}")
-    write_json(args.json, result)
+    report(result, args.json)
 
 
 if __name__ == "__main__":

@@ -96,6 +96,14 @@ def write_json(path: str | os.PathLike[str] | None, result: dict[str, Any]) -> N
     Path(path).write_text(json.dumps(result, indent=2, default=float) + "\n")
 
 
+def report(result: dict[str, Any], json_path: str | os.PathLike[str] | None) -> None:
+    """Print a benchmark's rows and load averages, then write its JSON if asked."""
+    for row in result["rows"]:
+        print(f"{row['figure']}: {row['value']:.3g} {row['unit']} (target {row['target']})")
+    print(f"load average {result['load_average_before']} -> {result['load_average']}")
+    write_json(json_path, result)
+
+
 def stamp(result: dict[str, Any]) -> dict[str, Any]:
     """``result`` with the load average at the end of the measurement and the machine."""
     return {**result, "load_average": load_average(), "machine": machine()}

@@ -42,24 +42,24 @@ def format_p(p: Any) -> str:
     return "" if p is None or pd.isna(p) else (" (p<0.001)" if p < 0.001 else f" (p={p:.2g})")
 
 
-def format_ratio(record: Mapping[str, Any] | None) -> str:
-    """``1.52× [1.10, 2.05] (p=0.03)`` for an effect relative to a reference."""
+def _estimate(record: Mapping[str, Any] | None, number: str, unit: str = "") -> str:
+    """The mean in ``number`` format, its interval when finite, then the p-value."""
     if record is None or not _finite(record, "mean"):
         return "—"
-    text = f"{record['mean']:.2f}×"
+    text = f"{record['mean']:{number}}{unit}"
     if _finite(record, "ci_low") and _finite(record, "ci_high"):
-        text += f" [{record['ci_low']:.2f}, {record['ci_high']:.2f}]"
+        text += f" [{record['ci_low']:{number}}, {record['ci_high']:{number}}]"
     return text + format_p(record.get("p_value"))
+
+
+def format_ratio(record: Mapping[str, Any] | None) -> str:
+    """``1.52× [1.10, 2.05] (p=0.03)`` for an effect relative to a reference."""
+    return _estimate(record, ".2f", "×")
 
 
 def format_difference(record: Mapping[str, Any] | None) -> str:
-    """``+0.123 [0.050, 0.190] (p=0.03)`` for a difference from a reference."""
-    if record is None or not _finite(record, "mean"):
-        return "—"
-    text = f"{record['mean']:+.3f}"
-    if _finite(record, "ci_low") and _finite(record, "ci_high"):
-        text += f" [{record['ci_low']:+.3f}, {record['ci_high']:+.3f}]"
-    return text + format_p(record.get("p_value"))
+    """``+0.123 [+0.050, +0.190] (p=0.03)`` for a difference from a reference."""
+    return _estimate(record, "+.3f")
 
 
 def _rank(value: Any) -> str:
