@@ -38,12 +38,19 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     return sorted_scores(out / STORE_NAME)
 
 
+def _default_sigint() -> None:
+    """A shell that starts jobs in the background without job control (``( cmd & )``) hands
+    them SIGINT ignored, and an ignored signal stays ignored across exec: the run would never
+    see the test's Ctrl-C. A terminal's foreground run has the default handler; so does ours."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start(out: Path, *args: str) -> subprocess.Popen[str]:
     """``xecgbench run smoke --out OUT --quiet ARGS`` in its own process group."""
     command = [sys.executable, "-m", "xecgbench.cli", "run", "smoke", "--out", str(out), "--quiet",
                *args]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True,
+                            start_new_session=True, preexec_fn=_default_sigint,
                             env={**os.environ, "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"})
 
 
