@@ -76,8 +76,25 @@ def read_raw(directory: Path, name: str, required: bool = True) -> bytes | None:
     """
     if name not in LIMITS:
         raise ResultsFileError(f"{directory / name}: not a file a board may hold")
-    path, limit = Path(directory) / name, LIMITS[name]
-    dir_fd = _directory_fd(Path(directory))
+    return _read_guarded(Path(directory), name, LIMITS[name], required)
+
+
+def read_nested(directory: Path, folder: str, name: str, limit: int) -> bytes:
+    """``directory/folder/name`` under the same guards as :func:`read_raw` (no link at either
+    level, a regular file, at most ``limit`` bytes): a published model file."""
+    if "/" in name or name in ("", ".", ".."):
+        raise ResultsFileError(f"{Path(directory) / folder / name}: not a file name inside "
+                               f"{folder}/")
+    data = _read_guarded(Path(directory) / folder, name, limit, required=True)
+    assert data is not None
+    return data
+
+
+def _read_guarded(directory: Path, name: str, limit: int, required: bool) -> bytes | None:
+    """Open ``name`` inside ``directory`` without following links or blocking; a regular file
+    of at most ``limit`` bytes, else one :class:`ResultsFileError` naming it."""
+    path = directory / name
+    dir_fd = _directory_fd(directory)
     try:
         try:
             fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
@@ -100,29 +117,6 @@ def read_raw(directory: Path, name: str, required: bool = True) -> bytes | None:
         if len(data) > limit:
             raise ResultsFileError(f"{path}: grew past the limit of {limit:,} bytes")
         return data
-    finally:
-        os.close(dir_fd)
-
-
-def read_nested(directory: Path, folder: str, name: str, limit: int) -> bytes:
-    """``directory/folder/name`` under the same guards as :func:`read_raw` (no link at either
-    level, a regular file, at most ``limit`` bytes): a published model file."""
-    path = Path(directory) / folder / name
-    if "/" in name or name in ("", ".", ".."):
-        raise ResultsFileError(f"{path}: not a file name inside {folder}/")
-    if (Path(directory) / folder).is_symlink():
-        raise ResultsFileError(f"{Path(directory) / folder}: refusing a folder that is a symlink")
-    dir_fd = _directory_fd(Path(directory) / folder)
-    try:
-        try:
-            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-        except OSError as exc:
-            raise ResultsFileError(f"{path}: cannot read: {exc.strerror}") from None
-        info = os.fstat(fd)
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
-                raise ResultsFileError(f"{path}: not a regular file of at most {limit:,} bytes")
-            return handle.read(limit + 1)[:limit + 1]
     finally:
         os.close(dir_fd)
 
