@@ -15,11 +15,17 @@ from test_faults import cli as main_cli
 from test_faults import micro_suite, one_line_error
 
 from xecgbench.cli import cli
+from xecgbench.report import board_scores
+from xecgbench.report.board_reader import ResultsFileError
 from xecgbench.report.board_scores import parse_scores
+from xecgbench.report.render import to_markdown
 from xecgbench.report.results_files import (
+    load_built,
     read_board,
+    read_record,
     stale_tables,
     write_checksums,
+    write_raw_results,
 )
 from xecgbench.report.safe_write import write_inside
 
@@ -51,6 +57,59 @@ def test_parquet_and_csv_readers_agree_on_dtypes(tmp_path: Path) -> None:
     csv = gzip.compress(scores.to_csv(index=False).encode())
     assert parse_scores(csv, tmp_path / "scores.csv.gz").dtypes.to_dict() == \
         scores.dtypes.to_dict()
+
+
+def _split(board: Path, rows: int, monkeypatch: pytest.MonkeyPatch) -> pd.DataFrame:
+    """Rewrite ``board``'s scores as parts of ``rows`` rows; the frame before the split."""
+    record, scores = read_board(board)
+    monkeypatch.setattr(board_scores, "ROWS_PER_PART", rows)
+    write_raw_results(read_record(board), scores, board)
+    assert record == read_record(board)
+    return scores
+
+
+def test_a_large_board_splits_its_scores_into_parts_that_read_back_whole(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over ROWS_PER_PART rows, scores go to scores.parquet, scores-2.parquet, …: the same
+    frame and the same tables come back (a paper board would pass 5 MB in one file)."""
+    board = _copy(tmp_path / "parts")
+    rows = len(read_board(board)[1])
+    scores = _split(board, rows // 3 + 1, monkeypatch)
+    names = sorted(p.name for p in board.glob("scores*.parquet"))
+    assert names == ["scores-2.parquet", "scores-3.parquet", "scores.parquet"]
+    pd.testing.assert_frame_equal(read_board(board)[1], scores, check_exact=True)
+    assert stale_tables(board) == []
+    _split(board, rows, monkeypatch)  # fewer parts again: the stale ones are removed
+    assert sorted(p.name for p in board.glob("scores*.parquet")) == ["scores.parquet"]
+
+
+def test_a_board_is_built_once_per_content(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same raw files (by their checksums) anywhere share one build; other files do not."""
+    first, second = _copy(tmp_path / "a"), _copy(tmp_path / "b")
+    board = load_built(first)[1]
+    assert load_built(second)[1] is board
+    _split(second, len(read_board(second)[1]) // 2 + 1, monkeypatch)
+    rebuilt = load_built(second)[1]
+    assert rebuilt is not board and to_markdown(rebuilt) == to_markdown(board)
+
+
+@pytest.mark.parametrize("damage", ["gap", "duplicate across parts", "legacy beside parts"])
+def test_damaged_score_parts_are_refused_naming_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: str) -> None:
+    board = _copy(tmp_path / "parts")
+    scores = _split(board, len(read_board(board)[1]) // 3 + 1, monkeypatch)
+    expected = {"gap": "scores-2.parquet: missing", "duplicate across parts": "duplicate score row",
+                "legacy beside parts": "needs exactly one of"}[damage]
+    if damage == "gap":
+        (board / "scores-2.parquet").unlink()
+    elif damage == "duplicate across parts":
+        (board / "scores-3.parquet").write_bytes(board_scores.scores_bytes(scores.iloc[:5]))
+    else:
+        (board / "scores.csv.gz").write_bytes(gzip.compress(b"x"))
+    write_checksums(board)
+    with pytest.raises(ResultsFileError, match=expected):
+        read_board(board)
 
 
 @pytest.mark.parametrize("kind", ["empty", "no board inside"])

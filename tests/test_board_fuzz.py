@@ -35,6 +35,8 @@ import xecgbench.report.html
 import xecgbench.report.verify
 import xecgbench.run.runner
 from xecgbench.cli import cli
+from xecgbench.report.board_reader import SCORE_PARTS
+from xecgbench.report.board_scores import MAX_ROWS
 
 #: Imported here, before any fork: a case's time and memory are the reading, not the imports.
 PRELOADED = (xecgbench.report.html, xecgbench.report.verify, xecgbench.run.runner)
@@ -50,7 +52,7 @@ def _seal(board: Path) -> None:
     """checksums.json as an honest exporter would write it (following links, unlike a reader),
     so each case fails on the damage it makes, not on the checksum."""
     digests = {}
-    for name in ("run.json", "scores.parquet", "scores.csv.gz", "examples.npz"):
+    for name in ("run.json", *SCORE_PARTS, "scores.csv.gz", "examples.npz"):
         path = board / name
         if path.is_file():
             digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -166,14 +168,20 @@ def _many_rows_csv(board: Path) -> None:
     _seal(board)
 
 
-def _many_rows_parquet(board: Path) -> None:
-    n = 3_000_000
-    text = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), ["x"])
+def _many_rows_parquet(board: Path, n: int = MAX_ROWS + 1, name: str = "scores.parquet"
+                       ) -> None:
+    text = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int32)), ["x"]).cast(pa.string())
     columns = {c: (pa.array(np.zeros(n, np.int64)) if c in ("seed", "sample")
                    else pa.array(np.zeros(n)) if c in ("value", "label", "chance")
                    else text) for c in _scores(board).columns}
-    pq.write_table(pa.table(columns), board / "scores.parquet")
+    pq.write_table(pa.table(columns), board / name)
     _seal(board)
+
+
+def _many_rows_in_parts(board: Path) -> None:
+    """Two parts, each under the row limit, over it together (refused before decoding)."""
+    _many_rows_parquet(board, MAX_ROWS // 2 + 1, "scores.parquet")
+    _many_rows_parquet(board, MAX_ROWS // 2 + 1, "scores-2.parquet")
 
 
 def _npz(**arrays: object) -> bytes:
@@ -283,7 +291,10 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
     "scores FIFO": (_fifo("scores.parquet"), CHECK, "scores.parquet"),
     "scores directory": (_directory("scores.parquet"), VALIDATE, "scores.parquet"),
     "scores 65 MB": (_sparse("scores.parquet", 65 << 20), VALIDATE, "scores.parquet"),
-    "scores 3 M rows": (_many_rows_parquet, VALIDATE, "scores.parquet"),
+    "scores over the row limit": (_many_rows_parquet, VALIDATE, "scores.parquet"),
+    "score parts over the row limit": (_many_rows_in_parts, VALIDATE, "scores-2.parquet"),
+    "score part after a gap": (_replace("scores-3.parquet", b"PAR1"), VALIDATE,
+                               "scores-2.parquet"),
     "seed as text": (_edit_scores(lambda f: f.assign(seed=f["seed"].astype(str))), VALIDATE,
                      "scores.parquet"),
     "value as text": (_edit_scores(lambda f: f.assign(value="high")), VALIDATE,

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from xecgbench.report import interval_stats
 from xecgbench.report.interval_stats import MODELS, class_interval_test, long_frame
 
 BASE = {
@@ -102,3 +103,23 @@ def test_long_frame_reads_class_interval_regions() -> None:
     assert frame["cls"].tolist() == ["AF", "non-AF", "AF"]
     assert frame["interval"].tolist() == ["F", "PQ", "QRS"]
     assert np.isnan(frame["value"][1])
+
+
+def test_many_cells_fit_in_a_pool_to_the_same_results_and_duplicates_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper board fits hundreds of cells: pooled fits equal serial ones bit for bit, and a
+    cell identical to another (a model-blind control) is fitted once."""
+    frames = [simulate(0.02 * (i % 3), seeds=2, records=8, rng=i % 3) for i in range(6)]
+    monkeypatch.setattr(interval_stats, "POOL_MIN_FITS", 2)
+    pooled = interval_stats.class_interval_tests(frames)
+    calls: list[int] = []
+    real = interval_stats.class_interval_test
+    monkeypatch.setattr(interval_stats, "POOL_MIN_FITS", 10**9)
+    monkeypatch.setattr(interval_stats, "class_interval_test",
+                        lambda frame, **kw: calls.append(1) or real(frame, **kw))
+    serial = interval_stats.class_interval_tests(frames)
+    assert len(calls) == 3
+    for a, b in zip(pooled, serial, strict=True):
+        np.testing.assert_array_equal(a.cell_means.to_numpy(), b.cell_means.to_numpy())
+        assert (a.p_interaction, a.p_interval) == (b.p_interaction, b.p_interval)
+    assert serial[0] is serial[3]

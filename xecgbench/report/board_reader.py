@@ -26,6 +26,9 @@ from typing import Any
 
 RUN_FILE = "run.json"
 SCORES_FILE = "scores.parquet"
+#: A board's scores in order: ``scores.parquet``, then ``scores-2.parquet`` … when one file
+#: would pass the 5-MB size of a committed file (a paper board holds millions of rows).
+SCORE_PARTS = (SCORES_FILE, *(f"scores-{i}.parquet" for i in range(2, 9)))
 #: The format before Parquet; still read, never written.
 LEGACY_SCORES_FILE = "scores.csv.gz"
 EXAMPLES_FILE = "examples.npz"
@@ -37,11 +40,13 @@ WINDOWS_FILE = "windows.npz"
 LICENCE_FILE = "DATA_LICENCE"
 CHECKSUMS_FILE = "checksums.json"
 #: Raw files a board may hold (all covered by its checksums) and the largest size of each.
-RAW_FILES = (RUN_FILE, SCORES_FILE, LEGACY_SCORES_FILE, EXAMPLES_FILE, PROBABILITIES_FILE,
+RAW_FILES = (RUN_FILE, *SCORE_PARTS, LEGACY_SCORES_FILE, EXAMPLES_FILE, PROBABILITIES_FILE,
              MODELS_INDEX, WINDOWS_FILE, LICENCE_FILE)
+#: All score parts together, on disk (each part also has its own limit).
+MAX_SCORES_BYTES = 128 << 20
 LIMITS = {
     RUN_FILE: 8 << 20,
-    SCORES_FILE: 64 << 20,
+    **dict.fromkeys(SCORE_PARTS, 64 << 20),
     LEGACY_SCORES_FILE: 64 << 20,
     EXAMPLES_FILE: 64 << 20,
     PROBABILITIES_FILE: 64 << 20,
@@ -181,15 +186,28 @@ def read_checked(directory: Path, name: str, manifest: dict[str, str],
     return data
 
 
-def scores_name(directory: Path) -> str:
-    """Which scores file the board holds (exactly one of the two formats)."""
+def scores_names(directory: Path) -> list[str]:
+    """The board's scores files, in order: the Parquet parts (``scores.parquet`` first, no
+    gap) or the one legacy ``scores.csv.gz``; their sizes together within
+    :data:`MAX_SCORES_BYTES`."""
     directory = Path(directory)
     if os.path.lexists(directory / RETIRED_POINTER):
         raise ResultsFileError(f"{directory / RETIRED_POINTER}: raw scores must be inside the "
                                "board directory")
-    names = [n for n in (SCORES_FILE, LEGACY_SCORES_FILE) if os.path.lexists(directory / n)]
-    if len(names) != 1:
-        found = " and ".join(names) or "neither"
+    parts = [n for n in SCORE_PARTS if os.path.lexists(directory / n)]
+    legacy = os.path.lexists(directory / LEGACY_SCORES_FILE)
+    if legacy == bool(parts):
+        found = " and ".join([*parts[:1], *[LEGACY_SCORES_FILE] * legacy]) or "neither"
         raise ResultsFileError(f"{directory}: needs exactly one of {SCORES_FILE} or "
                                f"{LEGACY_SCORES_FILE} (found {found})")
-    return names[0]
+    if legacy:
+        return [LEGACY_SCORES_FILE]
+    if parts != list(SCORE_PARTS[:len(parts)]):
+        missing = next(n for n in SCORE_PARTS if n not in parts)
+        raise ResultsFileError(f"{directory / missing}: missing, but a later score part "
+                               "exists (parts are numbered without a gap)")
+    total = sum(os.lstat(directory / n).st_size for n in parts)
+    if total > MAX_SCORES_BYTES:
+        raise ResultsFileError(f"{directory}: score parts hold {total:,} bytes, over the limit "
+                               f"of {MAX_SCORES_BYTES:,}")
+    return parts

@@ -14,14 +14,19 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from xecgbench.report.board_reader import ResultsFileError
 from xecgbench.run.store import SCORE_COLUMNS
+
+if TYPE_CHECKING:
+    import pyarrow.parquet as pq
 
 RAW_SCORE_COLUMNS = tuple(c for c in SCORE_COLUMNS if c != "stage_key")
 #: Raw-score columns that results exported before they existed may lack (read as missing).
@@ -49,7 +54,10 @@ class Layout:
 SCORES_LAYOUT = Layout(RAW_SCORE_COLUMNS, OPTIONAL_SCORE_COLUMNS, INTEGER_COLUMNS,
                        FLOAT_COLUMNS)
 #: Parsing limits (stated in ``leaderboards/README.md``).
-MAX_ROWS = 2_000_000
+#: Rows of all score parts together (a 10-seed ``paper`` board holds about 3.9 million).
+MAX_ROWS = 5_000_000
+#: Rows per written Parquet part: about 3.5-4 MB each, under the 5-MB committed-file size.
+ROWS_PER_PART = 750_000
 MAX_COLUMNS = 32
 MAX_UNPACKED_BYTES = 512 << 20
 MAX_LINE_BYTES = 64 << 10
@@ -119,6 +127,20 @@ def _read_csv(data: bytes, path: Path) -> pd.DataFrame:
 
 def read_parquet(data: bytes, path: Path, layout: Layout = SCORES_LAYOUT) -> pd.DataFrame:
     """A raw Parquet table, its footer (rows, columns, unpacked size, types) checked first."""
+    return _decoded(_checked_parquet(data, path, layout), path)
+
+
+def _decoded(parquet: pq.ParquetFile, path: Path) -> pd.DataFrame:
+    import pyarrow as pa
+
+    try:
+        return parquet.read().to_pandas()
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise _fail(path, f"cannot read Parquet: {str(exc).splitlines()[0]}") from None
+
+
+def _checked_parquet(data: bytes, path: Path, layout: Layout) -> pq.ParquetFile:
+    """The Parquet file in ``data`` once its footer passes the limits; nothing decoded yet."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -139,7 +161,7 @@ def read_parquet(data: bytes, path: Path, layout: Layout = SCORES_LAYOUT) -> pd.
             raise _fail(path, f"unpacks to {unpacked:,} bytes, over {MAX_UNPACKED_BYTES:,}")
         for field in parquet.schema_arrow:
             _check_type(field, path, layout)
-        return parquet.read().to_pandas()
+        return parquet
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot read Parquet: {str(exc).splitlines()[0]}") from None
 
@@ -188,8 +210,24 @@ def _normalised(scores: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def parse_scores(data: bytes, path: Path) -> pd.DataFrame:
     """The scores frame of a board's scores file, Parquet or (legacy) csv.gz by its name."""
-    reader = _read_csv if path.name.endswith(".csv.gz") else read_parquet
-    return _normalised(reader(data, path), path)
+    return parse_score_parts([(data, path)])
+
+
+def parse_score_parts(parts: Sequence[tuple[bytes, Path]]) -> pd.DataFrame:
+    """One scores frame from a board's score files in order. Every Parquet footer is checked
+    first, and the rows of all parts counted, before any part is decoded; a row repeated in two
+    parts is a duplicate like any other."""
+    if len(parts) == 1 and parts[0][1].name.endswith(".csv.gz"):
+        return _normalised(_read_csv(*parts[0]), parts[0][1])
+    files, rows = [], 0
+    for data, path in parts:
+        files.append((_checked_parquet(data, path, SCORES_LAYOUT), path))
+        rows += files[-1][0].metadata.num_rows
+        if rows > MAX_ROWS:
+            raise _fail(path, f"the score parts hold over {MAX_ROWS:,} rows together")
+    frames = [_decoded(parquet, path) for parquet, path in files]
+    scores = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    return _normalised(scores, parts[0][1] if len(parts) == 1 else parts[0][1].parent)
 
 
 def scores_bytes(scores: pd.DataFrame) -> bytes:
@@ -198,6 +236,13 @@ def scores_bytes(scores: pd.DataFrame) -> bytes:
     rounded = scores.assign(**{c: _nine_digits(scores[c]) for c in FLOAT_COLUMNS
                                if c in scores})
     return table_bytes(rounded, SCORES_LAYOUT)
+
+
+def score_parts_bytes(scores: pd.DataFrame) -> list[bytes]:
+    """``scores`` as committed Parquet parts of at most :data:`ROWS_PER_PART` rows each, in
+    row order (one part for every board below that size)."""
+    starts = range(0, max(len(scores), 1), ROWS_PER_PART)
+    return [scores_bytes(scores.iloc[start:start + ROWS_PER_PART]) for start in starts]
 
 
 def _nine_digits(values: pd.Series) -> pd.Series:

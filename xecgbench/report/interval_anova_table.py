@@ -17,7 +17,7 @@ import pandas as pd
 
 from xecgbench.report.board import CELL, Column, RunResults, Table, sorted_rows
 from xecgbench.report.inference import summarise
-from xecgbench.report.interval_stats import class_interval_test, long_frame
+from xecgbench.report.interval_stats import class_interval_tests, long_frame
 
 CLASS_ORDER = ("non-AF", "AF")
 INTERVAL_ORDER = ("P", "PQ", "F", "QRS", "ST", "T", "TP")
@@ -84,12 +84,12 @@ def interval_anova_table(
     summary = summarise(mine, [*CELL, "metric", "region"])
     rows: list[dict[str, Any]] = []
     tests: list[dict[str, Any]] = []
-    for keys, cell in mine.groupby(list(CELL), sort=False):
-        labels = dict(zip(CELL, keys, strict=True))
-        try:
-            result = class_interval_test(long_frame(cell), model=model)
-        except (ValueError, np.linalg.LinAlgError) as exc:
-            rows.append(labels | dict.fromkeys(TEXT_COLUMNS, f"— ({type(exc).__name__})"))
+    cells = [(dict(zip(CELL, keys, strict=True)), long_frame(cell))
+             for keys, cell in mine.groupby(list(CELL), sort=False)]
+    fitted = class_interval_tests([frame for _, frame in cells], model=model)
+    for (labels, _), result in zip(cells, fitted, strict=True):
+        if isinstance(result, Exception):
+            rows.append(labels | dict.fromkeys(TEXT_COLUMNS, f"— ({type(result).__name__})"))
             continue
         rows.append(
             labels

@@ -28,9 +28,13 @@ shared interval, and every pair of intervals within each class.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import multiprocessing
+import os
 import warnings
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,6 +44,10 @@ from scipy import stats
 from xecgbench.report.stats import holm
 
 MODELS: tuple[str, ...] = ("mixed", "seed_anova")
+#: Distinct fits below which a process pool costs more than it saves (~1 s to start a worker;
+#: a MixedLM fit takes 0.1-0.5 s and a paper board has a couple of hundred).
+POOL_MIN_FITS = 24
+MAX_WORKERS = 4
 POSTHOC_COLUMNS = ("family", "comparison", "estimate", "p_value", "p_holm")
 
 
@@ -191,6 +199,45 @@ def class_interval_test(
         n_seeds=int(frame["seed"].nunique()),
         n_records=int(frame["record"].nunique()),
     )
+
+
+def class_interval_tests(frames: Sequence[pd.DataFrame], *, model: str = "mixed"
+                         ) -> list[ClassIntervalTest | ValueError | np.linalg.LinAlgError]:
+    """:func:`class_interval_test` of every frame, or the error its fit raised.
+
+    Identical frames (a control map that ignores the model, bit-identical models) are fitted
+    once; with at least :data:`POOL_MIN_FITS` distinct frames the fits are spread over the
+    CPUs by forked workers (fork, not spawn: a spawned worker re-imports the caller's main
+    script, which a notebook or an unguarded script cannot survive; the workers run only
+    NumPy/statsmodels). Each fit is the same computation wherever it runs, so the results do
+    not depend on the pool.
+    """
+    keys = [_content(frame) for frame in frames]
+    distinct = dict(zip(keys, frames, strict=True))
+    workers = min(len(os.sched_getaffinity(0)), MAX_WORKERS, len(distinct))
+    if (len(distinct) >= POOL_MIN_FITS and workers > 1
+            and "fork" in multiprocessing.get_all_start_methods()):
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            fitted = list(pool.map(_fitted_or_error, distinct.values(),
+                                   itertools.repeat(model), chunksize=4))
+    else:
+        fitted = [_fitted_or_error(frame, model) for frame in distinct.values()]
+    by_key = dict(zip(distinct, fitted, strict=True))
+    return [by_key[key] for key in keys]
+
+
+def _content(frame: pd.DataFrame) -> str:
+    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(rows.tobytes() + ",".join(frame.columns).encode()).hexdigest()
+
+
+def _fitted_or_error(frame: pd.DataFrame, model: str
+                     ) -> ClassIntervalTest | ValueError | np.linalg.LinAlgError:
+    try:
+        return class_interval_test(frame, model=model)
+    except (ValueError, np.linalg.LinAlgError) as exc:
+        return exc
 
 
 def _posthoc(beta, cov, df, row, class_order, by_class, shared) -> pd.DataFrame:  # type: ignore[no-untyped-def]

@@ -32,12 +32,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report import probability_files as probs
-from xecgbench.report.board import RunResults
+from xecgbench.report.board import Leaderboard, RunResults
 from xecgbench.report.board_reader import (
     CHECKSUMS_FILE,
     EXAMPLES_FILE,
     LEGACY_SCORES_FILE,
     RUN_FILE,
+    SCORE_PARTS,
     SCORES_FILE,
     ResultsFileError,
     checksums,
@@ -45,10 +46,11 @@ from xecgbench.report.board_reader import (
     present,
     read_checked,
     read_raw,
-    scores_name,
+    scores_names,
     sha256,
 )
-from xecgbench.report.board_scores import RAW_SCORE_COLUMNS, parse_scores, scores_bytes
+from xecgbench.report.board_scores import RAW_SCORE_COLUMNS, parse_score_parts, score_parts_bytes
+from xecgbench.report.built_boards import built_tables
 from xecgbench.report.nulls import AttributionRecord, split_af_regions, with_model_state
 from xecgbench.report.render import to_csv, to_latex, to_markdown
 from xecgbench.report.safe_write import UnsafePathError, write_inside
@@ -321,10 +323,13 @@ def read_board(directory: Path) -> tuple[RunRecord, pd.DataFrame]:
     """A board's run record and scores, every file checked (the one loader every reader uses)."""
     directory = Path(directory)
     record = read_record(directory)
-    name = scores_name(directory)
-    data = read_checked(directory, name, checksums(directory))
-    assert data is not None
-    return record, parse_scores(data, directory / name)
+    manifest = checksums(directory)
+    parts = []
+    for name in scores_names(directory):
+        data = read_checked(directory, name, manifest)
+        assert data is not None
+        parts.append((data, directory / name))
+    return record, parse_score_parts(parts)
 
 
 def read_examples(directory: Path) -> Any:
@@ -340,7 +345,8 @@ def validate_directory(directory: Path) -> RunResults:
     """Check a results directory (schema, columns, labels) and return its :class:`RunResults`."""
     directory = Path(directory)
     record, scores = read_board(directory)
-    path = directory / scores_name(directory)
+    names = scores_names(directory)
+    path = directory / names[0] if len(names) == 1 else directory
     unknown = sorted(set(scores["metric"]) - set(record.metrics))
     if unknown:
         raise ResultsFileError(
@@ -366,12 +372,19 @@ def write_checksums(directory: Path) -> Path:
 
 
 def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Path:
-    """Write ``run.json``, ``scores.parquet`` and their checksums into ``out``."""
+    """Write ``run.json``, ``scores.parquet`` (and its further parts) and their checksums into
+    ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     _safe(write_inside, out, RUN_FILE,
           json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n")
-    _safe(write_inside, out, SCORES_FILE, scores_bytes(scores))
-    (out / LEGACY_SCORES_FILE).unlink(missing_ok=True)  # the fresh scores replace older ones
+    parts = score_parts_bytes(scores)
+    if len(parts) > len(SCORE_PARTS):
+        raise ResultsFileError(f"{out}: {len(scores):,} score rows need {len(parts)} parts, "
+                               f"more than the {len(SCORE_PARTS)} a board may hold")
+    for name, data in zip(SCORE_PARTS, parts, strict=False):
+        _safe(write_inside, out, name, data)
+    for stale in (*SCORE_PARTS[len(parts):], LEGACY_SCORES_FILE):  # fresh scores replace older
+        (out / stale).unlink(missing_ok=True)
     write_checksums(out)
     return out
 
@@ -426,9 +439,19 @@ def committed_directories(root: Path) -> list[Path]:
     return found
 
 
+def load_built(directory: Path) -> tuple[RunResults, Leaderboard]:
+    """A board's results and tables, the tables built once per content (:mod:`~.built_boards`):
+    the manifest is read before and after validation, and a board that changed meanwhile is
+    built afresh."""
+    before = checksums(Path(directory))
+    results = validate_directory(directory)
+    same = checksums(Path(directory)) == before
+    return results, built_tables(results, before if same else None)
+
+
 def stale_tables(directory: Path) -> list[str]:
     """Generated files of ``directory`` that differ from a rebuild from its raw files."""
-    board = build_leaderboard(validate_directory(directory))
+    _, board = load_built(directory)
     stale = []
     for name, render in TABLE_FILES.items():
         path = Path(directory) / name

@@ -21,8 +21,7 @@ from xecgbench.report.headline import AWAY, ONTO, ROBUST
 from xecgbench.report.model_checks import ModelTargets, load_targets, model_checks
 from xecgbench.report.primary import primary_results
 from xecgbench.report.render import format_stat, table_rows
-from xecgbench.report.results_files import committed_directories, validate_directory
-from xecgbench.report.tables import build_leaderboard
+from xecgbench.report.results_files import committed_directories, load_built
 
 TITLE = "# Results\n"
 HEADER = """## How to read this page
@@ -174,7 +173,7 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
 def leaderboard_section(directory: Path, targets: ModelTargets,
                         loaded: tuple[RunResults, Leaderboard] | None = None) -> list[str]:
     """The page's section for one committed leaderboard."""
-    results, board = loaded or _load(directory)
+    results, board = loaded or load_built(directory)
     lines = [f"## {directory.name}", "", board.answer, "",
              *_what_was_run(directory, board, dict(results.config))]
     flagged = _table(board, "flagged")
@@ -198,16 +197,13 @@ def leaderboard_section(directory: Path, targets: ModelTargets,
     return lines
 
 
-def _load(directory: Path) -> tuple[RunResults, Leaderboard]:
-    results = validate_directory(directory)
-    return results, build_leaderboard(results)
 
 
 def render_page(root: Path) -> str:
     """The whole page for every committed leaderboard under ``root``, judged against
     ``root/targets.yaml``."""
     targets = load_targets(root / TARGETS_FILE)
-    boards = [(d, *_load(d)) for d in committed_directories(root)]
+    boards = [(d, *load_built(d)) for d in committed_directories(root)]
     lines = [TITLE, *_in_short(boards), HEADER]
     for directory, results, board in boards:
         lines += leaderboard_section(directory, targets, (results, board))
