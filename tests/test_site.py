@@ -26,8 +26,6 @@ from xecgbench.report.results_files import (
 )
 from xecgbench.report.site import render_board, stale_site, write_site
 from xecgbench.report.site_ranking import (
-    UNTRAINED_COLUMN,
-    UNTRAINED_LABEL,
     board_entries,
     branch_ranking,
     merge,
@@ -110,13 +108,11 @@ def test_untrained_rows_rank_by_alignment_above_the_untrained_model() -> None:
     results = make_results()
     scores = results.scores
     trained = scores[(scores["metric"] == "relevance_mass_accuracy")
-                     & (scores[UNTRAINED_COLUMN] == "none")]
-    untrained = trained.assign(**{UNTRAINED_COLUMN: UNTRAINED_LABEL})
+                     & (scores["pretraining"] == "none")]
+    untrained = trained.assign(pretraining=None, freezing=None, model_state="untrained")
     # dtd's untrained model scores as high as its trained one: nothing learnt above it
     untrained.loc[untrained["attribution"] == "random", "value"] -= 0.15
-    merged = dataclasses.replace(results, scores=pd.concat([scores, untrained],
-                                                           ignore_index=True))
-    ranking = branch_ranking(merged, "rhythm")
+    ranking = branch_ranking(dataclasses.replace(results, untrained=untrained), "rhythm")
     assert set(ranking["ranked_by"]) == {"above untrained"}
     above = dict(zip(ranking["attribution"],
                      (v["mean"] for v in ranking["above untrained"]), strict=True))
@@ -124,6 +120,23 @@ def test_untrained_rows_rank_by_alignment_above_the_untrained_model() -> None:
     assert list(ranking["attribution"]) == ["random", "dtd"]
     # the untrained rows never become a method of their own
     assert len(ranking) == 2
+
+
+def test_controls_and_mask_informed_methods_are_listed_unranked() -> None:
+    """A control or a method built from the masks it is scored on never takes a rank."""
+    results = make_results()
+    attributions = {"dtd": {"name": "dtd", "family": "propagation"},
+                    "random": {"name": "random", "family": "control"}}
+    ranking = branch_ranking(dataclasses.replace(results, attributions=attributions), "rhythm")
+    rows = ranking[["attribution", "rank", "role"]].to_numpy().tolist()
+    assert rows == [["dtd", 1, ""], ["random", 0, "control"]]
+    assert "vs top" not in ranking or not isinstance(ranking["vs top"].iloc[1], dict)
+
+
+def test_committed_site_pages_rank_above_the_untrained_model() -> None:
+    """Every committed board that holds untrained-model rows is ranked above them."""
+    for page in (REPO / "docs" / "leaderboards").glob("synthetic-*.md"):
+        assert "Ranked by the score above the untrained model" in page.read_text(), page
 
 
 def test_site_command_writes_pages_and_reports_bad_submissions(board, tmp_path) -> None:
@@ -203,3 +216,11 @@ def test_site_page_reads_at_1400_px_in_chromium(board, tmp_path) -> None:
     assert title[3:5] == ["zero_occlusion", "random"]  # rank 1 first; sorted: lowest first
     assert title[6:8] == ["2", "2"]
     assert title[9:11] == ["2", "2"], "a ranking table does not fit the content column"
+
+
+def test_rebuilding_some_pages_keeps_every_board_in_the_index(board, tmp_path) -> None:
+    """`site --match` rewrites the matched pages only; the index still lists every board."""
+    out = tmp_path / "site"
+    write_site(board, out, match="no-such-board*")
+    assert {p.name for p in out.iterdir()} == {"index.md"}
+    assert "[fake-board](fake-board.md)" in (out / "index.md").read_text()

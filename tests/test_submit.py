@@ -128,6 +128,14 @@ def test_a_submitted_builtin_method_reproduces_the_boards_own_rows(
     assert len(joined) == len(theirs) == len(mine) > 0
     assert (joined["value_board"] == joined["value_submitted"]).all()
     assert (joined["record_id_board"] == joined["record_id_submitted"]).all()
+    # and its null baseline: the same method on each seed's untrained model, rebuilt from the seed
+    mine_null = validate_directory(saliency_submission).untrained
+    theirs_null = validate_directory(board).untrained
+    theirs_null = theirs_null[theirs_null["attribution"] == "saliency"]
+    null_keys = ["seed", "branch", "metric", "region", "sample"]
+    joined = theirs_null.merge(mine_null, on=null_keys, suffixes=("_board", "_submitted"))
+    assert len(joined) == len(theirs_null) == len(mine_null) > 0
+    assert (joined["value_board"] == joined["value_submitted"]).all()
 
 
 def test_a_third_party_plugin_submission_names_its_distribution(

@@ -76,7 +76,8 @@ def ranking_table(ranking: pd.DataFrame, results: RunResults, owner: Mapping[str
     lines = ['<div class="xb-scroll"><table class="sortable"><thead><tr>'
              + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
     for row in ranking.to_dict("records"):
-        cells = [f'<td data-sort="{row["rank"]}">{row["rank"]}</td>',
+        rank = row["rank"] or row["role"]  # controls and mask-informed methods: unranked
+        cells = [f'<td data-sort="{row["rank"] or 1000}">{_e(rank)}</td>',
                  f"<td><code>{_e(row['attribution'])}</code></td>",
                  _source_cell(owner[row["attribution"]])]
         for column, _ in columns:
@@ -106,6 +107,8 @@ def _figure(ranking: pd.DataFrame, results: RunResults, owner: Mapping[str, Entr
     primary = results.config["primary_metric"]
     labels = [f"{a} ({owner[a].source})" if owner[a].submitted else str(a)
               for a in ranking["attribution"]]
+    labels = [f"{label} [{r}]" if r else label
+              for label, r in zip(labels, ranking["role"], strict=True)]
     stats = [r if isinstance(r, dict) else {"mean": math.nan} for r in ranking[key]]
     x_label = primary if key == "alignment" else f"{primary}: {key}"
     return to_svg(ranking_figure(labels, stats, [owner[a].submitted
@@ -125,7 +128,9 @@ CAPTION = (
     "a t-test over seeds, Holm-adjusted over the branch. Faithfulness columns are averaged the "
     "same way (on the windows those metrics score). *s / window*: wall time of the attribute "
     "stage (loading included) per explained window and branch, on the machine that ran it "
-    "(— where the run did not record it). Click a header to sort."
+    "(— where the run did not record it). Controls (`random`, `amplitude`) and mask-informed "
+    "methods (they build relevance from the masks they are scored on) are listed below the "
+    "ranked methods, unranked. Click a header to sort."
 )
 
 
@@ -153,7 +158,7 @@ def render_board(directory: Path) -> tuple[str, dict[str, str]]:
             continue
         svg = f"{name}-{branch}.svg"
         figures[svg] = _figure(ranking, results, owner)
-        ranked = ("above the untrained model" if ranking["ranked_by"].iloc[0]
+        ranked = ("the score above the untrained model" if ranking["ranked_by"].iloc[0]
                   == "above untrained" else "the raw score: this board has no untrained-model "
                   "rows")
         first = ranking.iloc[0]
@@ -190,15 +195,14 @@ def _index(pages: Sequence[str]) -> str:
 def site_files(root: Path, match: str = "*") -> dict[str, str]:
     """Every file of the site (relative name -> text) for the boards under ``root``."""
     files: dict[str, str] = {}
-    names = []
-    for directory in committed_directories(root):
+    boards = committed_directories(root)
+    for directory in boards:
         if not directory.match(match):
             continue
         page, figures = render_board(directory)
         files[f"{directory.name}.md"] = page
         files.update(figures)
-        names.append(directory.name)
-    files[INDEX] = _index(names)
+    files[INDEX] = _index([d.name for d in boards])  # every board, whichever were rebuilt
     return files
 
 

@@ -9,7 +9,9 @@ and tested against the top method on the same seeds and windows (paired).
 Columns: alignment (the suite's primary metric on the branch's target region, averaged over
 configurations), above chance, above the untrained model when the board holds untrained-model
 rows, the paired difference to the top method with its seed-level p (Holm-adjusted per branch),
-faithfulness metrics, and the attribution cost per explained window.
+faithfulness metrics, and the attribution cost per explained window. Controls (``random``,
+``amplitude``) and mask-informed methods (built from the masks they are scored on) are listed
+below the ranked methods, unranked, as in the board's own method table.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from xecgbench.report.inference import (
     estimate,
     grids,
 )
+from xecgbench.report.nulls import primary_rows, role
 from xecgbench.report.results_files import ResultsFileError, validate_directory
 from xecgbench.report.stats import holm
 from xecgbench.report.tables import without_flagged
@@ -43,9 +46,8 @@ BUILT_IN = "built-in"
 #: Source of a submission that used only the bundled plugins (e.g. a built-in method's
 #: parameter variant).
 BUNDLED = "bundled plugins"
-#: How untrained-model rows are told apart: their ``pretraining`` label (the null-baseline
-#: rows of issue 22). One place to change if the store names them otherwise.
-UNTRAINED_COLUMN, UNTRAINED_LABEL = "pretraining", "untrained"
+#: Column marking a row of the untrained-model null inside one ranking frame.
+NULL = "null"
 
 
 @dataclass(frozen=True)
@@ -100,27 +102,36 @@ def board_entries(directory: Path) -> list[Entry]:
 def merge(entries: Sequence[Entry]) -> tuple[RunResults, dict[str, Entry]]:
     """The board's results with every submission's new methods added, and each method's entry.
 
-    A submission contributes only explanation rows of methods the board (or an earlier
-    submission) does not have, on the board's own cells: it can add a method, never replace
-    one.
+    A submission contributes only explanation rows (trained and untrained-model) of methods the
+    board (or an earlier submission) does not have, on the board's own cells and seeds: it can
+    add a method, never replace one.
     """
     board = without_flagged(entries[0].results)
-    scores = board.scores
+    scores, untrained = board.scores, board.untrained
     cells = set(map(tuple, scores[["pretraining", "freezing", "seed"]].drop_duplicates()
                     .to_numpy()))
+    seeds = set(scores["seed"])
     owner = {m: entries[0] for m in scores["attribution"].dropna().unique()}
-    parts, costs = [scores], list(board.costs)
+    parts, null_parts, costs = [scores], [untrained], list(board.costs)
+    attributions = dict(board.attributions)
     for entry in entries[1:]:
-        mine = without_flagged(entry.results).scores
-        new = sorted(set(mine["attribution"].dropna()) - set(owner))
-        keep = mine[mine["attribution"].isin(new)]
+        mine = without_flagged(entry.results)
+        new = sorted(set(mine.scores["attribution"].dropna()) - set(owner))
+        keep = mine.scores[mine.scores["attribution"].isin(new)]
         on_board = [tuple(c) in cells for c in keep[["pretraining", "freezing", "seed"]]
                     .to_numpy()]
         parts.append(keep[on_board])
+        if not mine.untrained.empty:
+            nulls = mine.untrained
+            null_parts.append(nulls[nulls["attribution"].isin(new) & nulls["seed"].isin(seeds)])
         owner.update({m: entry for m in new})
+        attributions.update({m: r for m, r in mine.attributions.items() if m in new})
         costs += [c for c in entry.results.costs if c["attribution"] in new]
-    merged = dataclasses.replace(board, scores=pd.concat(parts, ignore_index=True),
-                                 costs=costs, flags=())
+    merged = dataclasses.replace(
+        board, scores=pd.concat(parts, ignore_index=True), costs=costs, flags=(),
+        untrained=pd.concat([p for p in null_parts if not p.empty], ignore_index=True)
+        if any(not p.empty for p in null_parts) else untrained,
+        attributions=attributions)
     return merged, owner
 
 
@@ -132,7 +143,7 @@ def _stat(result: Estimate | Effect) -> dict[str, float]:
 def _method_grids(frame: pd.DataFrame) -> tuple[dict[tuple[bool, str], Grid], list, list]:
     """Per (untrained?, method), the seed × window grid averaged over its configurations,
     all on one seed axis and one window axis."""
-    cells, seeds, records = grids(frame.assign(null=_untrained(frame)), ("null", *CONFIG))
+    cells, seeds, records = grids(frame, (NULL, *CONFIG))
     by_method: dict[tuple[bool, str], list[Grid]] = {}
     for key, grid in cells.items():
         by_method.setdefault((bool(key[0]), key[3]), []).append(grid)
@@ -159,43 +170,39 @@ def _faithfulness(results: RunResults, branch: str) -> dict[str, dict[str, dict[
                        & scores["attribution"].notna()]
         if frame.empty:
             continue
-        method_grids, seeds, records = _method_grids(frame)
+        method_grids, seeds, records = _method_grids(frame.assign(**{NULL: False}))
         bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
-        out[metric] = {m: _stat(estimate(g, bootstrap))
-                       for (null, m), g in method_grids.items() if not null}
+        out[metric] = {m: _stat(estimate(g, bootstrap)) for (_, m), g in method_grids.items()}
     return out
 
 
-def _untrained(scores: pd.DataFrame) -> pd.Series:
-    if UNTRAINED_COLUMN not in scores:
-        return pd.Series(False, index=scores.index)
-    return scores[UNTRAINED_COLUMN] == UNTRAINED_LABEL
-
-
 def branch_ranking(results: RunResults, branch: str) -> pd.DataFrame | None:
-    """One row per method on ``branch``, ranked by alignment (above the untrained model
-    when the board has untrained-model rows), with the paired test against the top method."""
+    """One row per method on ``branch``: the ranked methods by alignment (above the untrained
+    model when the board has untrained-model rows), with the paired test against the top one,
+    then the controls and mask-informed methods, unranked (``rank`` 0, their ``role`` set)."""
     region = primary_region(results, branch)
     if region is None:
         return None
     primary = results.config["primary_metric"]
     up = results.direction(primary) is not False
-    scores = results.scores
-    frame = scores[(scores["metric"] == primary) & (scores["branch"] == branch)
-                   & (scores["region"].fillna("") == region) & scores["attribution"].notna()]
-    if frame.empty:
+    trained = primary_rows(results.scores, primary, branch, region)
+    if trained.empty:
         return None
+    null = primary_rows(results.untrained, primary, branch, region)
+    frame = pd.concat([trained.assign(**{NULL: False}), null.assign(**{NULL: True})],
+                      ignore_index=True)
     both, seeds, records = _method_grids(frame)
-    method_grids = {m: g for (null, m), g in both.items() if not null}
-    nulls = {m: g for (null, m), g in both.items() if null and m in method_grids}
+    method_grids = {m: g for (is_null, m), g in both.items() if not is_null}
+    nulls = {m: g for (is_null, m), g in both.items() if is_null and m in method_grids}
     bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
     chance: dict[str, Grid] = {}
     if "chance" in frame and frame["chance"].notna().any():
-        chance = {m: g for (null, m), g in
-                  _method_grids(frame.assign(value=frame["chance"]))[0].items() if not null}
+        chance = {m: g for (is_null, m), g in
+                  _method_grids(frame.assign(value=frame["chance"]))[0].items() if not is_null}
     rows = []
     for method, grid in method_grids.items():
         row: dict[str, Any] = {"attribution": method, "region": region,
+                               "role": role(results, method),
                                "alignment": _stat(estimate(grid, bootstrap)),
                                "n_seeds": grid.n_seeds, "n_windows": grid.n_records}
         if method in chance:
@@ -205,14 +212,17 @@ def branch_ranking(results: RunResults, branch: str) -> pd.DataFrame | None:
         row["cost"] = _cost(results, method, grid.n_records)
         rows.append(row)
     key = "above untrained" if nulls else "alignment"
-    ranking = sorted(rows, key=lambda r: _order(r.get(key, {}).get("mean", np.nan), up))
-    _versus_top(ranking, method_grids, nulls, bootstrap)
+    ordered = sorted(rows, key=lambda r: _order(r.get(key, {}).get("mean", np.nan), up))
+    ranked = [r for r in ordered if not r["role"]]
+    apart = [r for r in ordered if r["role"]]
+    if ranked:
+        _versus_top(ranked, method_grids, nulls, bootstrap)
     faithfulness = _faithfulness(results, branch)
-    for rank, row in enumerate(ranking, start=1):
-        row["rank"] = rank
+    for rank, row in enumerate(ranked + apart, start=1):
+        row["rank"] = rank if not row["role"] else 0
         for metric, by_method in faithfulness.items():
             row[metric] = by_method.get(row["attribution"])
-    return pd.DataFrame(ranking).assign(branch=branch, ranked_by=key)
+    return pd.DataFrame(ranked + apart).assign(branch=branch, ranked_by=key)
 
 
 def _order(value: float, up: bool) -> tuple[bool, float]:

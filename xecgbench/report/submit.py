@@ -33,7 +33,7 @@ from xecgbench.report.results_files import (
 from xecgbench.report.submission_record import SubmissionRecord
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import ComponentSpec, Suite
-from xecgbench.run.stage_types import StageContext, StageTask
+from xecgbench.run.stage_types import UNTRAINED, StageContext, StageTask
 
 
 def submission_suite(board_config: dict[str, Any], system: PluginSystem,
@@ -94,7 +94,9 @@ def _run(stage: Any, context: StageContext, task: StageTask) -> Any:
 def score_on_board(board: Path, suite: Suite, system: PluginSystem,
                    models: Sequence[PublishedModel],
                    metrics: Sequence[ComponentSpec]) -> tuple[pd.DataFrame, list[FlagRecord]]:
-    """Attribute with every attribution of ``suite`` and score ``metrics`` on ``models``."""
+    """Attribute with every attribution of ``suite`` and score ``metrics`` on ``models``, and
+    on each of their seeds' untrained models (the null baseline, rebuilt from the seed) when
+    the board's suite has one."""
     from xecgbench.run.explanation_stages import run_attribute, run_score
     from xecgbench.run.plan import StageKeys
 
@@ -102,6 +104,30 @@ def score_on_board(board: Path, suite: Suite, system: PluginSystem,
     keys = StageKeys(suite, system)
     rows: list[dict[str, Any]] = []
     flags: list[FlagRecord] = []
+
+    def explain(context: StageContext, seed: int, model_key: str, labels: dict[str, Any],
+                specs: dict[str, ComponentSpec], upstream: dict[str, tuple[str, str]]) -> None:
+        for attribution in suite.attributions:
+            attr_specs = {**specs, "attributions": attribution}
+            attr_labels = {**labels, "attribution": attribution.display}
+            attr_key = keys.attribute(model_key, attribution)
+            task = StageTask("attribute", attr_key, seed, attr_specs, attr_labels, upstream)
+            outcome = _run(run_attribute, context, task)
+            if labels.get("model_state") != UNTRAINED:
+                flags.extend(FlagRecord(pretraining=labels["pretraining"],
+                                        freezing=labels["freezing"], seed=seed, branch=branch,
+                                        attribution=attribution.display,
+                                        flag="all-zero relevance")
+                             for branch, share in outcome.report["zero_relevance"].items()
+                             if share >= 1.0)
+            needs = {**upstream, "attribute": (outcome.artifact, outcome.checksum)}
+            for metric in metrics:
+                task = StageTask("score", keys.score(attr_key, metric), seed,
+                                 {**attr_specs, "metrics": metric},
+                                 {**attr_labels, "metric": metric.display}, needs)
+                rows.extend(_run(run_score, context, task).scores)
+
+    dataset = suite.data.dataset.display
     with tempfile.TemporaryDirectory(prefix="xecgbench-submit-") as scratch:
         cache = ArtifactCache(scratch)
         # the training set is never read by the explanation stages
@@ -110,27 +136,15 @@ def score_on_board(board: Path, suite: Suite, system: PluginSystem,
             target = Path(scratch) / model.file
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(read_model(board, model))
-            cell = {"dataset": suite.data.dataset.display, "seed": model.seed,
-                    "pretraining": model.pretraining, "freezing": model.freezing}
-            finetune = {"finetune": (model.file, model.sha256)}
-            for attribution in suite.attributions:
-                specs = {"models": suite.model, "attributions": attribution}
-                labels = {**cell, "attribution": attribution.display}
-                attr_key = keys.attribute(model.stage_key, attribution)
-                task = StageTask("attribute", attr_key, model.seed, specs, labels, finetune)
-                outcome = _run(run_attribute, context, task)
-                flags += [FlagRecord(pretraining=model.pretraining, freezing=model.freezing,
-                                     seed=model.seed, branch=branch,
-                                     attribution=attribution.display,
-                                     flag="all-zero relevance")
-                          for branch, share in outcome.report["zero_relevance"].items()
-                          if share >= 1.0]
-                upstream = {**finetune, "attribute": (outcome.artifact, outcome.checksum)}
-                for metric in metrics:
-                    task = StageTask("score", keys.score(attr_key, metric), model.seed,
-                                     {**specs, "metrics": metric},
-                                     {**labels, "metric": metric.display}, upstream)
-                    rows += _run(run_score, context, task).scores
+            cell = {"dataset": dataset, "seed": model.seed, "pretraining": model.pretraining,
+                    "freezing": model.freezing}
+            explain(context, model.seed, model.stage_key, cell,
+                    {"models": suite.model}, {"finetune": (model.file, model.sha256)})
+        if suite.explain.untrained_baseline:
+            for seed in sorted({model.seed for model in models}):
+                null = {"dataset": dataset, "seed": seed, "pretraining": None,
+                        "freezing": None, "model_state": UNTRAINED}
+                explain(context, seed, keys.untrained(seed), null, {"models": suite.model}, {})
     return pd.DataFrame(rows, columns=["stage_key", *RAW_SCORE_COLUMNS]), flags
 
 
