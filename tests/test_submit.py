@@ -29,7 +29,7 @@ from xecgbench.report.results_files import (
     validate_directory,
     write_checksums,
 )
-from xecgbench.report.submit import submit
+from xecgbench.report.submit import submission_suite, submit
 from xecgbench.run.config import load_suite
 from xecgbench.run.distributions import archive_sha256
 from xecgbench.run.stage_types import StageContext, build_model
@@ -263,3 +263,13 @@ def test_published_files_are_read_through_the_guards(board: Path, tmp_path: Path
     with pytest.raises(ResultsFileError, match=re.escape(message)) as error:
         _submit(copy, tmp_path / "out", attribution="saliency")
     assert "\n" not in str(error.value)
+
+
+def test_a_board_with_pre_registered_tests_takes_a_submission() -> None:
+    """The paper and quick suites declare primary tests naming their methods; a submitted
+    method replaces the method list, so the board's tests stay with the board."""
+    config = read_record(REPO / "leaderboards" / "synthetic-both").run.config
+    assert config["primary_tests"]
+    suite = submission_suite(config, load_plugins(autoload=False), "guided_backprop", None)
+    assert [s.name for s in suite.attributions] == ["guided_backprop"]
+    assert not suite.primary_tests

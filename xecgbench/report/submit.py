@@ -39,7 +39,8 @@ from xecgbench.run.stage_types import UNTRAINED, StageContext, StageTask
 def submission_suite(board_config: dict[str, Any], system: PluginSystem,
                      attribution: str | None, metric: str | None) -> Suite:
     """The board's suite with the submitted attribution (replacing the board's) and metric
-    (added) — what a run listing the method would have been."""
+    (added) — what a run listing the method would have been — without the board's
+    pre-registered primary tests (they name the board's methods, and are the board's)."""
     from pydantic import ValidationError
 
     from xecgbench.run.plan import validate_components
@@ -47,6 +48,8 @@ def submission_suite(board_config: dict[str, Any], system: PluginSystem,
     config = dict(board_config)
     if attribution is not None:
         config["attributions"] = [attribution]
+    # the board's pre-registered tests stay the board's: a submission adds rows, never a test
+    config["primary_tests"] = []
     listed = {m if isinstance(m, str) else m["name"] for m in config["metrics"]}
     if metric is not None and metric not in listed:
         config["metrics"] = [*config["metrics"], metric]
