@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from xecgbench.report.board import Leaderboard, RunResults
 from xecgbench.report.tables import build_leaderboard
 
-#: Boards kept (a paper board's tables are tens of MB in memory).
-KEPT = 8
+#: Boards kept: the test suite builds dozens of small temporary boards between two reads of
+#: a committed paper board, whose tables (tens of MB) must survive them.
+KEPT = 64
 _BUILT: OrderedDict[str, Leaderboard] = OrderedDict()
 
 
