@@ -8,13 +8,20 @@ from contextlib import closing
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn import metrics as skm
 
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.plugins.operating_points import f1_threshold
+from xecgbench.report import probability_files
 from xecgbench.report.probability_files import PROBABILITIES_FILE, RAW_PROBABILITY_COLUMNS
-from xecgbench.report.results_files import export_results, validate_directory
+from xecgbench.report.results_files import (
+    ResultsFileError,
+    export_results,
+    validate_directory,
+    write_checksums,
+)
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.config import load_suite
 from xecgbench.run.layout import STORE_NAME
@@ -94,3 +101,22 @@ def test_an_altered_probability_is_refused(one_cell: Path, tmp_path: Path) -> No
         db.execute("UPDATE probabilities SET probability = 0.5 WHERE sample = 0")
     with ResultsStore(store_path) as store, pytest.raises(CorruptScoresError, match="probab"):
         store.probabilities_frame()
+
+
+def test_many_probabilities_go_to_parts_that_read_back_whole(
+        one_cell: Path, system: PluginSystem, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past ROWS_PER_PART rows (a 10-seed paper board has about a million), probabilities
+    continue in probabilities-2.parquet …: the same frame comes back, and a gap is refused."""
+    out = export_results(one_cell / STORE_NAME, system, tmp_path / "board", n_examples=0)
+    whole = validate_directory(out).probabilities
+    monkeypatch.setattr(probability_files, "ROWS_PER_PART", len(whole) // 3 + 1)
+    probability_files.write_probabilities(whole, out)
+    write_checksums(out)
+    assert sorted(p.name for p in out.glob("probabilities*")) == [
+        "probabilities-2.parquet", "probabilities-3.parquet", PROBABILITIES_FILE]
+    pd.testing.assert_frame_equal(validate_directory(out).probabilities, whole)
+    (out / "probabilities-2.parquet").unlink()
+    write_checksums(out)
+    with pytest.raises(ResultsFileError, match=r"probabilities-2\.parquet: missing"):
+        validate_directory(out)

@@ -26,30 +26,41 @@ from typing import Any
 
 RUN_FILE = "run.json"
 SCORES_FILE = "scores.parquet"
-#: A board's scores in order: ``scores.parquet``, then ``scores-2.parquet`` … when one file
-#: would pass the 5-MB size of a committed file (a paper board holds millions of rows).
-SCORE_PARTS = (SCORES_FILE, *(f"scores-{i}.parquet" for i in range(2, 9)))
+#: A large table continues, in order, in numbered parts (``scores.parquet``, then
+#: ``scores-2.parquet`` …) so no committed file passes 5 MB (a paper board holds millions of
+#: score rows); at most this many parts.
+MAX_PARTS = 8
+
+
+def numbered_parts(first: str) -> tuple[str, ...]:
+    """``first`` and the names of its further parts: ``x.parquet``, ``x-2.parquet`` …"""
+    stem, dot, suffix = first.partition(".")
+    return (first, *(f"{stem}-{i}{dot}{suffix}" for i in range(2, MAX_PARTS + 1)))
+
+
+SCORE_PARTS = numbered_parts(SCORES_FILE)
 #: The format before Parquet; still read, never written.
 LEGACY_SCORES_FILE = "scores.csv.gz"
 EXAMPLES_FILE = "examples.npz"
 #: Per-window AF probabilities (optional; :mod:`~.probability_files`).
 PROBABILITIES_FILE = "probabilities.parquet"
+PROBABILITY_PARTS = numbered_parts(PROBABILITIES_FILE)
 #: What a board publishes for re-scoring (:mod:`~.published`): model index, windows, licence.
 MODELS_INDEX = "models.json"
 WINDOWS_FILE = "windows.npz"
 LICENCE_FILE = "DATA_LICENCE"
 CHECKSUMS_FILE = "checksums.json"
 #: Raw files a board may hold (all covered by its checksums) and the largest size of each.
-RAW_FILES = (RUN_FILE, *SCORE_PARTS, LEGACY_SCORES_FILE, EXAMPLES_FILE, PROBABILITIES_FILE,
+RAW_FILES = (RUN_FILE, *SCORE_PARTS, LEGACY_SCORES_FILE, EXAMPLES_FILE, *PROBABILITY_PARTS,
              MODELS_INDEX, WINDOWS_FILE, LICENCE_FILE)
-#: All score parts together, on disk (each part also has its own limit).
-MAX_SCORES_BYTES = 128 << 20
+#: All parts of one table together, on disk (each part also has its own limit).
+MAX_PARTS_BYTES = 128 << 20
 LIMITS = {
     RUN_FILE: 8 << 20,
     **dict.fromkeys(SCORE_PARTS, 64 << 20),
     LEGACY_SCORES_FILE: 64 << 20,
     EXAMPLES_FILE: 64 << 20,
-    PROBABILITIES_FILE: 64 << 20,
+    **dict.fromkeys(PROBABILITY_PARTS, 64 << 20),
     MODELS_INDEX: 4 << 20,
     WINDOWS_FILE: 256 << 20,
     LICENCE_FILE: 64 << 10,
@@ -188,26 +199,30 @@ def read_checked(directory: Path, name: str, manifest: dict[str, str],
 
 def scores_names(directory: Path) -> list[str]:
     """The board's scores files, in order: the Parquet parts (``scores.parquet`` first, no
-    gap) or the one legacy ``scores.csv.gz``; their sizes together within
-    :data:`MAX_SCORES_BYTES`."""
+    gap) or the one legacy ``scores.csv.gz``."""
     directory = Path(directory)
     if os.path.lexists(directory / RETIRED_POINTER):
         raise ResultsFileError(f"{directory / RETIRED_POINTER}: raw scores must be inside the "
                                "board directory")
-    parts = [n for n in SCORE_PARTS if os.path.lexists(directory / n)]
+    parts = part_names(directory, SCORE_PARTS)
     legacy = os.path.lexists(directory / LEGACY_SCORES_FILE)
     if legacy == bool(parts):
         found = " and ".join([*parts[:1], *[LEGACY_SCORES_FILE] * legacy]) or "neither"
         raise ResultsFileError(f"{directory}: needs exactly one of {SCORES_FILE} or "
                                f"{LEGACY_SCORES_FILE} (found {found})")
-    if legacy:
-        return [LEGACY_SCORES_FILE]
-    if parts != list(SCORE_PARTS[:len(parts)]):
-        missing = next(n for n in SCORE_PARTS if n not in parts)
-        raise ResultsFileError(f"{directory / missing}: missing, but a later score part "
+    return [LEGACY_SCORES_FILE] if legacy else parts
+
+
+def part_names(directory: Path, parts: tuple[str, ...]) -> list[str]:
+    """The parts of one table present in ``directory``: a prefix of ``parts`` (numbered
+    without a gap), their sizes together within :data:`MAX_PARTS_BYTES`; [] when none."""
+    present = [n for n in parts if os.path.lexists(Path(directory) / n)]
+    if present != list(parts[:len(present)]):
+        missing = next(n for n in parts if n not in present)
+        raise ResultsFileError(f"{Path(directory) / missing}: missing, but a later part "
                                "exists (parts are numbered without a gap)")
-    total = sum(os.lstat(directory / n).st_size for n in parts)
-    if total > MAX_SCORES_BYTES:
-        raise ResultsFileError(f"{directory}: score parts hold {total:,} bytes, over the limit "
-                               f"of {MAX_SCORES_BYTES:,}")
-    return parts
+    total = sum(os.lstat(Path(directory) / n).st_size for n in present)
+    if total > MAX_PARTS_BYTES:
+        raise ResultsFileError(f"{directory}: {parts[0]} and its parts hold {total:,} bytes, "
+                               f"over the limit of {MAX_PARTS_BYTES:,}")
+    return present

@@ -54,9 +54,11 @@ class Layout:
 SCORES_LAYOUT = Layout(RAW_SCORE_COLUMNS, OPTIONAL_SCORE_COLUMNS, INTEGER_COLUMNS,
                        FLOAT_COLUMNS)
 #: Parsing limits (stated in ``leaderboards/README.md``).
-#: Rows of all score parts together (a 10-seed ``paper`` board holds about 3.9 million).
+#: Rows of all parts of one table together (a 10-seed ``paper`` board holds about 3.9 million
+#: score rows).
 MAX_ROWS = 5_000_000
-#: Rows per written Parquet part: about 3.5-4 MB each, under the 5-MB committed-file size.
+#: Score rows per written Parquet part: about 3.5-4 MB each, under the 5-MB size of a
+#: committed file.
 ROWS_PER_PART = 750_000
 MAX_COLUMNS = 32
 MAX_UNPACKED_BYTES = 512 << 20
@@ -214,20 +216,25 @@ def parse_scores(data: bytes, path: Path) -> pd.DataFrame:
 
 
 def parse_score_parts(parts: Sequence[tuple[bytes, Path]]) -> pd.DataFrame:
-    """One scores frame from a board's score files in order. Every Parquet footer is checked
-    first, and the rows of all parts counted, before any part is decoded; a row repeated in two
-    parts is a duplicate like any other."""
+    """One scores frame from a board's score files in order (see :func:`read_parquet_parts`;
+    a row repeated in two parts is a duplicate like any other)."""
     if len(parts) == 1 and parts[0][1].name.endswith(".csv.gz"):
         return _normalised(_read_csv(*parts[0]), parts[0][1])
+    scores = read_parquet_parts(parts, SCORES_LAYOUT)
+    return _normalised(scores, parts[0][1] if len(parts) == 1 else parts[0][1].parent)
+
+
+def read_parquet_parts(parts: Sequence[tuple[bytes, Path]], layout: Layout) -> pd.DataFrame:
+    """One frame from a table's Parquet parts in order. Every footer is checked, and the rows
+    of all parts counted against :data:`MAX_ROWS`, before any part is decoded."""
     files, rows = [], 0
     for data, path in parts:
-        files.append((_checked_parquet(data, path, SCORES_LAYOUT), path))
+        files.append((_checked_parquet(data, path, layout), path))
         rows += files[-1][0].metadata.num_rows
         if rows > MAX_ROWS:
-            raise _fail(path, f"the score parts hold over {MAX_ROWS:,} rows together")
+            raise _fail(path, f"the parts hold over {MAX_ROWS:,} rows together")
     frames = [_decoded(parquet, path) for parquet, path in files]
-    scores = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    return _normalised(scores, parts[0][1] if len(parts) == 1 else parts[0][1].parent)
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
 
 
 def scores_bytes(scores: pd.DataFrame) -> bytes:
@@ -241,8 +248,12 @@ def scores_bytes(scores: pd.DataFrame) -> bytes:
 def score_parts_bytes(scores: pd.DataFrame) -> list[bytes]:
     """``scores`` as committed Parquet parts of at most :data:`ROWS_PER_PART` rows each, in
     row order (one part for every board below that size)."""
-    starts = range(0, max(len(scores), 1), ROWS_PER_PART)
-    return [scores_bytes(scores.iloc[start:start + ROWS_PER_PART]) for start in starts]
+    return [scores_bytes(part) for part in row_parts(scores, ROWS_PER_PART)]
+
+
+def row_parts(frame: pd.DataFrame, rows: int) -> list[pd.DataFrame]:
+    """``frame`` cut into consecutive pieces of at most ``rows`` rows (one piece if empty)."""
+    return [frame.iloc[start:start + rows] for start in range(0, max(len(frame), 1), rows)]
 
 
 def _nine_digits(values: pd.Series) -> pd.Series:

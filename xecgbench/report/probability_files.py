@@ -1,4 +1,5 @@
-"""Per-window AF probabilities in and out of a results directory (``probabilities.parquet``).
+"""Per-window AF probabilities in and out of a results directory (``probabilities.parquet``,
+then ``probabilities-2.parquet`` … past :data:`ROWS_PER_PART` rows, as for the scores).
 
 One row per evaluated window and branch (the test windows and the validation records the
 fine-tuning stage held out), so every operating point can be recomputed after the run: columns
@@ -16,11 +17,13 @@ import pandas as pd
 
 from xecgbench.report.board_reader import (
     PROBABILITIES_FILE,
+    PROBABILITY_PARTS,
     ResultsFileError,
     checksums,
+    part_names,
     read_checked,
 )
-from xecgbench.report.board_scores import Layout, read_parquet, table_bytes
+from xecgbench.report.board_scores import Layout, read_parquet_parts, row_parts, table_bytes
 from xecgbench.report.safe_write import UnsafePathError, write_inside
 from xecgbench.run.store import PROBABILITY_COLUMNS, ResultsStore
 
@@ -28,6 +31,8 @@ RAW_PROBABILITY_COLUMNS = tuple(c for c in PROBABILITY_COLUMNS if c != "stage_ke
 LAYOUT = Layout(RAW_PROBABILITY_COLUMNS, (), ("seed", "sample"), ("label", "probability"))
 SPLITS = ("test", "validation")
 KEY = ("seed", "pretraining", "freezing", "branch", "split", "sample")
+#: Rows per written part (about 3.8 MB: a probability compresses worse than a score).
+ROWS_PER_PART = 500_000
 
 
 def store_probabilities(store_path: Path, run_id: str) -> pd.DataFrame:
@@ -38,27 +43,39 @@ def store_probabilities(store_path: Path, run_id: str) -> pd.DataFrame:
 
 
 def write_probabilities(frame: pd.DataFrame, out: Path) -> Path | None:
-    """Write ``frame`` as ``out/probabilities.parquet``; with no rows, remove any older file
-    instead so a directory never pairs scores with stale probabilities."""
-    target = Path(out) / PROBABILITIES_FILE
-    if frame.empty:
-        if target.is_file() and not target.is_symlink():
-            target.unlink()
-        return None
+    """Write ``frame`` as ``out/probabilities.parquet`` (and its further parts); with no rows,
+    remove any older files instead so a directory never pairs scores with stale
+    probabilities. Returns the first part written."""
+    parts = [] if frame.empty else row_parts(frame, ROWS_PER_PART)
+    if len(parts) > len(PROBABILITY_PARTS):
+        raise ResultsFileError(f"{out}: {len(frame):,} probability rows need {len(parts)} "
+                               f"parts, more than the {len(PROBABILITY_PARTS)} a board may hold")
     try:
-        return Path(write_inside(out, PROBABILITIES_FILE, table_bytes(frame, LAYOUT)))
+        written = [Path(write_inside(out, name, table_bytes(part, LAYOUT)))
+                   for name, part in zip(PROBABILITY_PARTS, parts, strict=False)]
     except UnsafePathError as exc:
         raise ResultsFileError(str(exc)) from None
+    for stale in PROBABILITY_PARTS[len(parts):]:
+        target = Path(out) / stale
+        if target.is_file() and not target.is_symlink():
+            target.unlink()
+    return written[0] if written else None
 
 
 def read_probabilities(directory: Path) -> pd.DataFrame | None:
     """``directory``'s probabilities, checked; None when the board has none."""
     directory = Path(directory)
-    data = read_checked(directory, PROBABILITIES_FILE, checksums(directory), required=False)
-    if data is None:
+    names = part_names(directory, PROBABILITY_PARTS)
+    if not names:
         return None
-    path = directory / PROBABILITIES_FILE
-    frame = read_parquet(data, path, LAYOUT)
+    manifest = checksums(directory)
+    parts = []
+    for name in names:
+        data = read_checked(directory, name, manifest)
+        assert data is not None
+        parts.append((data, directory / name))
+    path = directory / PROBABILITIES_FILE if len(names) == 1 else directory
+    frame = read_parquet_parts(parts, LAYOUT)
     stray = sorted(set(frame["split"]) - set(SPLITS))
     if stray:
         raise ResultsFileError(f"{path}: field 'split': unknown value {str(stray[0])[:40]!r} "
