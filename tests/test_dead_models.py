@@ -66,7 +66,7 @@ def test_flagged_models_are_listed_and_left_out_of_the_aggregates() -> None:
     cell = values[(values["pretraining"] == "p_wave_detection") & (values["attribution"] == "dtd")
                   & (values["metric"] == "relevance_mass_accuracy")].iloc[0]
     assert cell["n_seeds"] == 2  # seed 1 left out
-    accuracy = board.table("accuracy").values
+    accuracy = board.table("answer-accuracy").values
     kept = accuracy[(accuracy["pretraining"] == "p_wave_detection")
                     & (accuracy["branch"] == "morphology")].iloc[0]
     assert kept["n_seeds"] == 3  # its accuracy is a real number and stays

@@ -96,7 +96,7 @@ def test_tables_each_answer_one_question(board) -> None:
     names = [t.name for t in board.tables]
     assert names == ["answer-pretraining", "answer-methods", "answer-accuracy",
                      "alignment-morphology", "alignment-rhythm", "interval-profile",
-                     "explanation-quality", "accuracy", "pretraining"]
+                     "explanation-quality", "pretraining"]
 
 
 def test_alignment_is_ranked_by_the_primary_metric_and_finds_the_planted_effect(board) -> None:

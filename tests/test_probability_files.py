@@ -80,7 +80,7 @@ def test_probabilities_round_trip_store_export_read(one_cell: Path, system: Plug
                           stored["probability"].to_numpy(np.float32))
     board = build_leaderboard(validate_directory(out))
     assert len(board.table("operating-points").rows) == 3
-    assert "not stored" not in board.table("accuracy").caption
+    assert "not stored" not in board.table("answer-accuracy").caption
 
 
 def test_a_board_without_probabilities_says_not_stored(one_cell: Path, system: PluginSystem,
@@ -90,7 +90,7 @@ def test_a_board_without_probabilities_says_not_stored(one_cell: Path, system: P
     results = validate_directory(out)
     assert results.probabilities is None
     board = build_leaderboard(results)
-    assert "not stored" in board.table("accuracy").caption
+    assert "not stored" in board.table("answer-accuracy").caption
     with pytest.raises(KeyError):
         board.table("operating-points")
 

@@ -76,7 +76,7 @@ def test_write_leaderboard_keeps_the_run_command_working(smoke_store, system, tm
     path = write_leaderboard(smoke_store, system, tmp_path / "board.md")
     text = path.read_text(encoding="utf-8")
     assert "## Clinical alignment: morphology branch" in text
-    assert "## AF detection accuracy" in text and "## Provenance" in text
+    assert "## What does it cost in accuracy?" in text and "## Provenance" in text
 
 
 def test_a_changed_score_makes_the_tables_stale(exported, tmp_path) -> None:

@@ -81,8 +81,9 @@ def accuracy_answer(results: RunResults, order: Mapping[str, Mapping[str, int]],
         caption += ("Intervals resample seeds only: per-window probabilities were not stored "
                     "in this run, so test windows cannot be resampled.")
     else:
+        shown = frame[list(keys)].drop_duplicates()
         mine = operating[operating["metric"].isin(["prevalence", *OPERATING_COLUMNS])
-                         & operating["branch"].isin(set(frame["branch"]))]
+                         ].merge(shown, on=list(keys))
         values += mine.drop(columns=[c for c in ("count",) if c in mine]).to_dict("records")
         prevalence = mine[mine["metric"] == "prevalence"].set_index(list(keys))["mean"]
         frame["AF prevalence"] = [f"{prevalence.get(tuple(r), np.nan):.3f}"

@@ -88,37 +88,6 @@ def quality_table(results: RunResults, summary: pd.DataFrame, order) -> Table | 
                  tuple(columns), mine)
 
 
-#: Caption note for runs recorded before per-window probabilities were stored.
-NOT_STORED = (
-    " Per-window probabilities: not stored in this run (recorded before xecgbench stored "
-    "them), so no other operating point and no interval over test windows can be computed."
-)
-
-
-def accuracy_table(results: RunResults, accuracy: pd.DataFrame, order) -> Table | None:
-    if accuracy.empty:
-        return None
-    keys = ("pretraining", "freezing", "branch")
-    rows = sorted_rows(accuracy[list(keys)].drop_duplicates(), keys, order)
-    metrics = list(dict.fromkeys(accuracy["metric"]))
-    return Table(
-        name="accuracy",
-        title="AF detection accuracy",
-        caption=(
-            "AF detection on the test split per pretraining × freezing, for each branch and "
-            "their ensemble (mean of the branch probabilities; AF called at p ≥ 0.5, `_val` "
-            "metrics at a threshold chosen on the validation records). One number per trained "
-            "model, so these intervals resample seeds only; the operating-point table "
-            "resamples test windows too."
-            + ("" if results.probabilities is not None else NOT_STORED)
-        ),
-        row_keys=keys,
-        rows=rows,
-        columns=stat_columns(results, [(m, "") for m in metrics], None),
-        values=accuracy,
-    )
-
-
 def pretraining_table(results: RunResults, order) -> Table | None:
     long = [
         {"pretraining": row["pretraining"], "seed": row["seed"], "metric": key, "region": "",

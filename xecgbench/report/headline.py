@@ -166,14 +166,18 @@ def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
 
 
 def headline_tables(results: RunResults, order: Mapping[str, Mapping[str, int]],
-                    operating: pd.DataFrame | None = None) -> list[Table]:
+                    operating: pd.DataFrame | None = None,
+                    detail: RunResults | None = None) -> list[Table]:
     """The answer section: (a) pretraining effects, (b) method ranking, (c) accuracy.
 
     Accuracy columns follow the suite's metric order; list the imbalance-robust one first.
     ``operating``: the run's operating points, if it stored per-window probabilities.
+    ``detail``: the results with identical configurations shown once, for the accuracy table
+    (the only accuracy table: one row per distinct model).
     """
     listed = [display_label(spec) for spec in results.config.get("metrics", ())]
     accuracy = [m for m in listed if results.metrics.get(m, {}).get("category") == "accuracy"]
     tables = [effect_table(results, order), method_table(results, order),
-              accuracy_answer(results, order, accuracy, operating) if accuracy else None]
+              accuracy_answer(detail or results, order, accuracy, operating)
+              if accuracy else None]
     return [t for t in tables if t is not None]

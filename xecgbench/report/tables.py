@@ -1,6 +1,8 @@
 """Leaderboard tables aggregated from one run's per-sample scores: mean ± 95 % CI over seeds.
 
 A run becomes several small tables, each answering one question, instead of one wide table:
+the answer section first (pre-registered tests, pretraining effects, methods, and accuracy —
+the only accuracy table, one row per distinct model), then the details:
 
 - ``alignment-<branch>``: do explanations land on the branch's clinical region? Ranked by the
   suite's primary metric, with the domain-specificity index against the baseline (the
@@ -8,7 +10,6 @@ A run becomes several small tables, each answering one question, instead of one 
 - ``interval-profile``: where on the beat relevance lies (P, PR, QRS, ST, T, TP shares);
 - ``interval-anova``: the same per class, with the class × interval mixed-model tests;
 - ``explanation-quality``: faithfulness, robustness, randomisation sanity, complexity;
-- ``accuracy``: AF detection per pretraining × freezing and branch;
 - ``operating-points``: AUROC, AUPRC and thresholded metrics at validation-chosen thresholds,
   from the stored per-window probabilities;
 - ``pretraining``: how well the pretraining tasks themselves were learnt.
@@ -29,7 +30,6 @@ from xecgbench.report.alignment import alignment_tables
 from xecgbench.report.answer import answer_paragraph, primary_table
 from xecgbench.report.board import CELL, Column, Leaderboard, RunResults, Table, suite_order
 from xecgbench.report.detail_tables import (
-    accuracy_table,
     interval_table,
     pretraining_table,
     quality_table,
@@ -147,13 +147,12 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
                  if results.probabilities is not None else None)
     tables = [
         primary_table(primary),
-        *headline_tables(results, order, operating),
+        *headline_tables(results, order, operating, detail),
         flagged,
         *alignment_tables(detail, explained, summary, accuracy, order),
         interval_table(detail, summary, order),
         interval_anova_table(detail, explained, order),
         quality_table(detail, summary, order),
-        accuracy_table(detail, accuracy, order),
         operating_point_table(operating, order),
         pretraining_table(results, order),
         failed_table(results.failures),
