@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -104,3 +105,16 @@ def test_validation_uses_the_first_window_of_each_held_out_record() -> None:
     first = first_windows(groups, held)
     assert [ids[i] for i in first] == sorted({ids[i].split("#")[0] + "#0" for i in held},
                                              key=lambda r: int(r[1:].split("#")[0]))
+
+
+def test_every_grouping_by_record_cuts_the_window_id_at_its_last_hash() -> None:
+    """A record name may hold a '#': the window number is what follows the last one."""
+    from xecgbench.api import record_of
+    from xecgbench.report.interval_stats import long_frame
+
+    assert record_of("a#b#3") == "a#b" and record_of("A00004#0") == "A00004"
+    assert record_of("c") == "c"
+    assert record_groups(("a#b#0", "a#b#1", "a#c#0")).tolist() == [0, 0, 1]
+    scores = pd.DataFrame({"seed": [0, 0], "record_id": ["a#b#0", "a#b#1"],
+                           "region": ["AF/QRS", "AF/T"], "value": [0.5, 0.5]})
+    assert long_frame(scores)["record"].tolist() == ["a#b", "a#b"]

@@ -27,6 +27,7 @@ from xecgbench.plugins.components import (
     SanityCheck,
     TrainingBudget,
     WindowDelineator,
+    record_of,
 )
 from xecgbench.plugins.hookspecs import hookimpl
 from xecgbench.plugins.operating_points import (
@@ -72,6 +73,7 @@ __all__ = [
     "load_scores",
     "load_windows",
     "receptive_field",
+    "record_of",
     "run_suite",
     "score_model",
     "specificity_threshold",

@@ -100,6 +100,13 @@ class ECGSet:
         )
 
 
+def record_of(window_id: str) -> str:
+    """The record a window comes from: its id up to the **last** ``#`` (``"A00004#0"`` ->
+    ``"A00004"``), so a record name may itself hold a ``#``. Every grouping of windows by
+    record (splits, seeds × records statistics, run summaries) goes through this."""
+    return window_id.rsplit("#", 1)[0]
+
+
 @runtime_checkable
 class Dataset(Protocol):
     """A source of :class:`ECGSet` windows. Constructor kwargs are the dataset's config.

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from xecgbench.plugins.components import DatasetError, ECGSet
+from xecgbench.plugins.components import DatasetError, ECGSet, record_of
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
@@ -61,7 +61,7 @@ def _locate(suite: Suite, system: PluginSystem, dataset: str, record: str) -> tu
     examples: list[str] = []
     for windows in _candidate_windows(suite, system, dataset):
         for index, record_id in enumerate(windows.record_ids):
-            if record in (record_id, record_id.split("#")[0]):
+            if record in (record_id, record_of(record_id)):
                 return windows, index
         examples += list(windows.record_ids[:2])
     raise DatasetError(f"record {record!r} not found in {dataset!r} (e.g. {', '.join(examples)})")

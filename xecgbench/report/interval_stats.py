@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xecgbench.plugins.components import record_of
 from xecgbench.report.stats import holm
 
 MODELS: tuple[str, ...] = ("mixed", "seed_anova")
@@ -283,7 +284,7 @@ def long_frame(scores: pd.DataFrame) -> pd.DataFrame:
     share its random intercept.
     """
     split = scores["region"].astype(str).str.split("/", n=1, expand=True)
-    record = scores["record_id"].astype(str).str.split("#", n=1).str[0]
+    record = scores["record_id"].astype(str).map(record_of)
     return pd.DataFrame(
         {
             "seed": scores["seed"].to_numpy(),

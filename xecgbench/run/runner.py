@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.progress import Progress as Bars
 
+from xecgbench.plugins.components import record_of
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
@@ -174,7 +175,7 @@ def data_record(context: StageContext) -> dict[str, dict[str, object]]:
     record: dict[str, dict[str, object]] = {}
     check_classes(context.suite, *load_data(context))
     for split, part in zip(("train", "test"), load_data(context), strict=True):
-        records = {rid.split("#", 1)[0] for rid in part.record_ids}
+        records = {record_of(rid) for rid in part.record_ids}
         record[split] = {"windows": len(part.record_ids), "records": len(records),
                          "excluded": len(part.skipped), "excluded_records": dict(part.skipped)}
     return record

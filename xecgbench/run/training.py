@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from xecgbench.plugins.components import ECGSet, FineTuneStage, TrainingBudget
+from xecgbench.plugins.components import ECGSet, FineTuneStage, TrainingBudget, record_of
 from xecgbench.run.device import model_device
 
 #: Loss of the batch at these indices of the training arrays.
@@ -49,7 +49,7 @@ def stratified_holdout(
 def record_groups(record_ids: Sequence[str]) -> np.ndarray:
     """Record index of every window (ids are ``<record>#<window>``), in order of appearance."""
     index: dict[str, int] = {}
-    return np.array([index.setdefault(r.rsplit("#", 1)[0], len(index)) for r in record_ids],
+    return np.array([index.setdefault(record_of(r), len(index)) for r in record_ids],
                     dtype=np.int64)
 
 
