@@ -90,6 +90,25 @@ def test_a_planted_effect_is_found_and_said_in_words() -> None:
     assert "over 5 seeds" in text
 
 
+def test_a_run_of_some_of_the_declared_seeds_is_called_an_interim_answer() -> None:
+    """A grid run in parts: the primary tests on 5 of 10 declared seeds are an interim look."""
+    (result,) = primary_results(make_results(effect=0.5))
+    text = answer_paragraph([result], range(5), list(range(10)))
+    assert text.startswith("**Interim answer (5 of the 10 seeds the suite declares;")
+    assert answer_paragraph([result], range(10), list(range(10))).startswith(
+        "**The answer (pre-registered primary tests).**")
+    assert answer_paragraph([result], range(5), None) == answer_paragraph([result])
+
+
+def test_export_freezes_the_bundled_suites_seeds_for_a_run_of_some_of_them() -> None:
+    from xecgbench.report.results_files import _planned_seeds
+
+    run = {"suite": "paper", "config": {"seeds": [0, 1, 2]}}
+    assert _planned_seeds(run) == list(range(10))
+    assert _planned_seeds({**run, "config": {"seeds": list(range(10))}}) is None
+    assert _planned_seeds({**run, "suite": "my-suite"}) is None
+
+
 def test_methods_failing_a_sanity_check_are_left_out_and_named() -> None:
     (result,) = primary_results(make_results())
     assert result.methods == ("dtd", "saliency")

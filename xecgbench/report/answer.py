@@ -68,13 +68,18 @@ def sentence(test: PrimaryResult) -> str:
     return text
 
 
-def answer_paragraph(tests: Sequence[PrimaryResult]) -> str:
-    """The leaderboard's first paragraph: every primary test in plain words."""
+def answer_paragraph(tests: Sequence[PrimaryResult], seeds: Sequence[int] = (),
+                     planned: Sequence[int] | None = None) -> str:
+    """The leaderboard's first paragraph: every primary test in plain words, called an interim
+    look when the run holds only some of the ``planned`` seeds (a grid run in parts)."""
     if not tests:
         return NO_TESTS
-    return ("**The answer (pre-registered primary tests).** "
-            + " ".join(sentence(t) for t in tests)
-            + " Every other table is exploratory.")
+    head = "**The answer (pre-registered primary tests).** "
+    if planned and set(seeds) < set(planned):
+        head = (f"**Interim answer ({len(set(seeds))} of the {len(planned)} seeds the suite "
+                "declares; the pre-registered tests are confirmatory only at all of them, and "
+                "an interim result may not hold there).** ")
+    return head + " ".join(sentence(t) for t in tests) + " Every other table is exploratory."
 
 
 def _record(test: PrimaryResult, metric: str, effect: SeedTest) -> dict[str, Any]:

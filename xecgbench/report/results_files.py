@@ -175,6 +175,10 @@ class RunRecord(BaseModel):
     costs: list[CostRecord] = Field(
         default_factory=list, description="seconds of each attribute stage the run used")
     submission: SubmissionRecord | None = None  # a submission's board and what it scored
+    planned_seeds: list[int] | None = Field(
+        None, description="the seeds the bundled suite of this name declares, when the run "
+        "covers only some of them (a grid run in parts): its pre-registered tests are then an "
+        "interim look, confirmatory only at all of them; frozen at export")
 
 
 def schema() -> dict[str, Any]:
@@ -262,8 +266,20 @@ def record_from_store(store_path: Path, system: PluginSystem,
             failures=store.failures(run["run_id"]),
             flags=_flags(store, run["run_id"]),
             costs=_costs(store, run["run_id"]),
+            planned_seeds=_planned_seeds(run),
         )
     return record, with_model_state(scores[list(RAW_SCORE_COLUMNS)])
+
+
+def _planned_seeds(run: Mapping[str, Any]) -> list[int] | None:
+    """The bundled suite's seeds when the run (``--set seeds=…``) covers only some of them."""
+    from xecgbench.run.config import builtin_suites, load_suite
+
+    if run["suite"] not in builtin_suites():
+        return None
+    declared = list(load_suite(run["suite"]).seeds)
+    ran = set(run["config"].get("seeds", ()))
+    return declared if ran < set(declared) else None
 
 
 def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = None) -> RunResults:
@@ -277,7 +293,7 @@ def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = Non
         scores=scores[~untrained].reset_index(drop=True),
         untrained=scores[untrained].reset_index(drop=True),
         attributions={k: v.model_dump() for k, v in record.attributions.items()},
-        run=record.run.model_dump(),
+        run={**record.run.model_dump(), "planned_seeds": record.planned_seeds},
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         strategies={k: v.model_dump() for k, v in record.strategies.items()},
         schedules={k: v.model_dump() for k, v in record.schedules.items()},

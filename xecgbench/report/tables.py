@@ -173,6 +173,7 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         tables=tuple(t for t in tables if t is not None and not t.rows.empty),
         footer=footer(results),
         notes=notes,
-        answer=answer_paragraph(primary),
+        answer=answer_paragraph(primary, results.config.get("seeds", ()),
+                                results.run.get("planned_seeds")),
     )
 
