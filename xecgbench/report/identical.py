@@ -23,11 +23,12 @@ _KEYS = ("freezing", "attribution", "metric", "region", "seed", "sample")
 
 
 def _signature(frame: pd.DataFrame) -> str:
-    """A digest of one configuration's rows on one branch, independent of row order."""
+    """A digest of one configuration's rows on one branch, independent of row order: the rows
+    sorted by their keys, each key row hashed (vectorised), then the values' bytes."""
     keyed = frame.assign(**{k: frame[k].astype(str) for k in _KEYS})
     ordered = keyed.sort_values(list(_KEYS), kind="stable")
-    digest = hashlib.sha256("\x1f".join(
-        "\x1e".join(row) for row in ordered[list(_KEYS)].itertuples(index=False)).encode())
+    rows = pd.util.hash_pandas_object(ordered[list(_KEYS)], index=False).to_numpy()
+    digest = hashlib.sha256(np.ascontiguousarray(rows).tobytes())
     digest.update(np.ascontiguousarray(ordered["value"].to_numpy(np.float64)).tobytes())
     return digest.hexdigest()
 

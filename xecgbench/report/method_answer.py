@@ -86,15 +86,22 @@ def _effect(record: Mapping[str, Any], metric: str, effect: Any, p: float) -> di
             "n_records": effect.n_records}
 
 
-def _by_class(results: RunResults, record: Mapping[str, Any], branch: str, region: str,
-              grid: Grid, records: Sequence[Any]) -> list[dict[str, Any]]:
-    """The method's score on each class's windows (the classes left in the region)."""
-    primary = results.config["primary_metric"]
-    frame = primary_rows(results.scores, primary, branch, region)
+def _window_labels(results: RunResults, branch: str, region: str,
+                   records: Sequence[Any]) -> np.ndarray | None:
+    """Each explained window's class (1 = AF), in ``records`` order; None when not stored."""
+    frame = primary_rows(results.scores, results.config["primary_metric"], branch, region)
     if "label" not in frame or frame["label"].isna().all():
-        return []
+        return None
     label_of = frame.drop_duplicates("sample").set_index("sample")["label"]
-    labels = np.array([label_of.get(r, np.nan) for r in records], dtype=float)
+    return np.array([label_of.get(r, np.nan) for r in records], dtype=float)
+
+
+def _by_class(results: RunResults, record: Mapping[str, Any], grid: Grid,
+              labels: np.ndarray | None) -> list[dict[str, Any]]:
+    """The method's score on each class's windows (the classes left in the region)."""
+    if labels is None:
+        return []
+    primary = results.config["primary_metric"]
     out = []
     for label, name in CLASS_NAMES.items():
         keep = labels == label
@@ -132,6 +139,7 @@ def _branch_rows(results: RunResults, branch: str, region: str, up: bool
         return [], []
     chance, _, _, _ = method_grids(results, branch, region, "chance")
     bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
+    labels = _window_labels(results, branch, region, records)
     rows, values = [], []
     above: dict[str, Grid] = {}
     for method, grid in trained.items():
@@ -150,7 +158,7 @@ def _branch_rows(results: RunResults, branch: str, region: str, up: bool
             row["vs untrained"] = "no untrained baseline"
         if method in chance and np.isfinite(chance[method].values).any():
             values.append({**record, "metric": "chance", "mean": chance[method].mean()})
-        values += _by_class(results, record, branch, region, grid, records)
+        values += _by_class(results, record, grid, labels)
         above[method] = minus(grid, reference)
         rows.append(row)
     _rank(rows, values, above, bootstrap, up, bool(untrained))
