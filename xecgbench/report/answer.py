@@ -74,12 +74,18 @@ def answer_paragraph(tests: Sequence[PrimaryResult], seeds: Sequence[int] = (),
     look when the run holds only some of the ``planned`` seeds (a grid run in parts)."""
     if not tests:
         return NO_TESTS
-    head = "**The answer (pre-registered primary tests).** "
-    if planned and set(seeds) < set(planned):
-        head = (f"**Interim answer ({len(set(seeds))} of the {len(planned)} seeds the suite "
-                "declares; the pre-registered tests are confirmatory only at all of them, and "
-                "an interim result may not hold there).** ")
+    interim = interim_seeds(seeds, planned)
+    head = ("**The answer (pre-registered primary tests).** " if interim is None else
+            f"**Interim answer ({interim}; the pre-registered tests are confirmatory only at "
+            "all of them, and an interim result may not hold there).** ")
     return head + " ".join(sentence(t) for t in tests) + " Every other table is exploratory."
+
+
+def interim_seeds(seeds: Sequence[int], planned: Sequence[int] | None) -> str | None:
+    """``"6 of the 10 seeds the suite declares"`` for a run of only some planned seeds."""
+    if not planned or not set(seeds) < set(planned):
+        return None
+    return f"{len(set(seeds))} of the {len(planned)} seeds the suite declares"
 
 
 def _record(test: PrimaryResult, metric: str, effect: SeedTest) -> dict[str, Any]:

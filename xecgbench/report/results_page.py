@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xecgbench.report.answer import verdict
+from xecgbench.report.answer import interim_seeds, verdict
 from xecgbench.report.board import Leaderboard, RunResults, Table, display_label
 from xecgbench.report.headline import AWAY, ONTO, ROBUST
 from xecgbench.report.model_checks import ModelTargets, load_targets, model_checks
@@ -155,8 +155,11 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
             f"{g.iloc[0]['branch']} `{g.iloc[0]['attribution']}` "
             f"({g.iloc[0].get('vs untrained', 'no untrained baseline')})"
             for _, g in methods.rows.groupby("branch", sort=False)) + ".")
-        tested.append(f"- **`{directory.name}`** ({board.footer.get('dataset', 'n/a')}): "
-                      f"{said}.{tops}")
+        interim = interim_seeds(results.config.get("seeds", ()),
+                                results.run.get("planned_seeds"))
+        tested.append(f"- **`{directory.name}`** ({board.footer.get('dataset', 'n/a')})"
+                      + (f", **interim: {interim}**" if interim else "")
+                      + f": {said}.{tops}")
     lines = ["## In short", ""]
     if tested:
         lines += ["Each board's pre-registered claims as its run declared them (the study's: "
