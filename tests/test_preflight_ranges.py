@@ -84,3 +84,23 @@ def test_cinc_labels_all_noisy_refused_before_the_first_stage(
     code, _, err = cli(capsys, "run", str(suite), "--out", str(tmp_path / "out"), "--quiet")
     one_line_error(code, err, "cinc2017", "split 'train'", "no windows of class")
     assert BAD not in err
+
+
+def test_a_dataset_without_a_paired_mask_is_refused_naming_it() -> None:
+    """A dataset plugin that gives no `r_peak` mask, under a suite that scores the rhythm branch
+    on it, is one SuiteError before any stage (it used to be a bare KeyError mid-run)."""
+    import dataclasses
+
+    from xecgbench.plugins.manager import load_plugins
+    from xecgbench.run.config import SuiteError, load_suite
+    from xecgbench.run.preflight import check_masks
+    from xecgbench.scoring import load_windows
+
+    system = load_plugins(autoload=False)
+    suite = load_suite("smoke")
+    windows = load_windows("synthetic", "test", fs=100.0, system=system, n_test=8, n_train=8)
+    check_masks(suite, system, windows)  # every paired mask present: nothing to say
+    pruned = dataclasses.replace(windows, masks={k: v for k, v in windows.masks.items()
+                                                 if k != "r_peak"})
+    with pytest.raises(SuiteError, match=r"no 'r_peak' mask, which explain\.alignment\.rhythm"):
+        check_masks(suite, system, pruned)

@@ -241,6 +241,26 @@ def check_classes(suite: Suite, train: ECGSet, test: ECGSet) -> None:
                 "excluded); check its parameters, labels and label map")
 
 
+def check_masks(suite: Suite, system: PluginSystem, test: ECGSet) -> None:
+    """The evaluation windows carry every mask ``explain.alignment`` pairs with an explained
+    branch, when a metric scores on masks (else the first score stage fails on a bare key)."""
+    metrics = system.registry["metrics"]
+    on_masks = [s.display for s in suite.metrics
+                if "mask" in metrics.get(s.name).info.requires]
+    if not on_masks:
+        return
+    spec, split = evaluation_source(suite)
+    for branch in suite.explain.branches:
+        missing = [r for r in suite.explain.alignment.get(branch, ()) if r not in test.masks]
+        if missing:
+            raise SuiteError(
+                f"suite {suite.name}: dataset {spec.display!r} split {split!r} has no "
+                f"{', '.join(map(repr, missing))} mask, which explain.alignment.{branch} pairs "
+                f"with the {branch} branch for {', '.join(on_masks)} (its masks: "
+                f"{', '.join(sorted(test.masks)) or 'none'}); give the dataset that mask or "
+                "pair another in explain.alignment")
+
+
 def check_primary_metric(suite: Suite) -> None:
     """``primary_metric`` is one of ``metrics`` (the alignment tables are built on it)."""
     names = {spec.display for spec in suite.metrics} | {spec.name for spec in suite.metrics}

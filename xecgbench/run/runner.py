@@ -40,7 +40,7 @@ from xecgbench.run.layout import RunLayout
 from xecgbench.run.liveness import Heartbeat, reap_dead_runs
 from xecgbench.run.lock import run_lock
 from xecgbench.run.plan import PlannedTask, plan
-from xecgbench.run.preflight import check_classes, preflight
+from xecgbench.run.preflight import check_classes, check_masks, preflight
 from xecgbench.run.provenance import provenance
 from xecgbench.run.stage_types import STAGES, StageContext, StageFailure, StageTask, load_data
 from xecgbench.run.store import ResultsStore
@@ -174,6 +174,7 @@ def data_record(context: StageContext) -> dict[str, dict[str, object]]:
     """
     record: dict[str, dict[str, object]] = {}
     check_classes(context.suite, *load_data(context))
+    check_masks(context.suite, context.system, load_data(context)[1])
     for split, part in zip(("train", "test"), load_data(context), strict=True):
         records = {record_of(rid) for rid in part.record_ids}
         record[split] = {"windows": len(part.record_ids), "records": len(records),
