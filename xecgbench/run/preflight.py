@@ -257,8 +257,8 @@ def check_masks(suite: Suite, system: PluginSystem, test: ECGSet) -> None:
                 f"suite {suite.name}: dataset {spec.display!r} split {split!r} has no "
                 f"{', '.join(map(repr, missing))} mask, which explain.alignment.{branch} pairs "
                 f"with the {branch} branch for {', '.join(on_masks)} (its masks: "
-                f"{', '.join(sorted(test.masks)) or 'none'}); give the dataset that mask or "
-                "pair another in explain.alignment")
+                f"{', '.join(sorted(test.masks)) or 'no masks at all'}); give the dataset that "
+                "mask or pair another in explain.alignment")
 
 
 def check_primary_metric(suite: Suite) -> None:
