@@ -290,8 +290,8 @@ def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = Non
     untrained = scores["model_state"] == UNTRAINED
     return RunResults(
         probabilities=None if probabilities is None or probabilities.empty else probabilities,
-        scores=scores[~untrained].reset_index(drop=True),
-        untrained=scores[untrained].reset_index(drop=True),
+        scores=_renumbered(scores[~untrained]),
+        untrained=_renumbered(scores[untrained]),
         attributions={k: v.model_dump() for k, v in record.attributions.items()},
         run={**record.run.model_dump(), "planned_seeds": record.planned_seeds},
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
@@ -302,6 +302,13 @@ def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = Non
         failures=record.failures,
         costs=[c.model_dump() for c in record.costs],
     )
+
+
+def _renumbered(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` (a fresh selection) indexed 0..n-1 in place: ``reset_index`` would copy and
+    consolidate a board's millions of text cells once more."""
+    rows.index = pd.RangeIndex(len(rows))
+    return rows
 
 
 def load_store(store_path: Path, system: PluginSystem, run_id: str | None = None) -> RunResults:
