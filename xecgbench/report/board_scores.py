@@ -241,14 +241,14 @@ def parse_score_parts(parts: Sequence[tuple[bytes, Path]]) -> pd.DataFrame:
 def read_parquet_parts(parts: Sequence[tuple[bytes, Path]], layout: Layout) -> pd.DataFrame:
     """One frame from a table's Parquet parts in order. Every footer is checked, and the rows
     of all parts counted against :data:`MAX_ROWS`, before any part is decoded."""
+    import pyarrow as pa
+
     files, rows = [], 0
     for data, path in parts:
         files.append((_checked_parquet(data, path, layout), path))
         rows += files[-1][0].metadata.num_rows
         if rows > MAX_ROWS:
             raise _fail(path, f"the parts hold over {MAX_ROWS:,} rows together")
-    import pyarrow as pa
-
     tables = [_table(parquet, path) for parquet, path in files]
     if len(tables) == 1:
         return _as_pandas(tables[0], files[0][1])

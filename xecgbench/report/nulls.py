@@ -46,10 +46,10 @@ def with_model_state(scores: pd.DataFrame) -> pd.DataFrame:
     """``scores`` with a ``model_state`` on every row (rows written before it: ``trained``)."""
     state = (scores["model_state"] if "model_state" in scores
              else pd.Series(np.nan, index=scores.index, dtype=object))
-    return with_column(scores, "model_state", state.astype(object).where(state.notna(), TRAINED))
+    return _with_column(scores, "model_state", state.astype(object).where(state.notna(), TRAINED))
 
 
-def with_column(frame: pd.DataFrame, name: str, values: pd.Series) -> pd.DataFrame:
+def _with_column(frame: pd.DataFrame, name: str, values: pd.Series) -> pd.DataFrame:
     """``frame.assign(name=values)`` without its deep copy: a board's millions of text cells
     are shared, not copied (pandas 2 replaces, never overwrites, a column set on a copy)."""
     out = frame.copy(deep=False)
@@ -83,7 +83,7 @@ def split_af_regions(scores: pd.DataFrame, config: Mapping[str, Any]) -> pd.Data
     on_af = (pd.to_numeric(scores["label"], errors="coerce") == AF_LABEL) & region.isin(renamed)
     if not on_af.any():
         return scores
-    return with_column(scores, "region", scores["region"].where(~on_af, region.map(renamed)))
+    return _with_column(scores, "region", scores["region"].where(~on_af, region.map(renamed)))
 
 
 def primary_region(results: RunResults, branch: str) -> str | None:
