@@ -12,10 +12,24 @@ import pytest
 
 from xecgbench.plugins.manager import load_plugins
 from xecgbench.report.board_scores import scores_bytes
-from xecgbench.report.results_files import SCORES_FILE, read_board, write_checksums
-from xecgbench.report.verify import cell_suite, compare_scores, draw_cells
+from xecgbench.report.results_files import (
+    SCORES_FILE,
+    ResultsFileError,
+    read_board,
+    write_checksums,
+)
+from xecgbench.report.verify import (
+    CROSS_PLATFORM_ATOL,
+    cell_suite,
+    committed_environment,
+    compare_scores,
+    draw_cells,
+    environment,
+    tolerance_for,
+)
 from xecgbench.run.config import Suite, load_suite
 from xecgbench.run.plan import plan
+from xecgbench.run.provenance import provenance
 
 REPO = Path(__file__).resolve().parent.parent
 COMMITTED = REPO / "leaderboards" / "smoke-verify"
@@ -75,6 +89,54 @@ def test_compare_exact_tolerant_missing_and_nan() -> None:
     assert [r["sample"] for r in compare_scores(old, _frame([0.5, 0.25, 1.0]), 1e-4)] == ["2"]
     missing = compare_scores(old, _frame([0.5, 0.25]), 0.0)
     assert [r["sample"] for r in missing] == ["2"] and pd.isna(missing[0]["rerun"])
+
+
+def _differing(old: list[float], new: list[float], atol: float) -> list[str]:
+    return [r["sample"] for r in compare_scores(_frame(old), _frame(new), atol)]
+
+
+def test_the_float32_tolerance_passes_another_cpus_rounding_and_catches_real_changes() -> None:
+    """Committed 0.106949382 came back as 0.10694937407970428 on an AVX512 AMD EPYC (7e-8
+    relative), 0.0163632054 as 0.01636321097612381 on an AVX2 one: both pass; a score moved by
+    1e-4, two rows swapped, or a large score moved by 1e-4 relative do not."""
+    committed = [0.106949382, 0.0163632054, 0.517304242, 7.25]
+    assert _differing(committed, [0.10694937407970428, 0.01636321097612381,
+                                  0.5173041820526123, 7.2500002], CROSS_PLATFORM_ATOL) == []
+    assert _differing(committed, [0.106949382 + 1e-4, *committed[1:]], CROSS_PLATFORM_ATOL) == ["0"]
+    swapped = [committed[1], committed[0], *committed[2:]]
+    assert _differing(committed, swapped, CROSS_PLATFORM_ATOL) == ["0", "1"]
+    assert _differing(committed, [*committed[:3], 7.25 * (1 + 1e-4)], CROSS_PLATFORM_ATOL) == ["3"]
+
+
+def test_nan_passes_only_against_nan_and_a_tolerance_must_be_finite() -> None:
+    nan, inf = float("nan"), float("inf")
+    assert _differing([nan, inf, 0.5], [nan, inf, 0.5], 1e-4) == []
+    assert _differing([nan, 0.5, inf], [0.5, nan, -inf], 1e-4) == ["0", "1", "2"]
+    assert _differing([0.5], [1e9], 1e300) == []  # a huge tolerance is the user's choice
+    for bad in (nan, inf, -1e-6):
+        with pytest.raises(ResultsFileError, match="--atol must be a finite number"):
+            compare_scores(_frame([0.5]), _frame([0.5]), bad)
+        with pytest.raises(ResultsFileError, match="--atol must be a finite number"):
+            tolerance_for(bad, {})
+
+
+def test_a_run_made_here_verifies_exactly_here_and_an_older_record_never_does() -> None:
+    """The fingerprint a run records is the one verify compares, so bit-identity is promised
+    on the machine that made a board; a record without the fingerprint gets the tolerance."""
+    system = load_plugins()
+    made_here = provenance(system, load_suite("smoke"))
+    assert committed_environment(made_here) == environment(system)
+    assert tolerance_for(None, {}) == 0.0
+    older = {k: v for k, v in made_here.items() if k != "cpu"}
+    now, then = environment(system), committed_environment(older)
+    diff = {k for k in now if now[k] != then.get(k)}
+    assert diff and all(k.startswith("cpu.") for k in diff)
+    assert tolerance_for(None, dict.fromkeys(diff)) == CROSS_PLATFORM_ATOL
+
+
+def test_verify_refuses_a_nan_tolerance() -> None:
+    result = _cli("leaderboard", "verify", str(COMMITTED), "--atol", "nan")
+    assert result.returncode == 2 and "--atol must be a finite number" in result.stderr
 
 
 def test_one_cell_suite_keeps_the_full_grids_stage_keys() -> None:

@@ -306,8 +306,10 @@ def _set_data_root(ctx: click.Context, param: click.Parameter, value: Path | Non
               help="How many randomly drawn cells (seed x pretraining x freezing) to rerun.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the draw.")
 @click.option("--atol", type=float, default=None,
-              help="Absolute tolerance (default: 0, i.e. identical at the committed %.9g, when "
-                   "machine, Python, packages and plugins match the run; else 1e-4).")
+              help="Tolerance: |committed - rerun| <= ATOL x max(1, |committed|, |rerun|), "
+                   "finite and >= 0 (default: 0, i.e. identical at the committed %.9g, when "
+                   "the CPU fingerprint, Python, packages and plugins match the run; else 64 "
+                   "float32 ulps, 7.6e-06).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               callback=_set_data_root, expose_value=False, is_eager=True,
               help="Root of local PhysioNet data (sets XECGBENCH_DATA).")
@@ -338,11 +340,12 @@ def verify_command(directory: Path, n_cells: int, seed: int, atol: float | None,
     except ResultsFileError as exc:
         raise UserError(str(exc)) from None
     if report.same_environment:
-        click.echo("environment matches the committed run: scores must be identical (%.9g)")
-    else:
-        for key, (then, now) in report.environment_diff.items():
-            click.echo(f"environment differs: {key}: committed {then}, here {now}")
-        click.echo(f"comparing within absolute tolerance {report.atol:g}")
+        click.echo("environment matches the committed run (CPU fingerprint, Python, packages, "
+                   "plugins)")
+    for key, (then, now) in report.environment_diff.items():
+        click.echo(f"environment differs: {key}: committed {then}, here {now}")
+    click.echo(f"comparing within tolerance {report.atol:.2g} x max(1, |score|)" if report.atol
+               else "comparing exactly: scores must be identical at the committed %.9g")
     for check in report.cells:
         status = "ok" if check.ok else f"{len(check.differing)} differing rows"
         click.echo(f"{check.label}: {check.n_rows} committed rows, {status}")

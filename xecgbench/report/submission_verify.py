@@ -3,9 +3,9 @@
 A submission's ``run.json`` holds the config it was scored with and names the board it joined;
 the board publishes the models and windows. Drawn models are re-scored with the same stage
 functions as ``submit`` and the rows compared as a board's verify compares them: identical at
-the committed precision when machine, Python, numeric packages and the versions of the plugins
-the submission used match, within a tolerance otherwise. Installed plugins it did not use are
-not compared.
+the committed precision when the CPU fingerprint, Python, numeric packages and the versions of
+the plugins the submission used match, within the float32 tolerance otherwise. Installed
+plugins it did not use are not compared.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from xecgbench.report.results_files import ResultsFileError, read_record, valida
 from xecgbench.report.submission_record import SUBMISSIONS_DIR
 from xecgbench.report.submit import rescore
 from xecgbench.report.verify import (
-    CROSS_PLATFORM_ATOL,
     CellCheck,
     VerifyReport,
     compare_scores,
     environment_diff,
+    tolerance_for,
 )
 
 
@@ -59,7 +59,7 @@ def verify_submission(directory: Path, system: PluginSystem, *, n_cells: int = 1
     board = board_of(directory, board)
     record = read_record(directory)
     diff = environment_diff(record, system, directory)
-    tolerance = atol if atol is not None else (0.0 if not diff else CROSS_PLATFORM_ATOL)
+    tolerance = tolerance_for(atol, diff)
     if n_cells < 1:
         raise ResultsFileError(f"--cells must be at least 1, got {n_cells}")
     models = read_models(board)

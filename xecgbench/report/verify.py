@@ -4,9 +4,9 @@ A committed leaderboard holds its suite config in ``run.json``; a cell (seed × 
 freezing) reruns as a one-cell suite with the same config, whose stage keys equal the committed
 run's (no key depends on which other cells a suite lists). The rerun's per-sample scores are
 compared with the committed scores at the precision the CSV format wrote them with
-(``%.9g``): exactly when platform, CPU kernels and versions match the committed
-provenance, within a stated absolute tolerance otherwise. Differing rows are listed, so a
-reviewer sees which numbers moved.
+(``%.9g``): exactly when the machine fingerprint (CPU vendor and model, kernel set, threads)
+and the versions match the committed provenance, within a tolerance derived from float32
+rounding otherwise. Differing rows are listed, so a reviewer sees which numbers moved.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from xecgbench.plugins.manager import PluginSystem
@@ -33,7 +34,7 @@ from xecgbench.report.results_files import (
 from xecgbench.run.config import Suite
 from xecgbench.run.distributions import require_installed, used_plugins
 from xecgbench.run.plan import Cell, cells
-from xecgbench.run.provenance import PACKAGES, _package_version, cpu_kernels
+from xecgbench.run.provenance import PACKAGES, _package_version, cpu_fingerprint
 
 #: Numbers a score row carries (its value, and where stored its class label and chance level);
 #: every other column identifies the row.
@@ -42,8 +43,17 @@ KEY_COLUMNS = tuple(c for c in RAW_SCORE_COLUMNS if c not in VALUE_COLUMNS)
 #: Precision of committed scores (``write_raw_results``' float format): "bit-identical" means
 #: identical at this precision, the most a committed CSV can show.
 VALUE_FORMAT = "%.9g"
-#: Default absolute tolerance when the platform or a version differs from the committed run.
-CROSS_PLATFORM_ATOL = 1e-4
+#: Float32 units in the last place a rerun may differ by on another machine. Scores are float32
+#: reductions over a window; another CPU's kernels sum in another order. Measured: 3.6 ulps
+#: (AVX2 AMD EPYC against the AVX512 machine that made ``smoke-verify``), 0.6 ulps (AVX512 AMD
+#: EPYC); 64 leaves a margin of 18x while a real change (a score moved by 1e-4) is 13x above it.
+FLOAT32_ULPS = 64
+#: Tolerance when the machine fingerprint or a version differs from the committed run:
+#: ``|committed - rerun| <= CROSS_PLATFORM_ATOL * max(1, |committed|, |rerun|)`` (64 float32
+#: ulps of 1 for scores in [-1, 1], relative beyond).
+CROSS_PLATFORM_ATOL = FLOAT32_ULPS * float(np.finfo(np.float32).eps)
+#: Fingerprint fields that must match for the bit-identity promise.
+FINGERPRINT = ("vendor", "model", "family", "model_number", "kernels", "threads")
 
 
 @dataclass
@@ -85,9 +95,10 @@ class VerifyReport:
 def environment(system: PluginSystem, plugins: set[str] | None = None) -> dict[str, Any]:
     """What must match for bit-identity: machine, Python, numeric packages, and the versions of
     ``plugins`` (default: all; an installed plugin the run does not use changes no score)."""
+    cpu = cpu_fingerprint()
     return {
         "machine": platform.machine(),
-        "cpu_kernels": cpu_kernels(),
+        **{f"cpu.{key}": cpu.get(key) for key in FINGERPRINT},
         "python": platform.python_version(),
         **{f"packages.{name}": _package_version(name) for name in PACKAGES},
         **{f"plugins.{row['name']}": row["version"] for row in system.describe()
@@ -97,12 +108,18 @@ def environment(system: PluginSystem, plugins: set[str] | None = None) -> dict[s
 
 def committed_environment(provenance: dict[str, Any],
                           plugins: set[str] | None = None) -> dict[str, Any]:
-    """The same fields from a committed run's provenance (machine parsed from ``platform``)."""
+    """The same fields from a committed run's provenance (machine parsed from ``platform``).
+
+    A run recorded before the CPU fingerprint has only ``cpu_kernels``: its other fingerprint
+    fields are unknown (None), so it is compared within the float32 tolerance everywhere.
+    """
     plat = str(provenance.get("platform", ""))
     machine = next((m for m in ("x86_64", "aarch64", "arm64", "AMD64") if m in plat), plat)
+    cpu = provenance.get("cpu")
+    cpu = cpu if isinstance(cpu, dict) else {"kernels": provenance.get("cpu_kernels")}
     return {
         "machine": machine,
-        "cpu_kernels": provenance.get("cpu_kernels"),
+        **{f"cpu.{key}": cpu.get(key) for key in FINGERPRINT},
         "python": provenance.get("python"),
         **{f"packages.{k}": v for k, v in provenance.get("packages", {}).items()},
         **{f"plugins.{k}": v for k, v in provenance.get("plugins", {}).items()
@@ -180,10 +197,37 @@ def _keyed(scores: pd.DataFrame) -> pd.DataFrame:
     return frame.set_index(list(KEY_COLUMNS)).sort_index()
 
 
+def check_tolerance(atol: float) -> float:
+    """``atol`` if it can fail a comparison: finite and >= 0 (NaN would pass every row)."""
+    if not np.isfinite(atol) or atol < 0:
+        raise ResultsFileError(f"--atol must be a finite number >= 0, got {atol}")
+    return float(atol)
+
+
+def tolerance_for(atol: float | None, diff: dict[str, Any]) -> float:
+    """The tolerance a verify applies: ``atol`` if given, else 0 (identical at the committed
+    precision) when nothing in ``diff`` differs and :data:`CROSS_PLATFORM_ATOL` when it does."""
+    if atol is not None:
+        return check_tolerance(atol)
+    return 0.0 if not diff else CROSS_PLATFORM_ATOL
+
+
+def _close(a: pd.Series, b: pd.Series, atol: float) -> pd.Series:
+    """Equal, both NaN, or both finite and within ``atol * max(1, |a|, |b|)``; NaN or an
+    infinity on one side never is."""
+    finite = np.isfinite(a) & np.isfinite(b)
+    scale = np.maximum(1.0, np.maximum(a.abs(), b.abs()))
+    with np.errstate(invalid="ignore", over="ignore"):
+        near = finite & ((a - b).abs() <= atol * scale)
+    return (a == b) | (a.isna() & b.isna()) | near
+
+
 def compare_scores(
     committed: pd.DataFrame, rerun: pd.DataFrame, atol: float
 ) -> list[dict[str, Any]]:
-    """Rows whose numbers differ (beyond ``atol``; exact text when 0) or that one side lacks."""
+    """Rows whose numbers differ (beyond ``atol`` as :data:`CROSS_PLATFORM_ATOL` defines it;
+    exact text when 0) or that one side lacks."""
+    atol = check_tolerance(atol)
     old, new = _keyed(committed), _keyed(rerun)
     numbers = [*VALUE_COLUMNS, *(f"{c}_text" for c in VALUE_COLUMNS)]
     joined = old[numbers].join(new[numbers], how="outer", lsuffix="_committed",
@@ -195,7 +239,7 @@ def compare_scores(
         if atol == 0:
             bad = joined[f"{column}_text_committed"] != joined[f"{column}_text_rerun"]
         else:
-            bad = ((a - b).abs() > atol) | (a.isna() != b.isna())
+            bad = ~_close(a, b, atol)
         differs |= bad & ~missing
     rows = joined[differs]
     return [
@@ -217,8 +261,9 @@ def verify_leaderboard(
 ) -> VerifyReport:
     """Rerun ``n_cells`` drawn cells of the leaderboard in ``directory`` and compare scores.
 
-    ``atol``: None picks 0 (identical at the committed precision) when the environment matches
-    the committed provenance and :data:`CROSS_PLATFORM_ATOL` otherwise.
+    ``atol``: None picks 0 (identical at the committed precision) when the environment
+    (fingerprint included) matches the committed provenance and :data:`CROSS_PLATFORM_ATOL`
+    otherwise (:func:`tolerance_for`).
     """
     from xecgbench.run.runner import run_suite
 
@@ -232,7 +277,7 @@ def verify_leaderboard(
             f"{directory}/run.json: config is not a valid suite: {exc}"
         ) from None
     diff = environment_diff(record, system, directory)
-    tolerance = atol if atol is not None else (0.0 if not diff else CROSS_PLATFORM_ATOL)
+    tolerance = tolerance_for(atol, diff)
     checks = []
     with tempfile.TemporaryDirectory(prefix="xecgbench-verify-") as scratch:
         root = Path(work_dir) if work_dir is not None else Path(scratch)

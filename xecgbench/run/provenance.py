@@ -103,6 +103,40 @@ def cpu_kernels() -> str:
     return str(torch.backends.cpu.get_cpu_capability())
 
 
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of ``/proc/cpuinfo`` (empty where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.split("\n\n", 1)[0].splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    return fields
+
+
+def cpu_fingerprint() -> dict[str, Any]:
+    """What predicts bit-identical float32 results: CPU vendor and model, kernel set, threads.
+
+    ``cpu_kernels`` alone is not enough: an AMD EPYC and an Intel Xeon both report ``AVX512``
+    and still round float32 reductions differently (seen: 7e-8 relative), so the vendor and
+    model (with its family and model numbers, which a hypervisor's generic name hides) are
+    part of the promise too.
+    """
+    from xecgbench.run.executors import STAGE_THREADS
+
+    info = _cpuinfo()
+    return {
+        "vendor": info.get("vendor_id") or platform.processor() or None,
+        "model": info.get("model name") or platform.processor() or None,
+        "family": info.get("cpu family"),
+        "model_number": info.get("model"),
+        "kernels": cpu_kernels(),
+        "threads": STAGE_THREADS,
+    }
+
+
 def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:
     """Everything needed to say what produced a result, and how to read it (``catalogue``)."""
     return {
@@ -111,6 +145,7 @@ def provenance(system: PluginSystem, suite: Suite) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_kernels": cpu_kernels(),
+        "cpu": cpu_fingerprint(),
         "packages": {name: _package_version(name) for name in PACKAGES},
         "plugins": {row["name"]: row["version"] for row in system.describe()},
         "plugin_distributions": plugin_distributions(system),
