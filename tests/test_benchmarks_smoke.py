@@ -17,6 +17,7 @@ sys.path.insert(0, str(BENCHMARKS))
 
 import bench_attribution  # noqa: E402
 import bench_generator  # noqa: E402
+import bench_report  # noqa: E402
 import bench_submit  # noqa: E402
 import bench_training  # noqa: E402
 import cost_model  # noqa: E402
@@ -37,6 +38,12 @@ def test_generator_benchmark_runs() -> None:
     result = bench_generator.run(n=20, repeats=1)
     _check_rows(result)
     assert len(result["wall_seconds"]["generator"]) == 1
+
+
+def test_report_benchmark_times_a_boards_html_report() -> None:
+    result = bench_report.run(bench_report.QUICK.parent / "smoke-verify", repeats=1)
+    _check_rows(result)
+    assert len(result["cpu_seconds"]) == 1
 
 
 def test_submit_benchmark_times_a_submission_to_a_smoke_board(tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
-"""The quick suite's HTML report builds in seconds, and ``leaderboard build`` says what it does."""
+"""The quick suite's HTML report draws its figures in one axes each, and ``leaderboard build``
+says what it does."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +28,12 @@ def test_heatmaps_draw_every_panel_into_one_axes() -> None:
     assert len(figure.axes[0].images) == 2 * len(panels)  # relevance and the P/QRS band
 
 
-def test_the_quick_suite_report_builds_within_15_s_of_cpu() -> None:
-    """A guard against the old per-panel path (16.9 s), not a benchmark: the fixed path takes
-    about 9 s of CPU here and 10.3 s was measured under a loaded CI run, so 10 s was flaky."""
+def test_the_quick_suite_report_draws_one_figure_per_branch_and_reports_its_steps() -> None:
+    """Its speed is measured by ``benchmarks/bench_report.py``, not asserted here."""
     results = validate_directory(QUICK)
     examples = load_examples(QUICK / "examples.npz")
-    started = time.process_time()
     steps: list[str] = []
     page = render_report(build_leaderboard(results), results, examples, progress=steps.append)
-    assert time.process_time() - started < 15.0
     assert page.count("<img") == 3 + len({key[2] for key in examples.relevance})  # 2 branches
     assert steps[0] == "figures: interval profile" and steps[-1].startswith("figures: relevance")
 
