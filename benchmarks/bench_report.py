@@ -22,7 +22,7 @@ MAX_CPU_S = 15.0
 def run(board: Path = QUICK, repeats: int = 1) -> dict[str, Any]:
     """Time ``render_report`` on ``board`` (its tables built once, untimed)."""
     from xecgbench.report.examples import load_examples
-    from xecgbench.report.html import render_report
+    from xecgbench.report.rendering.html import render_report
     from xecgbench.report.results_files import validate_directory
     from xecgbench.report.tables import build_leaderboard
 

@@ -3,7 +3,7 @@
 Measured on the committed boards' real scores. Candidates:
 
 * ``csv.gz``: the format before 0.3 (floats as ``%.9g`` text, gzip), read by the guarded
-  legacy reader (:func:`xecgbench.report.board_scores.parse_scores`);
+  legacy reader (:func:`xecgbench.report.board_format.score_parts.parse_scores`);
 * ``parquet``: what ``leaderboard export`` writes now (:func:`~.board_scores.scores_bytes`:
   zstd, dictionary-encoded, float64), read by the same guarded reader;
 * ``parquet f32``: the same with float32 numbers, to check whether that would be exact.
@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from xecgbench.report.board_scores import FLOAT_COLUMNS, parse_scores, scores_bytes
+from xecgbench.report.board_format.score_parts import FLOAT_COLUMNS, parse_scores, scores_bytes
 from xecgbench.report.results_files import read_board
 
 

@@ -15,10 +15,11 @@ from test_faults import cli as main_cli
 from test_faults import micro_suite, one_line_error
 
 from xecgbench.cli import cli
-from xecgbench.report import board_scores
-from xecgbench.report.board_reader import ResultsFileError
-from xecgbench.report.board_scores import parse_scores
-from xecgbench.report.render import to_markdown
+from xecgbench.report.board_format import score_parts as board_scores
+from xecgbench.report.board_format.confined_write import write_inside
+from xecgbench.report.board_format.reader import ResultsFileError
+from xecgbench.report.board_format.score_parts import parse_scores
+from xecgbench.report.rendering.text_formats import to_markdown
 from xecgbench.report.results_files import (
     load_built,
     read_board,
@@ -27,7 +28,6 @@ from xecgbench.report.results_files import (
     write_checksums,
     write_raw_results,
 )
-from xecgbench.report.safe_write import write_inside
 
 REPO = Path(__file__).resolve().parent.parent
 SMOKE = REPO / "leaderboards" / "smoke-verify"

@@ -31,15 +31,16 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-import xecgbench.report.html
-import xecgbench.report.verify
+import xecgbench.report.rendering.html
+import xecgbench.report.submission.verify_board
 import xecgbench.run.runner
 from xecgbench.cli import cli
-from xecgbench.report.board_reader import SCORE_PARTS
-from xecgbench.report.board_scores import MAX_ROWS
+from xecgbench.report.board_format.reader import SCORE_PARTS
+from xecgbench.report.board_format.score_parts import MAX_ROWS
 
 #: Imported here, before any fork: a case's time and memory are the reading, not the imports.
-PRELOADED = (xecgbench.report.html, xecgbench.report.verify, xecgbench.run.runner)
+PRELOADED = (xecgbench.report.rendering.html, xecgbench.report.submission.verify_board,
+             xecgbench.run.runner)
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "leaderboards" / "smoke-verify"

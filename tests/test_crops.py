@@ -110,7 +110,7 @@ def test_validation_uses_the_first_window_of_each_held_out_record() -> None:
 def test_every_grouping_by_record_cuts_the_window_id_at_its_last_hash() -> None:
     """A record name may hold a '#': the window number is what follows the last one."""
     from xecgbench.api import record_of
-    from xecgbench.report.interval_stats import long_frame
+    from xecgbench.report.stats.intervals import long_frame
 
     assert record_of("a#b#3") == "a#b" and record_of("A00004#0") == "A00004"
     assert record_of("c") == "c"

@@ -10,7 +10,7 @@ from test_leaderboard import make_results
 
 from xecgbench.plugins.manager import load_plugins
 from xecgbench.report.board import RunResults
-from xecgbench.report.render import to_markdown
+from xecgbench.report.rendering.text_formats import to_markdown
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import load_suite

@@ -43,7 +43,7 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
 
 def test_generated_reference_tables_are_current() -> None:
     from xecgbench.plugins.manager import load_plugins
-    from xecgbench.report.reference_docs import stale_pages
+    from xecgbench.report.pages.reference_docs import stale_pages
 
     stale = stale_pages(REPO / "docs", load_plugins(autoload=False))
-    assert stale == [], "regenerate with `python -m xecgbench.report.reference_docs`"
+    assert stale == [], "regenerate with `python -m xecgbench.report.pages.reference_docs`"

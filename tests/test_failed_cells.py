@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from test_leaderboard import make_results
 
 from xecgbench.cli import cli
-from xecgbench.report.failed_cells import describe_cell, one_line
-from xecgbench.report.html import render_report
-from xecgbench.report.render import to_csv, to_latex, to_markdown
+from xecgbench.report.rendering.html import render_report
+from xecgbench.report.rendering.text_formats import to_csv, to_latex, to_markdown
+from xecgbench.report.table_builders.failed_cells import describe_cell, one_line
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.store import ResultsStore
 

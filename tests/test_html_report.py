@@ -14,7 +14,7 @@ import pytest
 from test_leaderboard import make_results
 
 from xecgbench.report.examples import Examples, load_examples, save_examples
-from xecgbench.report.html import render_report
+from xecgbench.report.rendering.html import render_report
 from xecgbench.report.tables import build_leaderboard
 
 EVIL = "<script>alert(1)</script>"

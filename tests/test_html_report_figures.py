@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from xecgbench.cli import cli
 from xecgbench.report.examples import load_examples
-from xecgbench.report.figures import heatmap_figure
-from xecgbench.report.html import render_report
+from xecgbench.report.rendering.figures import heatmap_figure
+from xecgbench.report.rendering.html import render_report
 from xecgbench.report.results_files import validate_directory
 from xecgbench.report.tables import build_leaderboard
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from xecgbench.report.identical import (
+from xecgbench.report.table_builders.identical_models import (
     duplicates_note,
     identical_configurations,
     without_duplicates,

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from xecgbench.report.inference import (
+from xecgbench.report.stats.inference import (
     Grid,
     TwoWayBootstrap,
     difference,

@@ -10,7 +10,7 @@ import pytest
 
 from xecgbench.plugins.components import ExplanationBatch
 from xecgbench.report.board import RunResults
-from xecgbench.report.render import tidy, to_markdown
+from xecgbench.report.rendering.text_formats import tidy, to_markdown
 from xecgbench.report.tables import build_leaderboard
 from xecgbench_builtin.metrics.interval_anova import CLASS_INTERVALS, IntervalAnova
 

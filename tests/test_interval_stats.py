@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xecgbench.report import interval_stats
-from xecgbench.report.interval_stats import MODELS, class_interval_test, long_frame
+from xecgbench.report.stats.corrections import intervals as interval_stats
+from xecgbench.report.stats.intervals import MODELS, class_interval_test, long_frame
 
 BASE = {
     "non-AF": {"P": 0.20, "PQ": 0.10, "QRS": 0.30, "ST": 0.15, "T": 0.15, "TP": 0.10},

@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from xecgbench.report.board import RunResults
-from xecgbench.report.render import latex_escape, tidy, to_csv, to_latex, to_markdown
+from xecgbench.report.rendering.text_formats import (
+    latex_escape,
+    tidy,
+    to_csv,
+    to_latex,
+    to_markdown,
+)
 from xecgbench.report.tables import build_leaderboard
 
 METRICS = {

@@ -10,7 +10,7 @@ import pytest
 from xecgbench.errors import UserError
 from xecgbench.plugins.components import TRIVIAL_BRANCH as TRIVIAL
 from xecgbench.report.board import RunResults
-from xecgbench.report.model_checks import load_targets, model_checks
+from xecgbench.report.pages.model_checks import load_targets, model_checks
 
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = load_targets(REPO / "leaderboards" / "targets.yaml")

@@ -14,10 +14,10 @@ import pytest
 
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.report.board import RunResults
-from xecgbench.report.board_scores import parse_scores
-from xecgbench.report.nulls import NOT_ABOVE, split_af_regions, with_model_state
-from xecgbench.report.render import to_markdown
+from xecgbench.report.board_format.score_parts import parse_scores
+from xecgbench.report.rendering.text_formats import to_markdown
 from xecgbench.report.results_files import load_store
+from xecgbench.report.table_builders.nulls import NOT_ABOVE, split_af_regions, with_model_state
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.config import load_suite
 from xecgbench.run.layout import STORE_NAME

@@ -12,7 +12,7 @@ from xecgbench.plugins.operating_points import (
     f1_threshold,
     specificity_threshold,
 )
-from xecgbench.report.operating_points import (
+from xecgbench.report.table_builders.operating_points import (
     jeffreys_interval,
     operating_point_table,
     operating_points,

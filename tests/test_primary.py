@@ -12,18 +12,18 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from xecgbench.report.answer import NO_TESTS, answer_paragraph
+from xecgbench.report.answer_text.primary_answer import NO_TESTS, answer_paragraph
 from xecgbench.report.board import RunResults
-from xecgbench.report.html import render_report
-from xecgbench.report.inference import Grid, seed_t_test
-from xecgbench.report.primary import (
+from xecgbench.report.rendering.html import render_report
+from xecgbench.report.rendering.text_formats import to_markdown
+from xecgbench.report.stats.corrections import benjamini_hochberg
+from xecgbench.report.stats.inference import Grid, seed_t_test
+from xecgbench.report.stats.primary_tests import (
     minimum_detectable_effect,
     pooled,
     primary_results,
     schedule_log_ratios,
 )
-from xecgbench.report.render import to_markdown
-from xecgbench.report.stats import benjamini_hochberg
 from xecgbench.report.tables import build_leaderboard
 
 METRICS = {

@@ -14,8 +14,11 @@ from sklearn import metrics as skm
 
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.plugins.operating_points import f1_threshold
-from xecgbench.report import probability_files
-from xecgbench.report.probability_files import PROBABILITIES_FILE, RAW_PROBABILITY_COLUMNS
+from xecgbench.report.board_format import probability_parts as probability_files
+from xecgbench.report.board_format.probability_parts import (
+    PROBABILITIES_FILE,
+    RAW_PROBABILITY_COLUMNS,
+)
 from xecgbench.report.results_files import (
     ResultsFileError,
     export_results,

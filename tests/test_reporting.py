@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from xecgbench.cli import cli
 from xecgbench.plugins.manager import load_plugins
 from xecgbench.report.board import display_label
-from xecgbench.report.render import to_markdown
+from xecgbench.report.rendering.text_formats import to_markdown
 from xecgbench.report.results_files import (
     ResultsFileError,
     export_results,

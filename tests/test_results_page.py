@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xecgbench.report.results_page import render_page
+from xecgbench.report.pages.results_page import render_page
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -12,5 +12,5 @@ REPO = Path(__file__).resolve().parent.parent
 def test_results_page_is_generated_from_the_committed_leaderboards() -> None:
     committed = (REPO / "docs" / "results.md").read_text(encoding="utf-8")
     assert committed == render_page(REPO / "leaderboards"), (
-        "docs/results.md is stale: run `python -m xecgbench.report.results_page`"
+        "docs/results.md is stale: run `python -m xecgbench.report.pages.results_page`"
     )

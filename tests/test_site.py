@@ -18,17 +18,17 @@ from test_html_report import CHROMIUM_FLAGS, chromium
 from test_leaderboard import make_results
 
 from xecgbench.report.board import RunResults
+from xecgbench.report.pages.site import render_board, stale_site, write_site
+from xecgbench.report.pages.site_ranking import (
+    board_entries,
+    branch_ranking,
+    merge,
+)
 from xecgbench.report.results_files import (
     RunInfo,
     RunRecord,
     committed_directories,
     write_raw_results,
-)
-from xecgbench.report.site import render_board, stale_site, write_site
-from xecgbench.report.site_ranking import (
-    board_entries,
-    branch_ranking,
-    merge,
 )
 
 REPO = Path(__file__).resolve().parent.parent

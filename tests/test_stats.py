@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xecgbench.report.stats import holm
+from xecgbench.report.stats.corrections import holm
 
 
 def test_holm_matches_its_definition() -> None:

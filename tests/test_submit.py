@@ -29,7 +29,7 @@ from xecgbench.report.results_files import (
     validate_directory,
     write_checksums,
 )
-from xecgbench.report.submit import submission_suite, submit
+from xecgbench.report.submission.submit import submission_suite, submit
 from xecgbench.run.config import load_suite
 from xecgbench.run.distributions import archive_sha256
 from xecgbench.run.stage_types import StageContext, build_model

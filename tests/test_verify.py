@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 
 from xecgbench.plugins.manager import load_plugins
-from xecgbench.report.board_scores import scores_bytes
+from xecgbench.report.board_format.score_parts import scores_bytes
 from xecgbench.report.results_files import (
     SCORES_FILE,
     ResultsFileError,
     read_board,
     write_checksums,
 )
-from xecgbench.report.verify import (
+from xecgbench.report.submission.verify_board import (
     CROSS_PLATFORM_ATOL,
     cell_suite,
     committed_environment,

@@ -17,9 +17,9 @@ from xecgbench.plugins.components import DatasetError
 from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugins
 from xecgbench.plugins.plain_text import summary
 from xecgbench.plugins.registry import KINDS, RegistryError
-from xecgbench.report.board_reader import ResultsFileError
+from xecgbench.report.board_format.confined_write import UnsafePathError
+from xecgbench.report.board_format.reader import ResultsFileError
 from xecgbench.report.cli import leaderboard
-from xecgbench.report.safe_write import UnsafePathError
 from xecgbench.run.config import SuiteError, builtin_suites, load_suite
 from xecgbench.run.device import DeviceError, resolve_device
 from xecgbench.run.faults import DEBUG_ENV, StorageError, debugging, from_os_error
@@ -261,8 +261,8 @@ def explain_command(
     out: Path,
 ) -> None:
     """Plot the relevance of one record over its ECG, with P/QRS/T shading."""
-    from xecgbench.report.explain import explain_record
-    from xecgbench.report.figures import save_relevance_figure
+    from xecgbench.report.rendering.figures import save_relevance_figure
+    from xecgbench.run.explain import explain_record
 
     system = _system(ctx)
     system.registry["attributions"].registration(method)

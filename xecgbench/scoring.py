@@ -42,7 +42,7 @@ class ScoreReport:
     scores : one row per model × attribution × metric × region × window, the columns of
         :func:`~xecgbench.api.load_scores` (``seed`` is the model's position in the list).
     statistics : ``summary``, ``by_class`` and ``vs_chance`` DataFrames (see
-        :mod:`xecgbench.report.score_statistics`).
+        :mod:`xecgbench.report.stats.score_statistics`).
     undelineated : window index -> why the delineation gave it no masks.
     """
 
@@ -329,7 +329,7 @@ def _inputs(system: PluginSystem, windows: np.ndarray | ECGSet, fs: float | None
 def _report(rows: list[dict[str, Any]], undelineated: Mapping[int, str]) -> ScoreReport:
     import pandas as pd
 
-    from xecgbench.report.score_statistics import score_statistics
+    from xecgbench.report.stats.score_statistics import score_statistics
 
     scores = pd.DataFrame(rows, columns=list(SCORE_COLUMNS)).astype(
         {"value": float, "chance": float})  # undefined scores are NaN, as load_scores gives them

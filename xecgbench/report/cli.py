@@ -101,7 +101,7 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
 
     Progress (each step and its time) goes to standard error, so stdout stays the table.
     """
-    from xecgbench.report.render import to_csv, to_latex, to_markdown
+    from xecgbench.report.rendering.text_formats import to_csv, to_latex, to_markdown
     from xecgbench.report.tables import build_leaderboard
 
     if out is not None:
@@ -112,7 +112,7 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
     step(f"building tables ({len(results.scores)} scores)")
     board = build_leaderboard(results)
     if fmt == "html":
-        from xecgbench.report.html import render_report
+        from xecgbench.report.rendering.html import render_report
 
         step("collecting heatmap examples")
         examples = _examples(store, results_dir, results.run["run_id"], n_examples)
@@ -129,7 +129,11 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
 
 def _write_out(out: Path, text: str | None) -> None:
     """``--out`` through the safe writer; None only checks the target (before a long build)."""
-    from xecgbench.report.safe_write import UnsafePathError, checked_target, write_inside
+    from xecgbench.report.board_format.confined_write import (
+        UnsafePathError,
+        checked_target,
+        write_inside,
+    )
 
     try:
         if text is None:
@@ -183,9 +187,9 @@ def submit_command(board: Path, attribution: str | None, metric: str | None,
     raw datasets. Writes run.json (naming each plugin's distribution, version, source and
     archive hash) and the raw scores; check it with `xecgbench leaderboard verify OUT`.
     """
+    from xecgbench.report.board_format.submission_record import SUBMISSIONS_DIR
     from xecgbench.report.results_files import ResultsFileError
-    from xecgbench.report.submission_record import SUBMISSIONS_DIR
-    from xecgbench.report.submit import submit
+    from xecgbench.report.submission.submit import submit
 
     out = out or board / SUBMISSIONS_DIR / str(attribution or metric)
     started = time.perf_counter()
@@ -240,8 +244,8 @@ def rebuild_command(root: Path, check: bool) -> None:
               help="Only boards whose folder name matches this glob, e.g. 'synthetic-*'.")
 def site_command(root: Path, out: Path, match: str) -> None:
     """One mkdocs page per board: built-in methods and accepted submissions ranked together."""
+    from xecgbench.report.pages.site import write_site
     from xecgbench.report.results_files import ResultsFileError
-    from xecgbench.report.site import write_site
 
     try:
         written = write_site(root, out, match)
@@ -327,8 +331,8 @@ def verify_command(directory: Path, n_cells: int, seed: int, atol: float | None,
     its board publishes. Exits 1 when any score differs, listing the differing rows.
     """
     from xecgbench.report.results_files import ResultsFileError, read_record
-    from xecgbench.report.submission_verify import verify_submission
-    from xecgbench.report.verify import verify_leaderboard
+    from xecgbench.report.submission.verify_board import verify_leaderboard
+    from xecgbench.report.submission.verify_submission import verify_submission
 
     try:
         if read_record(directory).submission is not None:

@@ -144,7 +144,7 @@ MAX_EXAMPLE_UNPACKED = 512 << 20
 def load_npz(data: bytes, path: Path) -> Examples:
     """:func:`load_examples` of untrusted bytes: the archive's members, sizes and keys are
     checked first, and any malformed content is one :class:`ResultsFileError` naming ``path``."""
-    from xecgbench.report.board_reader import ResultsFileError
+    from xecgbench.report.board_format.reader import ResultsFileError
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

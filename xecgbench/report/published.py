@@ -21,7 +21,8 @@ import numpy as np
 
 from xecgbench.plugins.components import ECGSet
 from xecgbench.plugins.manager import PluginSystem
-from xecgbench.report.board_reader import (
+from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
+from xecgbench.report.board_format.reader import (
     LICENCE_FILE,
     MODELS_INDEX,
     WINDOWS_FILE,
@@ -32,7 +33,6 @@ from xecgbench.report.board_reader import (
     sha256,
 )
 from xecgbench.report.results_files import ResultsFileError, read_record, write_checksums
-from xecgbench.report.safe_write import UnsafePathError, write_inside
 from xecgbench.run.cache import ArtifactCache, CorruptArtifactError
 from xecgbench.run.config import Suite
 from xecgbench.run.layout import RunLayout

@@ -31,9 +31,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from xecgbench.plugins.manager import PluginSystem
-from xecgbench.report import probability_files as probs
 from xecgbench.report.board import Leaderboard, RunResults
-from xecgbench.report.board_reader import (
+from xecgbench.report.board_format import probability_parts as probs
+from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
+from xecgbench.report.board_format.reader import (
     CHECKSUMS_FILE,
     EXAMPLES_FILE,
     LEGACY_SCORES_FILE,
@@ -49,12 +50,19 @@ from xecgbench.report.board_reader import (
     scores_names,
     sha256,
 )
-from xecgbench.report.board_scores import RAW_SCORE_COLUMNS, parse_score_parts, score_parts_bytes
+from xecgbench.report.board_format.score_parts import (
+    RAW_SCORE_COLUMNS,
+    parse_score_parts,
+    score_parts_bytes,
+)
+from xecgbench.report.board_format.submission_record import SubmissionRecord
 from xecgbench.report.built_boards import built_tables
-from xecgbench.report.nulls import AttributionRecord, split_af_regions, with_model_state
-from xecgbench.report.render import to_csv, to_latex, to_markdown
-from xecgbench.report.safe_write import UnsafePathError, write_inside
-from xecgbench.report.submission_record import SubmissionRecord
+from xecgbench.report.rendering.text_formats import to_csv, to_latex, to_markdown
+from xecgbench.report.table_builders.nulls import (
+    AttributionRecord,
+    split_af_regions,
+    with_model_state,
+)
 from xecgbench.report.tables import build_leaderboard
 from xecgbench.run.stage_types import UNTRAINED
 from xecgbench.run.store import ResultsStore
@@ -285,7 +293,7 @@ def _planned_seeds(run: Mapping[str, Any]) -> list[int] | None:
 def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = None) -> RunResults:
     """The leaderboard's input from a validated record, its scores and probabilities if any:
     trained models' rows in ``scores``, the untrained null's in ``untrained``, AF regions
-    renamed (see :mod:`~xecgbench.report.nulls`)."""
+    renamed (see :mod:`~xecgbench.report.table_builders.nulls`)."""
     scores = split_af_regions(with_model_state(scores), record.run.config)
     untrained = scores["model_state"] == UNTRAINED
     return RunResults(

@@ -26,25 +26,25 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from xecgbench.report.alignment import alignment_tables
-from xecgbench.report.answer import answer_paragraph, primary_table
+from xecgbench.report.answer_text.headline import headline_tables
+from xecgbench.report.answer_text.primary_answer import answer_paragraph, primary_table
 from xecgbench.report.board import CELL, Column, Leaderboard, RunResults, Table, suite_order
-from xecgbench.report.detail_tables import (
+from xecgbench.report.stats.inference import summarise
+from xecgbench.report.stats.primary_tests import primary_results
+from xecgbench.report.table_builders.alignment import alignment_tables
+from xecgbench.report.table_builders.detail_tables import (
     interval_table,
     pretraining_table,
     quality_table,
 )
-from xecgbench.report.failed_cells import failed_table
-from xecgbench.report.headline import headline_tables
-from xecgbench.report.identical import (
+from xecgbench.report.table_builders.failed_cells import failed_table
+from xecgbench.report.table_builders.identical_models import (
     duplicates_note,
     identical_configurations,
     without_duplicates,
 )
-from xecgbench.report.inference import summarise
-from xecgbench.report.interval_anova_table import interval_anova_table
-from xecgbench.report.operating_points import operating_point_table, operating_points
-from xecgbench.report.primary import primary_results
+from xecgbench.report.table_builders.interval_anova import interval_anova_table
+from xecgbench.report.table_builders.operating_points import operating_point_table, operating_points
 
 
 def _datasets(results: RunResults) -> str:

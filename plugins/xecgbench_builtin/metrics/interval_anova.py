@@ -17,7 +17,7 @@ Intervals differ by class, because the atrial activity does:
 
 The metric returns one sub-score per class and interval, ``"<class>/<interval>"`` with class
 ``AF`` or ``non-AF``, NaN for windows of the other class; the class × interval statistics
-(:mod:`xecgbench.report.interval_stats`) and the leaderboard's ``interval-anova`` table read them.
+(:mod:`xecgbench.report.stats.intervals`) and the leaderboard's ``interval-anova`` table read them.
 Masks of the explained windows only: Q, R and S are not delineated separately, so the QRS
 complex is one interval.
 """

@@ -14,11 +14,11 @@ import random
 from pathlib import Path
 
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.board_format.submission_record import SUBMISSIONS_DIR
 from xecgbench.report.published import read_models
 from xecgbench.report.results_files import ResultsFileError, read_record, validate_directory
-from xecgbench.report.submission_record import SUBMISSIONS_DIR
-from xecgbench.report.submit import rescore
-from xecgbench.report.verify import (
+from xecgbench.report.submission.submit import rescore
+from xecgbench.report.submission.verify_board import (
     CellCheck,
     VerifyReport,
     compare_scores,

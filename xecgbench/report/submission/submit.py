@@ -19,6 +19,7 @@ import pandas as pd
 
 from xecgbench.errors import UserError
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.board_format.submission_record import SubmissionRecord
 from xecgbench.report.published import PublishedModel, read_model, read_models, read_windows
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
@@ -30,7 +31,6 @@ from xecgbench.report.results_files import (
     validate_directory,
     write_raw_results,
 )
-from xecgbench.report.submission_record import SubmissionRecord
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import ComponentSpec, Suite
 from xecgbench.run.stage_types import UNTRAINED, StageContext, StageTask

@@ -1,6 +1,6 @@
 """The board's statistics for per-window scores that did not come from a run (the Python API).
 
-The same tools the leaderboard uses (:mod:`xecgbench.report.inference`): models trained from
+The same tools the leaderboard uses (:mod:`xecgbench.report.stats.inference`): models trained from
 different seeds are the replicates, windows a random effect. Three tables:
 
 - ``summary``: per attribution × branch × metric × region, the mean with its two-way
@@ -10,7 +10,8 @@ different seeds are the replicates, windows a random effect. Three tables:
 - ``vs_chance``: score over chance, paired on the same seeds × windows, with the seed-level
   t-test of the per-seed log ratios (the question "does it beat relevance spread uniformly?").
 
-Below :data:`~xecgbench.report.inference.MIN_SEEDS` models no interval and no p-value is given.
+Below :data:`~xecgbench.report.stats.inference.MIN_SEEDS` models no interval and no p-value is
+given.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from xecgbench.report.inference import (
+from xecgbench.report.stats.inference import (
     SUMMARY_COLUMNS,
     grids,
     ratio,

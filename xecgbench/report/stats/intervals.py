@@ -42,7 +42,7 @@ import pandas as pd
 from scipy import stats
 
 from xecgbench.plugins.components import record_of
-from xecgbench.report.stats import holm
+from xecgbench.report.stats.corrections import holm
 
 MODELS: tuple[str, ...] = ("mixed", "seed_anova")
 #: Distinct fits below which a process pool costs more than it saves (~1 s to start a worker;

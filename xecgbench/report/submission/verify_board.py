@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.plugins.manager import PluginSystem
-from xecgbench.report.nulls import with_model_state
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
     ResultsFileError,
@@ -31,6 +30,7 @@ from xecgbench.report.results_files import (
     read_board,
     record_from_store,
 )
+from xecgbench.report.table_builders.nulls import with_model_state
 from xecgbench.run.config import Suite
 from xecgbench.run.distributions import require_installed, used_plugins
 from xecgbench.run.plan import Cell, cells

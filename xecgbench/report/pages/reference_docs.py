@@ -1,6 +1,6 @@
 """Reference tables in the docs that are generated from the registry, never typed.
 
-``python -m xecgbench.report.reference_docs`` rewrites every generated block in ``docs/``; a
+``python -m xecgbench.report.pages.reference_docs`` rewrites every generated block in ``docs/``; a
 test fails when a committed page differs from what the installed plugins declare.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from xecgbench.plugins.components import ATTRIBUTION_FAMILIES
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 
-BEGIN = "<!-- BEGIN generated: {name} (python -m xecgbench.report.reference_docs) -->"
+BEGIN = "<!-- BEGIN generated: {name} (python -m xecgbench.report.pages.reference_docs) -->"
 END = "<!-- END generated: {name} -->"
 
 
@@ -53,7 +53,7 @@ def family_table(system: PluginSystem) -> str:
 
 def power_table(system: PluginSystem) -> str:
     """What each built-in suite's primary tests can detect at its committed number of seeds."""
-    from xecgbench.report.primary import minimum_detectable_effect
+    from xecgbench.report.stats.primary_tests import minimum_detectable_effect
     from xecgbench.run.config import builtin_suites, load_suite
 
     lines = ["| suite | primary test | seeds | alpha | 80 % power at (between-seed SDs) |",

@@ -1,17 +1,17 @@
 """The answer at the top of every leaderboard, in three short tables.
 
 (a) Does pretraining move relevance onto the clinical target? Exploratory (the pre-registered
-    answer is :mod:`xecgbench.report.primary`): per branch × method × freezing, the primary
-    metric of each pretraining strategy relative to the baseline (the strategy that pre-trains
-    no branch): per-seed ratios, their t-interval and t-test over seeds (one unit for both),
-    Benjamini–Hochberg over the distinct cells, and a verdict that calls an effect robust only
-    when every seed agrees in sign.
+    answer is :mod:`xecgbench.report.stats.primary_tests`): per branch × method × freezing, the
+    primary metric of each pretraining strategy relative to the baseline (the strategy that
+    pre-trains no branch): per-seed ratios, their t-interval and t-test over seeds (one unit for
+    both), Benjamini–Hochberg over the distinct cells, and a verdict that calls an effect robust
+    only when every seed agrees in sign.
 (b) Which attribution method localises the clinical target best? Per branch, each method's
     primary metric above its untrained-model null, beside chance and the controls, ranked
-    with paired seed-level tests (:mod:`xecgbench.report.method_answer`).
+    with paired seed-level tests (:mod:`xecgbench.report.answer_text.method_answer`).
 (c) Does it cost accuracy? Per configuration, the ensemble's and each branch's balanced
     accuracy against the trivial majority-class predictor (built in
-    :mod:`~xecgbench.report.accuracy_answer`).
+    :mod:`~xecgbench.report.answer_text.accuracy_answer`).
 
 Cells whose scores are identical (e.g. a strategy that does not pre-train this branch gives
 the baseline's model back) collapse into one row naming every configuration.
@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xecgbench.report.accuracy_answer import accuracy_answer
+from xecgbench.report.answer_text.accuracy_answer import accuracy_answer
+from xecgbench.report.answer_text.method_answer import method_table
 from xecgbench.report.board import (
     BRANCH_ORDER,
     Column,
@@ -33,15 +34,14 @@ from xecgbench.report.board import (
     Table,
     display_label,
 )
-from xecgbench.report.inference import (
+from xecgbench.report.stats.corrections import benjamini_hochberg
+from xecgbench.report.stats.inference import (
     MIN_SEEDS,
     Grid,
     grids,
     ratio,
 )
-from xecgbench.report.method_answer import method_table
-from xecgbench.report.nulls import primary_region
-from xecgbench.report.stats import benjamini_hochberg
+from xecgbench.report.table_builders.nulls import primary_region
 
 ALPHA = 0.05
 #: Verdict wording, shared with the results page that summarises the verdicts.

@@ -3,7 +3,7 @@
 Per configuration and branch, the suite's accuracy metrics (the first one against the trivial
 majority-class predictor), and, when the run stored per-window probabilities, AUROC, AUPRC
 beside the AF prevalence and F1 / balanced accuracy at the validation-chosen threshold, with
-intervals over seeds and test windows (:mod:`~xecgbench.report.operating_points`).
+intervals over seeds and test windows (:mod:`~xecgbench.report.table_builders.operating_points`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 
 from xecgbench.plugins.components import TRIVIAL_BRANCH
 from xecgbench.report.board import Column, RunResults, Table
-from xecgbench.report.inference import TwoWayBootstrap, estimate, grids
+from xecgbench.report.stats.inference import TwoWayBootstrap, estimate, grids
 
 
 def _position(order: Mapping[str, Mapping[str, int]], axis: Any, value: Any) -> tuple:
@@ -24,7 +24,8 @@ def _position(order: Mapping[str, Mapping[str, int]], axis: Any, value: Any) -> 
     return (known.get(value, len(known)), str(value))
 
 
-#: Operating-point statistics (see :mod:`~xecgbench.report.operating_points`) shown in (c).
+#: Operating-point statistics shown in (c)
+#: (see :mod:`~xecgbench.report.table_builders.operating_points`).
 OPERATING_COLUMNS = ("roc_area", "pr_area", "f1_val", "balanced_val")
 
 

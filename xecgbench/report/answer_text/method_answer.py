@@ -10,7 +10,7 @@ each against its own null. A "best method" is claimed only where the top method 
 other ranked method in a paired seed-level test (per seed, the difference of the two
 methods' above-untrained means on the same windows; t-test over seeds; Holm over the
 comparisons of the branch). On AF windows the morphology target is reported as its own
-labelled measure (see :mod:`xecgbench.report.nulls`).
+labelled measure (see :mod:`xecgbench.report.table_builders.nulls`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.report.board import BRANCH_ORDER, Column, RunResults, Table
-from xecgbench.report.inference import Grid, TwoWayBootstrap, difference, estimate, grids
-from xecgbench.report.nulls import (
+from xecgbench.report.stats.corrections import holm
+from xecgbench.report.stats.inference import Grid, TwoWayBootstrap, difference, estimate, grids
+from xecgbench.report.table_builders.nulls import (
     MASK_INFORMED,
     af_regions,
     minus,
@@ -32,7 +33,6 @@ from xecgbench.report.nulls import (
     role,
     untrained_status,
 )
-from xecgbench.report.stats import holm
 from xecgbench.run.stage_types import TRAINED, UNTRAINED
 
 ALPHA = 0.05

@@ -25,9 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xecgbench.report.answer_text.headline import CONFIG, _mean_grid, primary_region
 from xecgbench.report.board import RunResults
-from xecgbench.report.headline import CONFIG, _mean_grid, primary_region
-from xecgbench.report.inference import (
+from xecgbench.report.results_files import ResultsFileError, validate_directory
+from xecgbench.report.stats.corrections import holm
+from xecgbench.report.stats.inference import (
     Effect,
     Estimate,
     Grid,
@@ -36,9 +38,7 @@ from xecgbench.report.inference import (
     estimate,
     grids,
 )
-from xecgbench.report.nulls import primary_rows, role
-from xecgbench.report.results_files import ResultsFileError, validate_directory
-from xecgbench.report.stats import holm
+from xecgbench.report.table_builders.nulls import primary_rows, role
 from xecgbench.report.tables import without_flagged
 
 SUBMISSIONS_DIR = "submissions"

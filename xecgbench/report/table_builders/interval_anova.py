@@ -3,8 +3,8 @@
 One row per cell (pretraining × freezing × attribution × branch): the mean ± 95 % CI over seeds
 of each class's interval shares (metric category ``interval_anova``, regions
 ``"<class>/<interval>"``), then the class × interval statistics of
-:mod:`xecgbench.report.interval_stats` fitted to that cell's window-level values: the interaction p,
-the interval p, and the intervals where AF and non-AF differ after Holm correction.
+:mod:`xecgbench.report.stats.intervals` fitted to that cell's window-level values: the interaction
+p, the interval p, and the intervals where AF and non-AF differ after Holm correction.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.report.board import CELL, Column, RunResults, Table, sorted_rows
-from xecgbench.report.inference import summarise
-from xecgbench.report.interval_stats import class_interval_tests, long_frame
+from xecgbench.report.stats.inference import summarise
+from xecgbench.report.stats.intervals import class_interval_tests, long_frame
 
 CLASS_ORDER = ("non-AF", "AF")
 INTERVAL_ORDER = ("P", "PQ", "F", "QRS", "ST", "T", "TP")

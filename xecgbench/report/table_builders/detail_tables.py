@@ -18,7 +18,7 @@ from xecgbench.report.board import (
     sorted_rows,
     stat_columns,
 )
-from xecgbench.report.inference import summarise
+from xecgbench.report.stats.inference import summarise
 
 
 def _cell_rows(summary: pd.DataFrame, sort: Sequence[str], order) -> pd.DataFrame:

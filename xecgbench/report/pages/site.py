@@ -19,10 +19,16 @@ from typing import Any
 import pandas as pd
 
 from xecgbench.report.board import BRANCH_ORDER, RunResults
-from xecgbench.report.render import format_p, format_stat
+from xecgbench.report.board_format.confined_write import write_inside
+from xecgbench.report.pages.site_ranking import (
+    BUILT_IN,
+    Entry,
+    board_entries,
+    branch_ranking,
+    merge,
+)
+from xecgbench.report.rendering.text_formats import format_p, format_stat
 from xecgbench.report.results_files import committed_directories
-from xecgbench.report.safe_write import write_inside
-from xecgbench.report.site_ranking import BUILT_IN, Entry, board_entries, branch_ranking, merge
 
 INDEX = "index.md"
 COMMAND = "xecgbench leaderboard site"
@@ -101,7 +107,7 @@ def _seconds(value: Any) -> str:
 
 
 def _figure(ranking: pd.DataFrame, results: RunResults, owner: Mapping[str, Entry]) -> str:
-    from xecgbench.report.figures import ranking_figure, to_svg
+    from xecgbench.report.rendering.figures import ranking_figure, to_svg
 
     key = ranking["ranked_by"].iloc[0]
     primary = results.config["primary_metric"]

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from xecgbench.report.board_reader import (
+from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
+from xecgbench.report.board_format.reader import (
     PROBABILITIES_FILE,
     PROBABILITY_PARTS,
     ResultsFileError,
@@ -23,8 +24,12 @@ from xecgbench.report.board_reader import (
     part_names,
     read_checked,
 )
-from xecgbench.report.board_scores import Layout, read_parquet_parts, row_parts, table_bytes
-from xecgbench.report.safe_write import UnsafePathError, write_inside
+from xecgbench.report.board_format.score_parts import (
+    Layout,
+    read_parquet_parts,
+    row_parts,
+    table_bytes,
+)
 from xecgbench.run.store import PROBABILITY_COLUMNS, ResultsStore
 
 RAW_PROBABILITY_COLUMNS = tuple(c for c in PROBABILITY_COLUMNS if c != "stage_key")

@@ -23,7 +23,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from xecgbench.report.board import MASK_INTERVAL, RunResults
-from xecgbench.report.inference import Grid, TwoWayBootstrap, difference, estimate, grids
+from xecgbench.report.stats.inference import Grid, TwoWayBootstrap, difference, estimate, grids
 from xecgbench.run.stage_types import TRAINED, UNTRAINED
 
 #: Label of AF windows in score rows (the evaluate stage's convention: AF is class 1).

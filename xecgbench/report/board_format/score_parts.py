@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from xecgbench.report.board_reader import ResultsFileError
+from xecgbench.report.board_format.reader import ResultsFileError
 from xecgbench.run.store import SCORE_COLUMNS
 
 if TYPE_CHECKING:

@@ -1,8 +1,8 @@
 """The answer a clinician reads first: the primary tests as one paragraph and one table.
 
-Both are generated from :mod:`xecgbench.report.primary`, so the words can never claim more than
-the pre-registered tests found: a verdict needs p below the declared alpha, and every number
-carries its interval and its seeds.
+Both are generated from :mod:`xecgbench.report.stats.primary_tests`, so the words can never
+claim more than the pre-registered tests found: a verdict needs p below the declared alpha,
+and every number carries its interval and its seeds.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.report.board import Column, Table
-from xecgbench.report.inference import SeedTest
-from xecgbench.report.primary import PrimaryResult, minimum_detectable_effect
+from xecgbench.report.stats.inference import SeedTest
+from xecgbench.report.stats.primary_tests import PrimaryResult, minimum_detectable_effect
 
 NO_TESTS = ("This run declares no pre-registered primary test, so every table below is "
             "exploratory.")

@@ -19,9 +19,9 @@ from xecgbench.report.board import (
     sorted_rows,
     stat_columns,
 )
-from xecgbench.report.inference import grids, ratio, summarise
-from xecgbench.report.nulls import af_regions, cells_vs_untrained, role
-from xecgbench.report.stats import holm
+from xecgbench.report.stats.corrections import holm
+from xecgbench.report.stats.inference import grids, ratio, summarise
+from xecgbench.report.table_builders.nulls import af_regions, cells_vs_untrained, role
 
 
 def _primary_region(summary: pd.DataFrame, primary: str, regions: Sequence[str]) -> str | None:

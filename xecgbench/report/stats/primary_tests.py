@@ -29,7 +29,7 @@ import pandas as pd
 from scipy import integrate, optimize, stats
 
 from xecgbench.report.board import MASK_INTERVAL, RunResults, display_label
-from xecgbench.report.inference import (
+from xecgbench.report.stats.inference import (
     MIN_SEEDS,
     Grid,
     SeedTest,

@@ -18,14 +18,14 @@ import pandas as pd
 
 from xecgbench.report.board import INTERVALS, Leaderboard, RunResults, Table
 from xecgbench.report.examples import Examples
-from xecgbench.report.render import cell_texts, headers
+from xecgbench.report.rendering.text_formats import cell_texts, headers
 
 # ---------------------------------------------------------------- figures
 
 
 def _interval_figures(board: Leaderboard) -> list[tuple[str, str]]:
     """One figure per branch: (branch, data URI)."""
-    from xecgbench.report.figures import interval_profile_figure, to_data_uri
+    from xecgbench.report.rendering.figures import interval_profile_figure, to_data_uri
 
     table = _maybe(board, "interval-profile")
     if table is None:
@@ -63,7 +63,7 @@ def _scatter_points(board: Leaderboard, results: RunResults) -> tuple[pd.DataFra
 
 
 def _scatter_figure(board: Leaderboard, results: RunResults) -> str | None:
-    from xecgbench.report.figures import accuracy_alignment_figure, to_data_uri
+    from xecgbench.report.rendering.figures import accuracy_alignment_figure, to_data_uri
 
     points, x_label, y_label = _scatter_points(board, results)
     if points.empty:
@@ -74,7 +74,7 @@ def _scatter_figure(board: Leaderboard, results: RunResults) -> str | None:
 def _heatmap_figures(examples: Examples, results: RunResults) -> list[tuple[str, str]]:
     """One figure per attribution method: (attribution, data URI)."""
     from xecgbench.report.board import suite_order
-    from xecgbench.report.figures import heatmap_figure, to_data_uri
+    from xecgbench.report.rendering.figures import heatmap_figure, to_data_uri
 
     order = suite_order(results)
     keys = sorted(

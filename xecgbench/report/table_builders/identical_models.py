@@ -5,7 +5,7 @@ that branch exactly the baseline's model (``rr_variability`` on the morphology b
 ``none`` there). Ranking both as separate rows counted one model twice and made a reader
 compare a configuration with itself. Detail tables keep the first configuration in suite
 order (the baseline when it is one of them) and a note names the others; the answer section
-collapses such cells itself (:func:`xecgbench.report.headline.collapse_identical`).
+collapses such cells itself (:func:`xecgbench.report.answer_text.headline.collapse_identical`).
 """
 
 from __future__ import annotations

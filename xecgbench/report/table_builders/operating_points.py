@@ -8,7 +8,7 @@ specificity on the validation records, and F1 / balanced accuracy at 0.5 for com
 threshold is ever tuned on the test windows.
 
 Each number is the mean over seeds of the per-seed value on all test windows. Its 95 % interval
-is the two-way bootstrap of :mod:`~xecgbench.report.inference`: each draw weights seeds and
+is the two-way bootstrap of :mod:`~xecgbench.report.stats.inference`: each draw weights seeds and
 test windows by multinomial counts and recomputes every statistic from the weighted confusion
 counts (weighted ranks for AUROC and AUPRC), so window sampling counts as well as seeds. Where a
 proportion rests on fewer than :data:`SMALL_COUNT` windows (e.g. sensitivity on 12 AF windows)
@@ -27,7 +27,7 @@ from scipy import stats
 
 from xecgbench.plugins.operating_points import f1_threshold, specificity_threshold
 from xecgbench.report.board import Column, Table, arrow, sorted_rows
-from xecgbench.report.inference import MIN_SEEDS, TwoWayBootstrap
+from xecgbench.report.stats.inference import MIN_SEEDS, TwoWayBootstrap
 
 #: Proportions over fewer windows than this get a Jeffreys interval beside the bootstrap.
 SMALL_COUNT = 30
@@ -207,7 +207,7 @@ def _small_sample_interval(draws: np.ndarray, n_seeds: int,
 
     A percentile bootstrap over 5 seeds covers about 84 %, not 95 % (docs/concepts.md): its
     spread misses the factor n/(n - 1) and its quantiles are normal, not t. As
-    :func:`~xecgbench.report.inference.corrected_interval` does for score grids, the interval
+    :func:`~xecgbench.report.stats.inference.corrected_interval` does for score grids, the interval
     keeps its shape and is rescaled by t(n - 1)/z * sqrt(n/(n - 1)) about the draws' mean.
     """
     finite = draws[np.isfinite(draws)]

@@ -1,0 +1,1 @@
+"""The answer a reader sees first, in words generated from the tables and the primary tests."""

@@ -1,0 +1,1 @@
+"""Joining a board (``leaderboard submit``) and checking one (``leaderboard verify``)."""
