@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xecgbench.report.stats.corrections import intervals as interval_stats
+from xecgbench.report.stats import intervals as interval_stats
 from xecgbench.report.stats.intervals import MODELS, class_interval_test, long_frame
 
 BASE = {
