@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from test_leaderboard import make_results
 
@@ -53,3 +54,26 @@ def test_a_generated_leaderboard_round_trips(tmp_path: Path) -> None:
     assert stale_tables(directory) == []
     (directory / "leaderboard.md").write_text("edited by hand\n", encoding="utf-8")
     assert [Path(p).name for p in stale_tables(directory)] == ["leaderboard.md"]
+
+
+def test_the_csv_may_move_in_its_last_digit_but_not_more(tmp_path: Path) -> None:
+    """Another CPU's LAPACK moves a fitted p-value in the 10th digit; an edit moves more."""
+    results = make_results()
+    record = RunRecord(run=RunInfo(**results.run), metrics=dict(results.metrics),
+                       pretraining=list(results.pretraining))
+    directory = write_raw_results(record, results.scores, tmp_path / "example")
+    write_tables(validate_directory(directory), directory)
+    csv = directory / "leaderboard.csv"
+    frame = pd.read_csv(csv)
+    column = next(c for c in frame.columns if frame[c].dtype == float and frame[c].abs().max() > 0)
+    row = frame[column].abs().idxmax()
+    original = csv.read_bytes()
+    for factor, stale in ((1 + 2e-10, False), (1 + 1e-6, True)):
+        moved = frame.copy()
+        moved.loc[row, column] = moved.loc[row, column] * factor
+        moved.to_csv(csv, index=False, lineterminator="\n", float_format="%.10g")
+        assert (csv.read_bytes() != original) and bool(stale_tables(directory)) is stale, factor
+    edited = frame.copy()
+    edited.iloc[0, 0] = "edited"
+    edited.to_csv(csv, index=False, lineterminator="\n", float_format="%.10g")
+    assert [Path(p).name for p in stale_tables(directory)] == ["leaderboard.csv"]
