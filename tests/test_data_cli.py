@@ -26,7 +26,7 @@ def invoke(system: PluginSystem, *args: str) -> click.testing.Result:
 
 
 def test_datasets_and_command_are_registered(system: PluginSystem) -> None:
-    assert {"cinc2017", "ludb"} <= set(system.registry["datasets"].names())
+    assert {"cinc2017", "ludb", "qtdb", "cpsc2021"} <= set(system.registry["datasets"].names())
     group = click.Group("xecgbench")
     xecgbench_register_commands(cli=group)
     assert group.commands["data"] is data
@@ -68,6 +68,20 @@ def test_export_writes_windows_labels_and_masks(system: PluginSystem, shared_dat
             assert arrays[f"mask_{name}"].shape == (5, 1, 2500)
         assert arrays["annotated"].any() and not arrays["annotated"].all()
         assert arrays["skipped_records"].shape == (0,)
+
+
+def test_export_qtdb_keeps_its_annotated_mask(system: PluginSystem, shared_data: Path,
+                                              tmp_path: Path) -> None:
+    if not (shared_data / "qtdb").is_dir():
+        pytest.skip(f"QT Database fixture not found at {shared_data / 'qtdb'}")
+    out = tmp_path / "qtdb.npz"
+    result = invoke(system, "export", "qtdb", "--path", str(shared_data / "qtdb"),
+                    "--out", str(out), "--limit", "3")
+    assert result.exit_code == 0, result.output
+    with np.load(out) as arrays:
+        assert (arrays["labels"] == 0).all() and arrays["annotated"].shape == arrays[
+            "signals"].shape
+        assert not (arrays["mask_qrs"] & ~arrays["annotated"]).any()
 
 
 def test_user_errors_are_one_line(system: PluginSystem, tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ def _needs(dataset: Any, method: str, name: str) -> None:
 
 @click.group("data")
 def data() -> None:
-    """Check, export and download the real ECG datasets (CinC 2017, LUDB)."""
+    """Check, export and download the real ECG datasets (CinC 2017, LUDB, QTDB, CPSC 2021)."""
 
 
 @data.command("check")

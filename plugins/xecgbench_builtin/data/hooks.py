@@ -6,7 +6,9 @@ from typing import TYPE_CHECKING
 
 from xecgbench import hookimpl
 from xecgbench_builtin.data.cinc2017 import CinC2017
+from xecgbench_builtin.data.cpsc2021 import CPSC2021
 from xecgbench_builtin.data.ludb import LUDB
+from xecgbench_builtin.data.qtdb import QTDB
 from xecgbench_builtin.data.synthetic import SyntheticECG
 
 if TYPE_CHECKING:
@@ -21,6 +23,8 @@ def xecgbench_register_datasets(registry: BoundRegistry) -> None:
     registry.register("synthetic", SyntheticECG)
     registry.register("cinc2017", CinC2017)
     registry.register("ludb", LUDB)
+    registry.register("qtdb", QTDB)
+    registry.register("cpsc2021", CPSC2021)
 
 
 @hookimpl

@@ -35,8 +35,13 @@ def _fault(record: str, header: Path, field: str, problem: str) -> BadRecordErro
     return BadRecordError(record, f"corrupt header {header.name}: field '{field}' {problem}")
 
 
-def check_header(record: str, header: Path) -> None:
-    """Refuse a header whose record line or signal lines are unparseable or out of range."""
+def check_header(record: str, header: Path, *, uncalibrated_ok: bool = False) -> None:
+    """Refuse a header whose record line or signal lines are unparseable or out of range.
+
+    ``uncalibrated_ok`` accepts a gain of ``0``, which the WFDB format defines as
+    "uncalibrated" and ``wfdb`` reads at its default 200 adu/mV: PhysioNet ships eight QT
+    Database records so, where only the shape of the waves matters (windows are rescaled).
+    """
     try:
         text = read_bounded(header, HEADER_LIMIT).decode("ascii")
     except UnicodeDecodeError:
@@ -71,10 +76,12 @@ def check_header(record: str, header: Path) -> None:
         raise _fault(record, header, "signals",
                      f"the record line announces {n_sig}, the header describes {len(signals)}")
     for index, line in enumerate(signals[:n_sig]):
-        _check_signal(record, header, index, line)
+        _check_signal(record, header, index, line, uncalibrated_ok)
 
 
-def _check_signal(record: str, header: Path, index: int, line: list[str]) -> None:
+def _check_signal(
+    record: str, header: Path, index: int, line: list[str], uncalibrated_ok: bool
+) -> None:
     file_name = line[0]
     if "/" in file_name or "\\" in file_name or file_name in (".", ".."):
         raise _fault(record, header, f"file name (signal {index})",
@@ -86,6 +93,6 @@ def _check_signal(record: str, header: Path, index: int, line: list[str]) -> Non
                      f"({', '.join(sorted(WFDB_FORMATS, key=int))})")
     if len(line) > 2:
         gain = _number(line[2])
-        if gain is None or not math.isfinite(gain) or gain == 0:
+        if gain is None or not math.isfinite(gain) or (gain == 0 and not uncalibrated_ok):
             raise _fault(record, header, f"gain (signal {index})",
                          f"{line[2]!r} is not a non-zero number (0 means uncalibrated)")

@@ -1,10 +1,12 @@
-"""The load pipeline both WFDB datasets share: catalogue -> split -> read -> windows -> ECGSet.
+"""The load pipeline the WFDB datasets share: catalogue -> split -> read -> windows -> ECGSet.
 
 A subclass says how to list its records (:meth:`WFDBDataset._catalogue`) and read one
 (:meth:`WFDBDataset._read`); this class does record selection, splits, resampling,
-windowing, normalisation, masks and the bad-record policy, so both loaders behave alike.
+windowing, normalisation, masks and the bad-record policy, so every loader behaves alike.
+Three optional hooks let a loader place and label its own windows (QTDB around its annotated
+beats, CPSC 2021 inside or outside AF episodes) and split by patient instead of record.
 
-Long because one pipeline keeps one bad-record policy for both PhysioNet loaders.
+Long because one pipeline keeps one bad-record policy for every PhysioNet loader.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from xecgbench_builtin.data.ecg_windows import (
     stratified_subset,
     window_starts,
 )
-from xecgbench_builtin.data.fiducials import Fiducials
+from xecgbench_builtin.data.fiducials import Fiducials, interval_mask
 from xecgbench_builtin.data.files import SIGNAL_LIMIT, file_problem
 from xecgbench_builtin.data.wfdb_checks import check_header
 
@@ -80,10 +82,12 @@ class RawRecord:
 
 @dataclass(frozen=True)
 class Waves:
-    """A record's fiducials and the inclusive sample span where they are valid (None: all)."""
+    """A record's fiducials and where they are valid: one inclusive ``(first, last)`` span
+    (LUDB), an ``(k, 2)`` array of inclusive intervals (QTDB's annotated beats), or None (all).
+    """
 
     fiducials: Fiducials
-    annotated: tuple[int, int] | None = None
+    annotated: tuple[int, int] | np.ndarray | None = None
 
 
 #: Bytes per sample of the common WFDB storage formats (others are not size-checked).
@@ -109,16 +113,19 @@ def _expected_file_bytes(header: Any) -> dict[str, int]:
     return {name: int(np.ceil(size)) for name, size in needed.items()}
 
 
-def read_wfdb_lead(record: str, base: str, lead: int = 0) -> tuple[np.ndarray, float]:
+def read_wfdb_lead(
+    record: str, base: str, lead: int = 0, *, uncalibrated_ok: bool = False
+) -> tuple[np.ndarray, float]:
     """Lead ``lead`` of the WFDB record at ``base`` in physical units, and its rate.
 
-    Missing, corrupt or truncated files become :class:`BadRecordError` naming the file.
+    Missing, corrupt or truncated files become :class:`BadRecordError` naming the file;
+    ``uncalibrated_ok`` is :func:`~xecgbench_builtin.data.wfdb_checks.check_header`'s.
     """
     import wfdb
 
     if not os.path.exists(base + ".hea"):
         raise BadRecordError(record, f"missing header file {base}.hea")
-    check_header(record, Path(base + ".hea"))  # fields wfdb would silently default
+    check_header(record, Path(base + ".hea"), uncalibrated_ok=uncalibrated_ok)
     try:
         header = wfdb.rdheader(base)
     except Exception as exc:
@@ -248,6 +255,24 @@ class WFDBDataset:
     def _check_waves(self, entry: CatalogueEntry, raw: RawRecord) -> None:
         """Validate cheap wave sources in ``check`` (annotations); delineation is not run."""
 
+    def _window_starts(
+        self, raw: RawRecord, n_samples: int, fs: float, window: int, windowing: str,
+        step: int | None,
+    ) -> list[int]:
+        """First sample (at ``fs``) of each window; a subclass may place or drop windows."""
+        return window_starts(n_samples, window, windowing, step)
+
+    def _window_labels(
+        self, entry: CatalogueEntry, raw: RawRecord, starts: list[int], n_samples: int,
+        fs: float, window: int,
+    ) -> list[int]:
+        """One label per window: the record's, unless a subclass labels windows itself."""
+        return [int(entry.label)] * len(starts)  # type: ignore[arg-type]
+
+    def _split_unit(self, entry: CatalogueEntry) -> str:
+        """What ``limit`` and the splits draw: the record, or e.g. its patient (CPSC 2021)."""
+        return entry.record
+
     # -- the shared pipeline -------------------------------------------------------------------
     def _require_dir(self) -> None:
         if not self.path.is_dir():
@@ -261,18 +286,18 @@ class WFDBDataset:
         _choice("split", split, SPLITS)
         catalogue = self._catalogue()
         usable = [e for e in catalogue if e.usable]
-        ids = [e.record for e in usable]
-        strata = [e.stratum for e in usable]
+        stratum_of = {self._split_unit(e): e.stratum for e in usable}  # a unit's first stratum
+        ids = list(stratum_of)
         if self.limit is not None:
-            ids = stratified_subset(ids, strata, self.limit, self.split_seed)
-            by_id = {e.record: e for e in usable}
-            strata = [by_id[i].stratum for i in ids]
+            ids = stratified_subset(ids, [stratum_of[i] for i in ids], self.limit,
+                                    self.split_seed)
         if split != "all":
-            train, test = split_records(ids, strata, self.test_fraction, self.split_seed)
+            train, test = split_records(ids, [stratum_of[i] for i in ids], self.test_fraction,
+                                        self.split_seed)
             ids = train if split == "train" else test
         chosen = set(ids)
         refused = {e.record: str(e.fault) for e in catalogue if e.fault is not None}
-        return [e for e in usable if e.record in chosen], refused
+        return [e for e in usable if self._split_unit(e) in chosen], refused
 
     def load(self, split: str, *, fs: float, duration_s: float) -> ECGSet:
         """Windows of ``split`` (``train``/``test``/``all``) at ``fs`` Hz, ``duration_s`` long."""
@@ -303,9 +328,8 @@ class WFDBDataset:
                 skipped[exc.record] = exc.fault
                 continue
             parts.append(part)
-            n = len(part["signal"])
-            labels += [int(entry.label)] * n  # type: ignore[arg-type]
-            record_ids += [f"{entry.record}#{i}" for i in range(n)]
+            labels += self._window_labels(entry, raw, starts, len(signal), fs, window)
+            record_ids += [f"{entry.record}#{i}" for i in range(len(starts))]
         return _assemble(parts, labels, record_ids, fs=fs, window=window, skipped=skipped)
 
     def check(self, *, duration_s: float = 10.0) -> CheckReport:
@@ -356,7 +380,7 @@ class WFDBDataset:
         check_finite(raw.record, raw.signal)
         check_duration(raw.record, len(raw.signal), raw.fs, min_duration_s)
         signal = resample(raw.signal, raw.fs, fs)
-        starts = window_starts(len(signal), window, windowing, step)
+        starts = self._window_starts(raw, len(signal), fs, window, windowing, step)
         windows = np.stack([cut_window(signal, s, window, pad="edge") for s in starts])
         check_not_flat(raw.record, windows, starts, fs)
         return signal, starts, {"signal": normalise(windows, self.normalise).astype(np.float32)}
@@ -373,9 +397,8 @@ class WFDBDataset:
         """Masks (and ``annotated``) cut into the same windows as the signal."""
         full = waves.fiducials.resampled(fs).masks(n_samples, r_peak_width_ms=self.r_peak_width_ms)
         if waves.annotated is not None:
-            first, last = (round(i * fs / fs_in) for i in waves.annotated)
-            full["annotated"] = np.zeros(n_samples, dtype=bool)
-            full["annotated"][first : last + 1] = True
+            spans = np.rint(np.asarray(waves.annotated, dtype=float).reshape(-1, 2) * fs / fs_in)
+            full["annotated"] = interval_mask(spans, n_samples)
         return {
             name: np.stack([cut_window(mask, s, window, pad="zeros") for s in starts])
             for name, mask in full.items()
