@@ -11,6 +11,7 @@ import os
 import platform
 import shutil
 import sqlite3
+import sys
 from contextlib import closing
 from pathlib import Path
 from typing import Any, ClassVar
@@ -65,6 +66,23 @@ class ReturnsNaN(_Broken):
 
     def __call__(self, x: Any, target: Any) -> Any:
         return x * float("nan")
+
+
+class Exits(_Broken):
+    name: ClassVar[str] = "exits"
+
+    def __call__(self, x: Any, target: Any) -> Any:
+        sys.exit(0)
+
+
+class ExitingPlugin:
+    """An inline plugin whose attribution ends the process with exit code 0."""
+
+    __name__ = "exiting-plugin"
+
+    @hookimpl
+    def xecgbench_register_attributions(self, registry: Any) -> None:
+        registry.register(Exits.name, Exits)
 
 
 class BrokenPlugin:
@@ -198,6 +216,20 @@ def broken_system() -> PluginSystem:
 
 
 BROKEN = ("attributions=[saliency, raises, wrong_shape, returns_nan]", *ONE_CELL)
+
+
+def test_a_component_calling_sys_exit_fails_its_stage_not_the_run(tmp_path: Path) -> None:
+    """It used to end `xecgbench run` with exit 0, no output, and the store saying 'running'."""
+    system = load_plugins(autoload=False, extra=[ExitingPlugin()])
+    summary = run_suite(smoke("attributions=[saliency, exits]", *ONE_CELL), system, tmp_path,
+                        quiet=True)
+    assert not summary.ok and summary.computed["score"] == 2  # saliency: cell and untrained
+    with ResultsStore(tmp_path / STORE_NAME) as store:
+        failures = store.failures(summary.run_id)
+        assert store.runs()[-1]["status"] == "failed-cells"
+    assert {f["labels"]["attribution"] for f in failures} == {"exits"}
+    assert all("SystemExit(0): the component tried to end the process" in f["error"]
+               for f in failures)
 
 
 def test_broken_attributions_fail_only_their_cells(tmp_path: Path,

@@ -160,7 +160,8 @@ def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
     help="Override a suite field, e.g. --set training.epochs=2.",
 )
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
-@click.option("--workers", type=int, default=1, show_default=True, help="Parallel workers.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Parallel workers.")
 @click.option("--address", default=None, help="Ray cluster address (default: start a local one).")
 @data_dir_option
 @click.option("--quiet", is_flag=True, help="No progress bars (for logs and CI).")

@@ -317,7 +317,7 @@ def _set_data_root(ctx: click.Context, param: click.Parameter, value: Path | Non
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
               callback=_set_data_root, expose_value=False, is_eager=True,
               help="Root of local PhysioNet data (sets XECGBENCH_DATA).")
-@click.option("--workers", type=int, default=1, show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the rerun's results here (default: a temporary directory).")
 @click.option("--board", type=click.Path(file_okay=False, exists=True, path_type=Path),

@@ -25,6 +25,13 @@ from pydantic import (
 )
 
 from xecgbench.plugins.components import EXPLAINED_BRANCHES, TrainingBudget
+from xecgbench.run.suite_yaml import (
+    SuiteYAMLError,
+    compose_checked,
+    construct,
+    read_suite_text,
+    safe_load_bounded,
+)
 
 SUITES_PACKAGE = "xecgbench.suites"
 #: Fields every suite inherits unless it sets them (not a runnable suite itself).
@@ -118,6 +125,11 @@ class ExplainConfig(_Frozen):
     @field_validator("branches")
     @classmethod
     def _known_branches(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("explain at least one branch (an empty list explains nothing)")
+        twice = sorted({b for b in value if value.count(b) > 1})
+        if twice:
+            raise ValueError(f"branch {twice[0]!r} is listed twice")
         unknown = [b for b in value if b not in EXPLAINED_BRANCHES]
         if unknown:
             raise ValueError(
@@ -213,6 +225,9 @@ class Suite(_Frozen):
     def _some_seeds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
         if not value:
             raise ValueError("at least one seed is needed")
+        twice = sorted({seed for seed in value if value.count(seed) > 1})
+        if twice:
+            raise ValueError(f"seed {twice[0]} is listed twice (each seed is one replicate)")
         return value
 
     @field_validator("pretraining", "freezing", "attributions", "metrics")
@@ -260,7 +275,7 @@ def resolve_suite_path(name_or_path: str) -> Path:
     """A built-in suite name or a YAML file path; unknown names list the valid ones."""
     path = Path(name_or_path)
     if path.suffix in (".yaml", ".yml"):
-        if not path.is_file():
+        if not path.exists():
             raise SuiteError(f"suite file {path} does not exist")
         return path
     suites = builtin_suites()
@@ -293,10 +308,12 @@ def _parse_override(item: str) -> tuple[list[str], Any]:
     if not sep or not key:
         raise SuiteError(f"--set {item!r}: expected key=value, e.g. training.epochs=2")
     try:
-        return key.split("."), yaml.safe_load(raw)
+        return key.split("."), safe_load_bounded(raw, f"--set {key}")
     except yaml.YAMLError as exc:
         raise SuiteError(f"--set {item}: invalid YAML value: {getattr(exc, 'problem', exc)}"
                          ) from None
+    except SuiteYAMLError as exc:
+        raise SuiteError(str(exc)) from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
@@ -337,10 +354,11 @@ def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
 def load_suite(name_or_path: str, overrides: Sequence[str] = ()) -> Suite:
     """Read, override and validate a suite; every problem raises :class:`SuiteError`."""
     path = resolve_suite_path(name_or_path)
-    text = path.read_text(encoding="utf-8")
     try:
-        root = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        root = compose_checked(read_suite_text(path), str(path))
+        raw = construct(root)
+    except SuiteYAMLError as exc:
+        raise SuiteError(str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -41,15 +41,19 @@ def execute(context: StageContext, task: StageTask) -> StageOutcome | StageFailu
         return StageFailure(key=task.key, component="storage", plugin="xecgbench",
                             error=str(exc), traceback=traceback.format_exc(),
                             infrastructure=True)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
+        # A component calling sys.exit() would otherwise end the whole run with its exit
+        # code (0: a run that "succeeded" with nothing written); it fails its stage instead.
         kind, spec = STAGE_KIND[task.stage], task.component
         if isinstance(exc, DatasetError):  # the data, not the stage's component, is to blame
             kind, spec = "datasets", context.suite.data.dataset
+        error = (f"SystemExit({exc.code!r}): the component tried to end the process"
+                 if isinstance(exc, SystemExit) else f"{type(exc).__name__}: {exc}")
         return StageFailure(
             key=task.key,
             component=f"{kind}:{spec.display}",
             plugin=context.plugin_of(kind, spec.name),
-            error=f"{type(exc).__name__}: {exc}",
+            error=error,
             traceback=traceback.format_exc(),
         )
     return dataclasses.replace(outcome, seconds=time.perf_counter() - started)
