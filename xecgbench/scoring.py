@@ -129,7 +129,8 @@ def _masks(system: PluginSystem, masks: Any, x: np.ndarray, fs: float,
     spec = _as_spec(masks)
     dataset = system.registry["datasets"].get(spec.name)(**spec.params)
     if not hasattr(dataset, "delineate"):
-        able = [r.name for r in system.registry["datasets"] if hasattr(r.component, "delineate")]
+        datasets = system.registry["datasets"]
+        able = [datasets.reference(r) for r in datasets if hasattr(r.component, "delineate")]
         raise UserError(f"dataset {spec.name!r} cannot delineate windows; datasets that can: "
                         f"{', '.join(able) or '(none)'} (or pass masks as a dict of arrays)")
     return dataset.delineate(x, fs, labels)
@@ -233,8 +234,8 @@ def score_model(
         raise UserError("precomputed attribution arrays belong to one model; pass one model")
     inputs = _inputs(system, windows, fs, labels, masks)
     specs = [_as_spec(m) for m in metrics] if metrics is not None else [
-        ComponentSpec(name=r.name) for r in system.registry["metrics"]
-        if r.component.info.category == "localisation"]
+        ComponentSpec(name=system.registry["metrics"].reference(r))
+        for r in system.registry["metrics"] if r.component.info.category == "localisation"]
     rows: list[dict[str, Any]] = []
     xt = torch.from_numpy(inputs.x).to(device)
     for k, user_module in enumerate(models):
