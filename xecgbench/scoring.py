@@ -19,6 +19,7 @@ import numpy as np
 from xecgbench.errors import UserError
 from xecgbench.plugins.components import ECGSet, ExplanationBatch
 from xecgbench.plugins.manager import PluginSystem, load_plugins
+from xecgbench.plugins.metric_tables import metric_regions
 from xecgbench.run.config import ComponentSpec
 from xecgbench.run.explanation_stages import metric_values, re_explain
 from xecgbench.run.store import SCORE_COLUMNS
@@ -255,8 +256,7 @@ def score_model(
                 if "explainer" in metric.info.requires and explain is None:
                     raise UserError(f"metric {spec.display!r} re-explains perturbed windows; "
                                     "give the attribution as a callable or a method name")
-                regions = list(inputs.masks) if "mask" in metric.info.requires else [""]
-                for region in regions:
+                for region in metric_regions(metric.info, list(inputs.masks)):
                     batch = ExplanationBatch(
                         x=inputs.x, y=y, target=targets, attributions=relevance, fs=inputs.fs,
                         seed=seed + k, mask=inputs.masks[region] if region else None,

@@ -261,14 +261,22 @@ def check_classes(suite: Suite, train: ECGSet, test: ECGSet) -> None:
 
 
 def check_masks(suite: Suite, system: PluginSystem, test: ECGSet) -> None:
-    """The evaluation windows carry every mask ``explain.alignment`` pairs with an explained
-    branch, when a metric scores on masks (else the first score stage fails on a bare key)."""
+    """The evaluation windows carry every mask a metric declares as its ``region`` and every
+    mask ``explain.alignment`` pairs with an explained branch, when a metric scores on paired
+    masks (else the first score stage fails on a bare key)."""
     metrics = system.registry["metrics"]
+    spec, split = evaluation_source(suite)
+    for metric in suite.metrics:
+        region = getattr(metrics.get(metric.name).info, "region", None)
+        if region is not None and region not in test.masks:
+            raise SuiteError(
+                f"suite {suite.name}: dataset {spec.display!r} split {split!r} has no "
+                f"{region!r} mask, which metric {metric.display!r} scores (its masks: "
+                f"{', '.join(sorted(test.masks)) or 'no masks at all'})")
     on_masks = [s.display for s in suite.metrics
                 if "mask" in metrics.get(s.name).info.requires]
     if not on_masks:
         return
-    spec, split = evaluation_source(suite)
     for branch in suite.explain.branches:
         missing = [r for r in suite.explain.alignment.get(branch, ()) if r not in test.masks]
         if missing:
