@@ -33,14 +33,33 @@ def test_inline_plugin_registers_with_its_name() -> None:
     assert system.registry["attributions"].get("inline_method") is object
 
 
-def test_duplicate_of_a_bundled_name_raises() -> None:
+def test_a_bundled_name_registered_again_keeps_both() -> None:
     class Clash:
         @hookimpl
         def xecgbench_register_attributions(self, registry):  # type: ignore[no-untyped-def]
             registry.register("dtd", object)
 
-    with pytest.raises(DuplicateComponentError, match="builtin-attributions"):
-        load_plugins(autoload=False, extra=[Clash()])
+    system = load_plugins(autoload=False, extra=[Clash()])
+    attributions = system.registry["attributions"]
+    assert attributions.registration("dtd").plugin == "builtin-attributions"
+    assert attributions.registration("xecgbench:dtd").bundled
+    (clash,) = system.clashes("builtin-attributions")
+    other = clash["also"][0]
+    assert attributions.get(other) is object
+    assert clash == {"kind": "attributions", "name": "dtd", "qualified_name": "xecgbench:dtd",
+                     "also": [other], "bare_name_means": "xecgbench:dtd"}
+    assert not system.problems
+
+
+def test_a_plugin_registering_a_name_twice_raises() -> None:
+    class Twice:
+        @hookimpl
+        def xecgbench_register_attributions(self, registry):  # type: ignore[no-untyped-def]
+            registry.register("mine", object)
+            registry.register("mine", int)
+
+    with pytest.raises(DuplicateComponentError, match="'mine' registered twice by plugin"):
+        load_plugins(autoload=False, extra=[Twice()])
 
 
 def test_misspelt_hook_is_caught_by_check_pending() -> None:

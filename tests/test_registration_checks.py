@@ -1,4 +1,4 @@
-"""Registration refuses what would fail later, naming the plugin; a clash spares the CLI."""
+"""Registration refuses what would fail later, naming the plugin; a refusal spares the CLI."""
 
 from __future__ import annotations
 
@@ -92,14 +92,14 @@ def test_every_bundled_metric_uses_a_documented_category() -> None:
     assert used <= set(METRIC_CATEGORIES)
 
 
-def test_a_clash_leaves_plugins_help_and_version_working() -> None:
-    clash = Registers("attributions", "dtd", object)
-    with pytest.raises(RegistryError, match="registered twice"):
-        _load(clash)
-    system = _load(clash, strict=False)
+def test_a_refused_registration_leaves_plugins_help_and_version_working() -> None:
+    refused_metric = Registers("metrics", "my_metric", _metric(category="alignment"))
+    with pytest.raises(RegistryError, match="unknown category"):
+        _load(refused_metric)
+    system = _load(refused_metric, strict=False)
     culprit = next(iter(system.problems))
-    assert "'dtd' registered twice" in system.problems[culprit]
-    assert system.registry["attributions"].registration("dtd").plugin == "builtin-attributions"
+    assert "unknown category 'alignment'" in system.problems[culprit]
+    assert "my_metric" not in system.registry["metrics"]
     cli = build_cli(system)
     runner = CliRunner()
 
@@ -109,14 +109,14 @@ def test_a_clash_leaves_plugins_help_and_version_working() -> None:
     assert "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD=1" in listing.output
     rows = {r["name"]: r for r in json.loads(runner.invoke(cli, ["plugins", "--json"],
                                                            obj=system).output)}
-    assert "registered twice" in rows[culprit]["problem"]
+    assert "unknown category" in rows[culprit]["problem"]
     assert "problem" not in rows["builtin-metrics"]
     for args in (["--help"], ["--version"], ["run", "--help"]):
         assert runner.invoke(cli, args, obj=system).exit_code == 0, args
 
     refused = runner.invoke(cli, ["run", "smoke", "--out", "unused"], obj=system)
     assert isinstance(refused.exception, RegistryError)
-    assert "registered twice" in str(refused.exception)
+    assert "unknown category" in str(refused.exception)
     assert "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD=1" in str(refused.exception)
 
 

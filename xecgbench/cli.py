@@ -16,7 +16,7 @@ from xecgbench import __version__
 from xecgbench.plugins.components import DatasetError
 from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugins
 from xecgbench.plugins.plain_text import summary
-from xecgbench.plugins.registry import KINDS, RegistryError
+from xecgbench.plugins.registry import KINDS, KindRegistry, Registration, RegistryError
 from xecgbench.report.board_format.confined_write import UnsafePathError
 from xecgbench.report.board_format.reader import ResultsFileError
 from xecgbench.report.cli import leaderboard
@@ -95,14 +95,27 @@ def plugins_command(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  hooks: {', '.join(row['hooks'])}")
         for kind, names in row["registered"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
+        for clash in row.get("clashes", ()):
+            click.echo(f"  clash: {_clash_line(clash)}")
         if "problem" in row:
             click.echo(f"  problem: {row['problem']}\n  fix: {row['remedy']}")
 
 
-def _describe_component(registration: Any) -> dict[str, Any]:
+def _clash_line(clash: dict[str, Any]) -> str:
+    """``attributions 'smoothgrad' also registered by …; bare 'smoothgrad' means …``."""
+    name = clash["name"]
+    meaning = clash["bare_name_means"]
+    means = (f"bare {name!r} means {meaning}" if meaning
+             else f"bare {name!r} is ambiguous, name one")
+    return (f"{clash['kind']} {name!r} also registered as {', '.join(clash['also'])}; "
+            f"this one is {clash['qualified_name']}, {means}")
+
+
+def _describe_component(registration: Registration, registry: KindRegistry) -> dict[str, Any]:
     component = registration.component
     row = {
-        "name": registration.name,
+        "name": registry.reference(registration),
+        "qualified_name": registration.qualified_name,
         "plugin": registration.plugin,
         "version": registration.version,
     }
@@ -133,7 +146,8 @@ def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
             for name, path in sorted(builtin_suites().items())
         ]
     else:
-        rows = [_describe_component(r) for r in _system(ctx).registry[kind]]
+        registry = _system(ctx).registry[kind]
+        rows = [_describe_component(r, registry) for r in registry]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

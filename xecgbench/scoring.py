@@ -19,6 +19,7 @@ import numpy as np
 from xecgbench.errors import UserError
 from xecgbench.plugins.components import ECGSet, ExplanationBatch
 from xecgbench.plugins.manager import PluginSystem, load_plugins
+from xecgbench.plugins.metric_tables import metric_regions
 from xecgbench.run.config import ComponentSpec
 from xecgbench.run.explanation_stages import metric_values, re_explain
 from xecgbench.run.store import SCORE_COLUMNS
@@ -129,7 +130,8 @@ def _masks(system: PluginSystem, masks: Any, x: np.ndarray, fs: float,
     spec = _as_spec(masks)
     dataset = system.registry["datasets"].get(spec.name)(**spec.params)
     if not hasattr(dataset, "delineate"):
-        able = [r.name for r in system.registry["datasets"] if hasattr(r.component, "delineate")]
+        datasets = system.registry["datasets"]
+        able = [datasets.reference(r) for r in datasets if hasattr(r.component, "delineate")]
         raise UserError(f"dataset {spec.name!r} cannot delineate windows; datasets that can: "
                         f"{', '.join(able) or '(none)'} (or pass masks as a dict of arrays)")
     return dataset.delineate(x, fs, labels)
@@ -233,8 +235,8 @@ def score_model(
         raise UserError("precomputed attribution arrays belong to one model; pass one model")
     inputs = _inputs(system, windows, fs, labels, masks)
     specs = [_as_spec(m) for m in metrics] if metrics is not None else [
-        ComponentSpec(name=r.name) for r in system.registry["metrics"]
-        if r.component.info.category == "localisation"]
+        ComponentSpec(name=system.registry["metrics"].reference(r))
+        for r in system.registry["metrics"] if r.component.info.category == "localisation"]
     rows: list[dict[str, Any]] = []
     xt = torch.from_numpy(inputs.x).to(device)
     for k, user_module in enumerate(models):
@@ -254,8 +256,7 @@ def score_model(
                 if "explainer" in metric.info.requires and explain is None:
                     raise UserError(f"metric {spec.display!r} re-explains perturbed windows; "
                                     "give the attribution as a callable or a method name")
-                regions = list(inputs.masks) if "mask" in metric.info.requires else [""]
-                for region in regions:
+                for region in metric_regions(metric.info, list(inputs.masks)):
                     batch = ExplanationBatch(
                         x=inputs.x, y=y, target=targets, attributions=relevance, fs=inputs.fs,
                         seed=seed + k, mask=inputs.masks[region] if region else None,

@@ -28,6 +28,19 @@ class TopRelevanceHit:
         return np.where(mask.any(axis=1), hits, np.nan)  # NaN: undefined without a mask
 
 
+class QrsRelevanceHit(TopRelevanceHit):
+    """The same hit rate on the QRS complexes, whichever masks the branch is paired with."""
+
+    info = MetricInfo(
+        name="qrs_relevance_hit",
+        version="0.1.0",
+        category="localisation",
+        higher_is_better=True,
+        region="qrs",  # its own region: scored once, batch.mask is the QRS mask, label "qrs"
+    )
+
+
 @hookimpl
 def xecgbench_register_metrics(registry):
-    registry.register(TopRelevanceHit.info.name, TopRelevanceHit)
+    for metric in (TopRelevanceHit, QrsRelevanceHit):
+        registry.register(metric.info.name, metric)

@@ -306,6 +306,10 @@ class MetricInfo:
     """What every metric declares. ``higher_is_better`` is ours, not Quantus'.
 
     ``category`` is one of :data:`METRIC_CATEGORIES`; ``sanity`` an optional pass/FAIL check.
+    ``region`` (one of :data:`MASK_NAMES`) is the mask a metric scores whatever the branch is
+    paired with: it is scored once, given that mask as ``batch.mask`` and labelled with it
+    (``requires`` ``mask`` instead scores each paired mask; a metric that picks its own region
+    but declares ``mask`` gets each paired label on identical values).
     """
 
     name: str
@@ -314,6 +318,7 @@ class MetricInfo:
     higher_is_better: bool
     requires: frozenset[str] = frozenset()
     sanity: SanityCheck | None = None
+    region: str | None = None
 
 
 class AccuracyMetric(Protocol):

@@ -29,6 +29,9 @@ DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
     ("builtin-attributions", "xecgbench_builtin.attribution.hooks"),
     ("builtin-metrics", "xecgbench_builtin.metrics.hooks"),
 )
+_BUNDLED = frozenset(name for name, _ in DEFAULT_PLUGINS)
+#: The distribution the bundled plugins ship in: ``xecgbench:smoothgrad`` is the bundled one.
+BUNDLED_DISTRIBUTION = "xecgbench"
 
 
 class PluginLoadError(Exception):
@@ -116,6 +119,9 @@ class PluginSystem:
                     },
                 }
             )
+            clashes = self.clashes(str(name))
+            if clashes:
+                rows[-1]["clashes"] = clashes
             if str(name) in self.problems:
                 rows[-1]["problem"] = self.problems[str(name)]
                 rows[-1]["remedy"] = self.remedy(str(name))
@@ -124,6 +130,24 @@ class PluginSystem:
                          "distribution": plugin.distribution, "hooks": [], "registered": {},
                          "problem": plugin.problem, "remedy": plugin.remedy})
         return rows
+
+    def clashes(self, plugin_name: str) -> list[dict[str, Any]]:
+        """Names ``plugin_name`` shares with other plugins: kind, name, this one's qualified
+        name, the others', and what the bare name means (``None``: ambiguous)."""
+        out = []
+        for kind in KINDS:
+            registry = self.registry[kind]
+            for name, entries in registry.clashes().items():
+                mine = [r for r in entries if r.plugin == plugin_name]
+                if not mine:
+                    continue
+                meaning = registry.bare_meaning(name)
+                out.append({
+                    "kind": kind, "name": name, "qualified_name": mine[0].qualified_name,
+                    "also": [r.qualified_name for r in entries if r is not mine[0]],
+                    "bare_name_means": meaning.qualified_name if meaning else None,
+                })
+        return out
 
     def _hookcallers(self, plugin: object) -> list[Any]:
         return list(self.pm.get_hookcallers(plugin) or [])
@@ -156,9 +180,9 @@ def load_plugins(
         ``XECGBENCH_DISABLE_PLUGIN_AUTOLOAD`` is set.
     extra : plugin objects (modules or class instances) to register too, e.g. in tests.
     defaults : register the bundled plugins.
-    strict : raise on a registration problem (a name clash, a bad metric); otherwise record it
-        in :attr:`PluginSystem.problems` and go on, so ``xecgbench plugins`` and ``--help``
-        still work and can name the culprit.
+    strict : raise on a registration problem (a bad metric, a name registered twice by one
+        plugin); otherwise record it in :attr:`PluginSystem.problems` and go on, so
+        ``xecgbench plugins`` and ``--help`` still work and can name the culprit.
     """
     if autoload is None:
         autoload = os.environ.get(DISABLE_AUTOLOAD_ENV, "") in ("", "0")
@@ -201,10 +225,13 @@ def _fill_registry(system: PluginSystem, strict: bool = True) -> None:
     for kind in KINDS:
         caller = getattr(system.pm.hook, f"xecgbench_register_{kind}")
         # get_hookimpls() is in registration order (pluggy *calls* them last-first): bundled
-        # plugins register first, so a clash is blamed on the newcomer
+        # plugins register first; a name two plugins register is kept for both (registry.py)
         for impl in caller.get_hookimpls():
             plugin_name = system.pm.get_name(impl.plugin) or repr(impl.plugin)
-            bound = system.registry[kind].bound(plugin_name, system.plugin_version(plugin_name))
+            bundled = plugin_name in _BUNDLED
+            bound = system.registry[kind].bound(
+                plugin_name, system.plugin_version(plugin_name), bundled=bundled,
+                distribution=BUNDLED_DISTRIBUTION if bundled else system.distribution(plugin_name))
             if plugin_name in system.problems:
                 continue  # a plugin that already clashed registers nothing more
             try:

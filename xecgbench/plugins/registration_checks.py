@@ -1,8 +1,9 @@
 """What registration can check before anything runs: names, metric metadata and categories,
 attribution families.
 
-A metric with an unknown ``category`` used to be computed, stored and then shown in no table;
-checking at registration (:class:`~xecgbench.plugins.registry.KindRegistry` raises the
+A metric with an unknown ``category``, or one its category's table cannot place
+(``metric_tables``), used to be computed, stored and then shown in no table; checking at
+registration (:class:`~xecgbench.plugins.registry.KindRegistry` raises the
 ``RegistryError``, naming the plugin) catches it before any stage runs.
 """
 
@@ -12,6 +13,7 @@ import dataclasses
 from typing import Any
 
 from xecgbench.plugins.components import ATTRIBUTION_FAMILIES, METRIC_CATEGORIES
+from xecgbench.plugins.metric_tables import placement_problem
 
 #: What a metric may list in ``MetricInfo.requires`` (``validation``: an accuracy metric that
 #: picks its operating point on the validation records' predictions).
@@ -47,6 +49,9 @@ def registration_problem(kind: str, name: str, component: Any) -> str | None:
     if unknown:
         return (f"metric {name!r}: unknown requires {', '.join(unknown)}; valid: "
                 f"{', '.join(sorted(METRIC_REQUIREMENTS))}")
+    placement = placement_problem(name, info)
+    if placement is not None:
+        return placement
     method = "evaluate" if info.category == "accuracy" else "evaluate_batch"
     if not callable(getattr(component, method, None)):
         return f"metric {name!r} of category {info.category!r} has no {method}() method"

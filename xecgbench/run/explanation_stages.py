@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from xecgbench.plugins.components import ExplanationBatch
+from xecgbench.plugins.metric_tables import metric_regions
 from xecgbench.run.stage_types import (
     StageContext,
     StageOutcome,
@@ -143,8 +144,7 @@ def run_score(context: StageContext, task: StageTask) -> StageOutcome:
             checked = _checked_explain(context, task, _explainer(context, task, model, branch))
             masks = {k: m[index] for k, m in test.masks.items()}
             explain = functools.partial(re_explain, checked, context.device, masks)
-        regions = explain_cfg.alignment.get(branch, ()) if "mask" in metric.info.requires else ("",)
-        for region in regions:
+        for region in metric_regions(metric.info, explain_cfg.alignment.get(branch, ())):
             target = arrays.get(f"target_{branch}", test.labels[arrays["index"]])[: len(index)]
             batch = ExplanationBatch(
                 x=test.signals[index],

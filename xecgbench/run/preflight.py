@@ -5,7 +5,9 @@ misspelled plugin parameter (``{kk: 2}``) failed cells with a raw ``TypeError``;
 ``primary_metric`` missing from ``metrics`` made both alignment tables vanish with exit 0.
 Each is now one line, naming the plugin and parameter, before any work is done. So are
 values outside the ranges a component declares (``n_train: Annotated[int, Field(ge=0)]``),
-a model that cannot be built for the suite's windows, data or a model larger than the memory
+a value of another type than an unannotated parameter's
+default (``window_ms=fifty`` for ``window_ms=50``), a model that cannot be built for the
+suite's windows, data or a model larger than the memory
 available, and a split without windows of a class (issue 24).
 """
 
@@ -27,6 +29,7 @@ from xecgbench.plugins.components import MASK_NAMES, ECGSet
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, SuiteError
 from xecgbench.run.faults import from_os_error
+from xecgbench.run.param_types import expected_type, unannotated_defaults
 from xecgbench.run.windows import evaluation_source
 
 #: Arguments the runner itself always passes to a component of each kind; a suite cannot set
@@ -152,6 +155,22 @@ def check_ranges(suite: Suite, system: PluginSystem) -> None:
                     f"{exc.errors()[0]['msg'].lower()}") from None
 
 
+def check_default_types(suite: Suite, system: PluginSystem) -> None:
+    """Every value given to an unannotated parameter has its default's type."""
+    for kind, field, spec in _specs(suite):
+        if spec.name not in system.registry[kind]:
+            continue
+        registration = system.registry[kind].registration(spec.name)
+        defaults = unannotated_defaults(registration.component)
+        for name, value in spec.params.items():
+            expected = expected_type(value, defaults[name]) if name in defaults else None
+            if expected is not None:
+                raise SuiteError(
+                    f"suite {suite.name}: {field}: {_kind(kind)} {spec.name!r} (plugin "
+                    f"{registration.plugin}) parameter {name}={value!r}: expected {expected}, "
+                    f"like its default {defaults[name]!r}")
+
+
 def available_memory() -> int | None:
     """Bytes of memory available to a new allocation (``MemAvailable``), None if unknown."""
     try:
@@ -242,14 +261,22 @@ def check_classes(suite: Suite, train: ECGSet, test: ECGSet) -> None:
 
 
 def check_masks(suite: Suite, system: PluginSystem, test: ECGSet) -> None:
-    """The evaluation windows carry every mask ``explain.alignment`` pairs with an explained
-    branch, when a metric scores on masks (else the first score stage fails on a bare key)."""
+    """The evaluation windows carry every mask a metric declares as its ``region`` and every
+    mask ``explain.alignment`` pairs with an explained branch, when a metric scores on paired
+    masks (else the first score stage fails on a bare key)."""
     metrics = system.registry["metrics"]
+    spec, split = evaluation_source(suite)
+    for metric in suite.metrics:
+        region = getattr(metrics.get(metric.name).info, "region", None)
+        if region is not None and region not in test.masks:
+            raise SuiteError(
+                f"suite {suite.name}: dataset {spec.display!r} split {split!r} has no "
+                f"{region!r} mask, which metric {metric.display!r} scores (its masks: "
+                f"{', '.join(sorted(test.masks)) or 'no masks at all'})")
     on_masks = [s.display for s in suite.metrics
                 if "mask" in metrics.get(s.name).info.requires]
     if not on_masks:
         return
-    spec, split = evaluation_source(suite)
     for branch in suite.explain.branches:
         missing = [r for r in suite.explain.alignment.get(branch, ()) if r not in test.masks]
         if missing:
@@ -286,10 +313,11 @@ def check_writable(directory: Path) -> None:
 
 
 def preflight(suite: Suite, system: PluginSystem, out_dir: Path, cache_dir: Path) -> None:
-    """Everything checkable before the first stage and before any data is loaded: parameters
-    and their ranges, the model, memory, primary metric, directories."""
+    """Everything checkable before the first stage and before any data is loaded: parameters,
+    their ranges and their defaults' types, the model, memory, primary metric, directories."""
     check_parameters(suite, system)
     check_ranges(suite, system)
+    check_default_types(suite, system)
     check_data_size(suite, system)
     check_model(suite, system)
     check_primary_metric(suite)
