@@ -157,6 +157,10 @@ def test_all_templates_run_together_in_the_smoke_suite(plugin_env, tmp_path) -> 
         scores = store.scores_frame()
     own = scores[scores["metric"] == "qrs_relevance_hit"]
     assert set(own["region"]) == {"qrs"} and set(own["branch"]) == {"morphology", "rhythm"}
+    with ResultsStore(RunLayout(out).store) as store:
+        catalogue = store.runs()[-1]["provenance"]["catalogue"]["metrics"]
+    assert catalogue["qrs_relevance_hit"]["region"] == "qrs"  # frozen into the run record
+    assert "region" not in catalogue["top_relevance_hit"]
     assert "- dataset: npz_windows(" in board and "tiny-cnn 0.1.0" in board
     assert re.search(r"\| noise_detection \| \d\.\d{3} \|", board)  # its pretraining number
 

@@ -94,6 +94,8 @@ class MetricRecord(BaseModel):
     category: str
     higher_is_better: bool
     sanity: SanityRecord | None = None
+    #: The one mask a metric that chooses its own region scores (``MetricInfo.region``).
+    region: str | None = None
 
 
 class StrategyRecord(BaseModel):

@@ -60,6 +60,7 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
                 "name": spec.name, "category": info.category,
                 "higher_is_better": bool(info.higher_is_better),
                 **({"sanity": sanity} if sanity else {}),
+                **({"region": info.region} if info.region else {}),
             }
     for spec in suite.pretraining:
         if spec.name in system.registry["pretraining"]:
