@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board import Leaderboard, RunResults
@@ -71,6 +72,10 @@ __all__ = ["CHECKSUMS_FILE", "EXAMPLES_FILE", "RAW_SCORE_COLUMNS", "RUN_FILE", "
            "ResultsFileError"]
 #: Latest plausible run time (2100-01-01): a larger ``started`` cannot be shown as a date.
 MAX_TIMESTAMP = 4_102_444_800.0
+#: Identifiers a board prints into Markdown, HTML and LaTeX (run ids, config hashes).
+SAFE_ID = r"^[A-Za-z0-9][A-Za-z0-9._:+-]{0,127}$"
+#: A distribution name (PEP 508) or a version (PEP 440, local part included).
+SAFE_NAME = r"[A-Za-z0-9][A-Za-z0-9._+!-]{0,127}"
 #: Generated table files of a committed leaderboard and the renderer of each.
 TABLE_FILES = {"leaderboard.md": to_markdown, "leaderboard.csv": to_csv,
                "leaderboard.tex": to_latex}
@@ -120,14 +125,35 @@ class RunInfo(BaseModel):
     """The run as the store recorded it."""
 
     model_config = ConfigDict(extra="forbid")
-    run_id: str
+    run_id: str = Field(pattern=SAFE_ID)
     suite: str
-    config_hash: str
+    config_hash: str = Field(pattern=SAFE_ID)
     config: dict[str, Any]
     provenance: dict[str, Any]
     started: float = Field(ge=0, le=MAX_TIMESTAMP, allow_inf_nan=False)
     finished: float | None = Field(None, ge=0, le=MAX_TIMESTAMP, allow_inf_nan=False)
     status: str
+
+    @field_validator("provenance")
+    @classmethod
+    def _plugin_names_are_names(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """What the site and the tables print of a run's plugins must be names, not markup:
+        each ``plugin_distributions`` entry a mapping whose distribution and version match
+        :data:`SAFE_NAME`, each ``component_plugins`` kind a mapping of names."""
+        named = value.get("plugin_distributions") or {}
+        if not isinstance(named, Mapping):
+            raise ValueError("provenance.plugin_distributions must be a mapping")
+        for plugin, entry in named.items():
+            if not isinstance(entry, Mapping):
+                raise ValueError(f"provenance.plugin_distributions.{plugin} must be a mapping")
+            for key in ("distribution", "version"):
+                if entry.get(key) is not None and not re.fullmatch(SAFE_NAME, str(entry[key])):
+                    raise ValueError(f"provenance.plugin_distributions.{plugin}.{key} "
+                                     f"{str(entry[key])[:60]!r} is not a package name or version")
+        used = value.get("component_plugins") or {}
+        if not isinstance(used, Mapping) or not all(isinstance(v, Mapping) for v in used.values()):
+            raise ValueError("provenance.component_plugins must map kinds to mappings")
+        return value
 
 
 class FlagRecord(BaseModel):

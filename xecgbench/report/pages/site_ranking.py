@@ -17,6 +17,7 @@ below the ranked methods, unranked, as in the board's own method table.
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,8 @@ from xecgbench.report.table_builders.nulls import primary_rows, role
 from xecgbench.report.tables import without_flagged
 
 SUBMISSIONS_DIR = "submissions"
+#: A board or submission folder name: it is printed into Markdown, HTML and file names.
+SAFE_FOLDER = r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}"
 BUILT_IN = "built-in"
 #: Source of a submission that used only the bundled plugins (e.g. a built-in method's
 #: parameter variant).
@@ -89,6 +92,11 @@ def _plugins(results: RunResults) -> str:
 def board_entries(directory: Path) -> list[Entry]:
     """The board's run, then every submission under ``directory/submissions`` (by name)."""
     directory = Path(directory)
+    for name in (directory.name, *(p.parent.name for p in
+                                   (directory / SUBMISSIONS_DIR).glob("*/run.json"))):
+        if not re.fullmatch(SAFE_FOLDER, name):
+            raise ResultsFileError(f"{directory}: folder name {name[:60]!r} is not a board or "
+                                   "submission name (letters, digits, '.', '_', '-')")
     entries = [Entry(directory.name, BUILT_IN, validate_directory(directory), directory)]
     for sub in sorted((directory / SUBMISSIONS_DIR).glob("*/run.json")):
         try:
