@@ -4,6 +4,7 @@ bundled plugin's name in the core, small modules, and a public API that keeps im
 from __future__ import annotations
 
 import ast
+import builtins
 import importlib
 import os
 from pathlib import Path
@@ -157,3 +158,31 @@ def test_imports_only_run_downward(prefix: str, layers: tuple[str, ...]) -> None
                     and (module, target) not in UPWARD_ALLOWED):
                 upward.append(f"{module} -> {target}")
     assert upward == [], "imports that run upward:\n" + "\n".join(sorted(upward))
+
+
+#: Exceptions that never reach the user as such: each is turned into something else first.
+INTERNAL_ERRORS = {
+    "CorruptArtifactError": "a damaged cache entry is recomputed",
+    "AttributionError": "a broken method fails its stage, recorded in the store",
+    "SuiteYAMLError": "re-raised as SuiteError with the suite's name",
+}
+
+
+def test_every_user_error_has_the_one_base() -> None:
+    """``main`` catches XecgbenchError once; an exception class that derives from a built-in
+    exception directly must say why it never reaches the user."""
+    from xecgbench.errors import UserError, XecgbenchError
+
+    assert issubclass(UserError, XecgbenchError)
+    builtin = {name for name in dir(builtins) if name.endswith(("Error", "Exception"))}
+    loose = []
+    for module, path in _modules().items():
+        if not module.startswith("xecgbench."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.name != "XecgbenchError":
+                bases = {b.id for b in node.bases if isinstance(b, ast.Name)}
+                if (bases & builtin and not bases - builtin
+                        and node.name not in INTERNAL_ERRORS):
+                    loose.append(f"{module}.{node.name}")
+    assert loose == [], f"derive these from XecgbenchError: {loose}"

@@ -13,33 +13,16 @@ from typing import Any
 import click
 
 from xecgbench import __version__
-from xecgbench.plugins.components import DatasetError
-from xecgbench.plugins.manager import PluginLoadError, PluginSystem, load_plugins
+from xecgbench.errors import XecgbenchError
+from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.plugins.plain_text import summary
-from xecgbench.plugins.registry import KINDS, KindRegistry, Registration, RegistryError
-from xecgbench.report.board_format.confined_write import UnsafePathError
-from xecgbench.report.board_format.reader import ResultsFileError
+from xecgbench.plugins.registry import KINDS, KindRegistry, Registration
 from xecgbench.report.cli import leaderboard
-from xecgbench.run.config import SuiteError, builtin_suites, load_suite
-from xecgbench.run.device import DeviceError, resolve_device
-from xecgbench.run.faults import DEBUG_ENV, StorageError, debugging, from_os_error
-from xecgbench.run.lock import RunLockedError
+from xecgbench.run.config import builtin_suites, load_suite
+from xecgbench.run.device import resolve_device
+from xecgbench.run.faults import DEBUG_ENV, debugging, from_os_error
 from xecgbench.run.show_cli import show
 from xecgbench.run.status_cli import status_command
-from xecgbench.run.store import StoreLockedError
-
-USER_ERRORS = (
-    SuiteError,
-    RegistryError,
-    PluginLoadError,
-    StoreLockedError,
-    DatasetError,
-    DeviceError,
-    StorageError,
-    RunLockedError,
-    ResultsFileError,
-    UnsafePathError,
-)
 
 
 def _system(ctx: click.Context, *, check: bool = True) -> PluginSystem:
@@ -319,24 +302,24 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except XecgbenchError as exc:  # every user error, UserError included: one "error:" line
+        _fail(str(exc), exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted; finished stages are kept, run again to resume", err=True)
         sys.exit(130)
-    except USER_ERRORS as exc:
-        _fail(str(exc))
     except OSError as exc:  # an unwritable or full disk anywhere else: still one line
         _fail(str(from_os_error(exc)))
 
 
-def _fail(message: str) -> None:
-    """Print a user error as one line (after its traceback under --debug) and exit 2."""
+def _fail(message: str, code: int = 2) -> None:
+    """Print a user error as one line (after its traceback under --debug) and exit ``code``."""
     if debugging():
         traceback.print_exc()
     click.echo(f"error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

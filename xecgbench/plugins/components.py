@@ -26,6 +26,8 @@ import numpy as np
 from pydantic import ConfigDict, Field
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from xecgbench.errors import XecgbenchError
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -42,7 +44,7 @@ TRIVIAL_BRANCH = "majority"
 CONSTANT_OUTPUT_SPREAD = 1e-6
 
 
-class DatasetError(Exception):
+class DatasetError(XecgbenchError):
     """A dataset directory or configuration a user must fix; the message names the file."""
 
 

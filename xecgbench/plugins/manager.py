@@ -14,6 +14,7 @@ from typing import Any
 import pluggy
 
 from xecgbench import __version__
+from xecgbench.errors import XecgbenchError
 from xecgbench.plugins import hookspecs
 from xecgbench.plugins.registry import KINDS, Registry, RegistryError
 
@@ -34,7 +35,7 @@ _BUNDLED = frozenset(name for name, _ in DEFAULT_PLUGINS)
 BUNDLED_DISTRIBUTION = "xecgbench"
 
 
-class PluginLoadError(Exception):
+class PluginLoadError(XecgbenchError):
     """A plugin could not be imported or registered; the message names it."""
 
 

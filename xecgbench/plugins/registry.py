@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from xecgbench.errors import XecgbenchError
 from xecgbench.plugins.registration_checks import registration_problem
 
 KINDS: tuple[str, ...] = (
@@ -29,7 +30,7 @@ KINDS: tuple[str, ...] = (
 )
 
 
-class RegistryError(Exception):
+class RegistryError(XecgbenchError):
     """Base class for registry problems a user can fix."""
 
 

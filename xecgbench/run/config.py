@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from xecgbench.errors import XecgbenchError
 from xecgbench.plugins.components import EXPLAINED_BRANCHES, TrainingBudget
 from xecgbench.run.suite_yaml import (
     SuiteYAMLError,
@@ -38,7 +39,7 @@ SUITES_PACKAGE = "xecgbench.suites"
 DEFAULTS_FILE = "defaults.yaml"
 
 
-class SuiteError(Exception):
+class SuiteError(XecgbenchError):
     """A suite that cannot be used; the message names the file, line and field."""
 
 

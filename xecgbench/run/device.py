@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal
 
+from xecgbench.errors import XecgbenchError
+
 if TYPE_CHECKING:
     import torch
 
@@ -19,7 +21,7 @@ DeviceName = Literal["auto", "cpu", "cuda"]
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 
 
-class DeviceError(Exception):
+class DeviceError(XecgbenchError):
     """A device the suite or ``--device`` asks for that this machine does not have."""
 
 

@@ -15,10 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from xecgbench.errors import XecgbenchError
+
 DEBUG_ENV = "XECGBENCH_DEBUG"
 
 
-class StorageError(Exception):
+class StorageError(XecgbenchError):
     """The disk, a directory or the results store cannot be used; the message says why."""
 
 

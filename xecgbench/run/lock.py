@@ -18,12 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from xecgbench.errors import XecgbenchError
 from xecgbench.run.faults import from_os_error
 
 LOCK_NAME = "run.lock"
 
 
-class RunLockedError(Exception):
+class RunLockedError(XecgbenchError):
     """Another xecgbench run holds the results directory."""
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xecgbench.errors import XecgbenchError
 from xecgbench.run.faults import (
     GuardedConnection,
     StorageError,
@@ -86,7 +87,7 @@ PROBABILITY_COLUMNS = (
 _PROBABILITY_ORDER = "stage_key, branch, split, sample"
 
 
-class StoreLockedError(Exception):
+class StoreLockedError(XecgbenchError):
     """Another process holds the store's write lock for longer than the timeout."""
 
 

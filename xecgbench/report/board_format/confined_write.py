@@ -14,8 +14,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from xecgbench.errors import XecgbenchError
 
-class UnsafePathError(Exception):
+
+class UnsafePathError(XecgbenchError):
     """A path a writer refuses: a symlink, or a place outside the directory being built."""
 
 

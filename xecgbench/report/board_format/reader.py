@@ -24,6 +24,8 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from xecgbench.errors import XecgbenchError
+
 RUN_FILE = "run.json"
 SCORES_FILE = "scores.parquet"
 #: A large table continues, in order, in numbered parts (``scores.parquet``, then
@@ -70,7 +72,7 @@ LIMITS = {
 RETIRED_POINTER = "scores.external.json"
 
 
-class ResultsFileError(Exception):
+class ResultsFileError(XecgbenchError):
     """A results directory or file that cannot be used; the message names the file."""
 
 
