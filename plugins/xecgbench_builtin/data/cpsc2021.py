@@ -23,12 +23,13 @@ from xecgbench.plugins.components import record_of
 from xecgbench_builtin.data.af_episodes import AF, STRADDLES, af_episodes, window_rhythms
 from xecgbench_builtin.data.ecg_windows import BadRecordError, DatasetError
 from xecgbench_builtin.data.fiducials import Fiducials, delineate, fiducials_from_delineation
-from xecgbench_builtin.data.files import SIGNAL_LIMIT, TABLE_LIMIT, file_problem
+from xecgbench_builtin.data.files import SIGNAL_LIMIT, file_problem
 from xecgbench_builtin.data.wfdb_dataset import (
     CatalogueEntry,
     RawRecord,
     Waves,
     WFDBDataset,
+    listed_records,
     read_wfdb_lead,
 )
 
@@ -99,22 +100,14 @@ class CPSC2021(WFDBDataset):
         self.af_notes = tuple(af_notes)
 
     def _catalogue(self) -> list[CatalogueEntry]:
-        records_file = self.path / "RECORDS"
-        if not records_file.exists():
-            raise DatasetError(f"cpsc2021: {records_file} is missing (it lists the records)")
-        problem = file_problem(records_file, TABLE_LIMIT)
-        if problem:
-            raise DatasetError(f"cpsc2021: {records_file} {problem}")
         entries = []
-        for record in dict.fromkeys(records_file.read_text().split()):
+        for record in listed_records(self.path / "RECORDS", "cpsc2021"):
             if not _RECORD_NAME.fullmatch(record):
                 fault = f"record name {record!r} (RECORDS) is not data_<patient>_<n>"
                 entries.append(CatalogueEntry(record, "(bad name)", None, "", fault=fault))
                 continue
             rhythm = self._rhythm_class(record)
             entries.append(CatalogueEntry(record, rhythm, int(rhythm in _AF_CLASSES), rhythm))
-        if not entries:
-            raise DatasetError(f"cpsc2021: {records_file} lists no records")
         return entries
 
     def _rhythm_class(self, record: str) -> str:

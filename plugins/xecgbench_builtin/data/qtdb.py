@@ -24,7 +24,7 @@ from xecgbench_builtin.data.fiducials import (
     fiducials_from_annotation,
     waves_from_annotation,
 )
-from xecgbench_builtin.data.files import SIGNAL_LIMIT, TABLE_LIMIT, file_problem
+from xecgbench_builtin.data.files import SIGNAL_LIMIT, file_problem
 from xecgbench_builtin.data.qtdb_beats import (
     annotated_intervals,
     beat_extents,
@@ -35,6 +35,7 @@ from xecgbench_builtin.data.wfdb_dataset import (
     RawRecord,
     Waves,
     WFDBDataset,
+    listed_records,
     read_wfdb_lead,
 )
 
@@ -134,14 +135,8 @@ class QTDB(WFDBDataset):
         self.annotator = annotator
 
     def _catalogue(self) -> list[CatalogueEntry]:
-        records_file = self.path / "RECORDS"
-        if not records_file.exists():
-            raise DatasetError(f"qtdb: {records_file} is missing (it lists the records)")
-        problem = file_problem(records_file, TABLE_LIMIT)
-        if problem:
-            raise DatasetError(f"qtdb: {records_file} {problem}")
         entries = []
-        for record in dict.fromkeys(records_file.read_text().split()):
+        for record in listed_records(self.path / "RECORDS", "qtdb"):
             if not _RECORD_NAME.fullmatch(record) or record.startswith("."):
                 fault = f"record name {record!r} (RECORDS) is not a file name"
                 entries.append(CatalogueEntry(record, "(bad name)", None, "", fault=fault))
@@ -149,8 +144,6 @@ class QTDB(WFDBDataset):
                 entries.append(CatalogueEntry(record, f"no {self.annotator}", None, ""))
             else:
                 entries.append(CatalogueEntry(record, "non-AF", 0, stratum="0"))
-        if not entries:
-            raise DatasetError(f"qtdb: {records_file} lists no records")
         return entries
 
     def _has(self, record: str, annotator: str) -> bool:

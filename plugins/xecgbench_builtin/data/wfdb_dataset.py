@@ -37,7 +37,7 @@ from xecgbench_builtin.data.ecg_windows import (
     window_starts,
 )
 from xecgbench_builtin.data.fiducials import Fiducials, interval_mask
-from xecgbench_builtin.data.files import SIGNAL_LIMIT, file_problem
+from xecgbench_builtin.data.files import SIGNAL_LIMIT, TABLE_LIMIT, file_problem
 from xecgbench_builtin.data.wfdb_checks import check_header
 
 DATA_ENV = "XECGBENCH_DATA"
@@ -111,6 +111,20 @@ def _expected_file_bytes(header: Any) -> dict[str, int]:
         per_sample = _FORMAT_BYTES.get(str(fmt), 0.0)
         needed[file_name] = needed.get(file_name, float(offset or 0)) + per_sample * header.sig_len
     return {name: int(np.ceil(size)) for name, size in needed.items()}
+
+
+def listed_records(records_file: Path, dataset: str) -> list[str]:
+    """The names a PhysioNet ``RECORDS`` file lists, each once, in order; a missing, unreadable
+    or empty file is one line naming it (a dataset without its record list has no records)."""
+    if not records_file.exists():
+        raise DatasetError(f"{dataset}: {records_file} is missing (it lists the records)")
+    problem = file_problem(records_file, TABLE_LIMIT)
+    if problem:
+        raise DatasetError(f"{dataset}: {records_file} {problem}")
+    names = list(dict.fromkeys(records_file.read_text().split()))
+    if not names:
+        raise DatasetError(f"{dataset}: {records_file} lists no records")
+    return names
 
 
 def read_wfdb_lead(
