@@ -179,3 +179,43 @@ def test_a_board_without_checksums_is_named_and_the_checksum_command_seals_it(
     assert sealed.exit_code == 0, sealed.output
     assert runner.invoke(cli, ["leaderboard", "validate", str(board)]).exit_code == 0
     assert (board / "checksums.json").read_bytes() == (SMOKE / "checksums.json").read_bytes()
+
+
+def _dictionary_bomb(rows: int, text: str) -> bytes:
+    """A score part whose ``record_id`` is one ``text`` shared by ``rows`` rows: one entry in
+    its dictionary page, ``rows * len(text)`` bytes once decoded."""
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    columns = {}
+    for name in board_scores.RAW_SCORE_COLUMNS:
+        if name in board_scores.INTEGER_COLUMNS:
+            columns[name] = pa.array(np.arange(rows) if name == "sample" else np.zeros(rows,
+                                                                                     int))
+        elif name in board_scores.FLOAT_COLUMNS:
+            columns[name] = pa.array(np.full(rows, 0.5))
+        else:
+            value = text if name == "record_id" else "x"
+            columns[name] = pa.DictionaryArray.from_arrays(pa.array(np.zeros(rows, np.int32)),
+                                                           pa.array([value]))
+    buffer = io.BytesIO()
+    pq.write_table(pa.table(columns), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def test_a_dictionary_bomb_is_refused_before_its_text_is_expanded() -> None:
+    """1.2 M rows sharing one 4-KB record id: 2.3 MB on disk, 10.7 MB by its footer, 4.9 GB
+    decoded (it used to be decoded)."""
+    data = _dictionary_bomb(1_200_000, "r" * 4096)
+    assert len(data) < 5 << 20
+    with pytest.raises(ResultsFileError, match="decodes to over 1,073,741,824 bytes"):
+        parse_scores(data, Path("scores.parquet"))
+
+
+def test_text_within_the_budget_reads_as_plain_strings() -> None:
+    scores = parse_scores(_dictionary_bomb(1000, "A00001#0"), Path("scores.parquet"))
+    assert len(scores) == 1000 and set(scores["record_id"]) == {"A00001#0"}
+    assert scores["metric"].dtype == object  # not a pandas Categorical

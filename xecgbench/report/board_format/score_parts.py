@@ -63,6 +63,8 @@ MAX_ROWS = 5_000_000
 ROWS_PER_PART = 750_000
 MAX_COLUMNS = 32
 MAX_UNPACKED_BYTES = 512 << 20
+#: Text of all columns once dictionary pages are expanded (the 10-seed paper board: ~0.3 GB).
+MAX_DECODED_TEXT_BYTES = 1 << 30
 MAX_LINE_BYTES = 64 << 10
 MAX_PARQUET_FOOTER = 1 << 20
 
@@ -138,12 +140,44 @@ def _decoded(parquet: pq.ParquetFile, path: Path) -> pd.DataFrame:
 
 
 def _table(parquet: pq.ParquetFile, path: Path) -> pa.Table:
+    """The table, its text columns read as dictionaries first so that their decoded size is
+    known (and held to :data:`MAX_DECODED_TEXT_BYTES`) before any text is expanded."""
     import pyarrow as pa
 
     try:
-        return parquet.read()
+        table = parquet.read()  # opened with its text columns as dictionaries
+        _check_decoded_text(table, path)
+        return pa.table({name: (column.cast(column.type.value_type)
+                                if pa.types.is_dictionary(column.type) else column)
+                         for name, column in zip(table.column_names, table.columns,
+                                                 strict=True)})
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot read Parquet: {str(exc).splitlines()[0]}") from None
+
+
+def _text_columns(schema: pa.Schema) -> list[str]:
+    import pyarrow as pa
+
+    return [f.name for f in schema
+            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+
+
+def _check_decoded_text(table: pa.Table, path: Path) -> None:
+    """Refuse text that expands past the budget: a 4-KB value shared by a million rows is one
+    dictionary entry in the file (its footer says 10.7 MB) and 4.9 GB once decoded."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    total = 0
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not pa.types.is_dictionary(column.type):
+            continue
+        for chunk in column.chunks:
+            lengths = pc.binary_length(chunk.dictionary)
+            total += pc.sum(pc.take(lengths, chunk.indices)).as_py() or 0
+        if total > MAX_DECODED_TEXT_BYTES:
+            raise _fail(path, f"its text decodes to over {MAX_DECODED_TEXT_BYTES:,} bytes "
+                              f"(column {name!r}); the limit guards against dictionary bombs")
 
 
 def _as_pandas(table: pa.Table, path: Path) -> pd.DataFrame:
@@ -177,7 +211,8 @@ def _checked_parquet(data: bytes, path: Path, layout: Layout) -> pq.ParquetFile:
             raise _fail(path, f"unpacks to {unpacked:,} bytes, over {MAX_UNPACKED_BYTES:,}")
         for field in parquet.schema_arrow:
             _check_type(field, path, layout)
-        return parquet
+        return pq.ParquetFile(pa.BufferReader(data),
+                              read_dictionary=_text_columns(parquet.schema_arrow))
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot read Parquet: {str(exc).splitlines()[0]}") from None
 
@@ -186,6 +221,8 @@ def _check_type(field: object, path: Path, layout: Layout) -> None:
     import pyarrow as pa
 
     name, kind = field.name, field.type  # type: ignore[attr-defined]
+    if pa.types.is_dictionary(kind):  # dictionary-encoded text, as Arrow may have written it
+        kind = kind.value_type
     ok = (pa.types.is_integer(kind) if name in layout.integers
           else pa.types.is_floating(kind) if name in layout.floats
           else pa.types.is_string(kind) or pa.types.is_large_string(kind))
