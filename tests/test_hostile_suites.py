@@ -40,12 +40,14 @@ def _directory(tmp_path: Path) -> str:
     return str(path)
 
 
-#: Runs the CLI and prints the process's peak RSS (KiB) as its last stderr line.
-CHILD = ("import resource, runpy, sys\n"
+#: Runs the CLI and prints its peak RSS (KiB) as its last stderr line: VmHWM, this process's
+#: own high-water mark (``ru_maxrss`` would carry the forking pytest's peak across ``exec``).
+CHILD = ("import re, runpy, sys\n"
          "sys.argv = ['xecgbench', *sys.argv[1:]]\n"
          "try:\n    runpy.run_module('xecgbench.cli', run_name='__main__')\n"
          "finally:\n"
-         "    print('peak-rss', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "
+         "    status = open('/proc/self/status').read()\n"
+         "    print('peak-rss', re.search(r'VmHWM:\\s*(\\d+)', status).group(1), "
          "file=sys.stderr)\n")
 
 
