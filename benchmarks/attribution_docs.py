@@ -194,7 +194,8 @@ def render(registry: Any, costs: dict[str, Any]) -> str:
         "the map such a method would give if it followed amplitude alone; `|x − median|` "
         "would also credit downward deflections (S waves, inverted T waves) that no z+ "
         "method marks. A method that localises no better than `amplitude` shows the ECG, "
-        "not what the model learnt.",
+        "not what the model learnt: the method tables rank a method only above `amplitude`, "
+        "its untrained model and chance.",
         "",
         "Every method also runs on each seed's **untrained** model (the same architecture "
         "re-initialised from the seed: the weights every pretraining of that seed starts "

@@ -17,7 +17,8 @@ from xecgbench.run.stage_types import StageTask
 from xecgbench.run.store import ResultsStore
 
 #: 3 methods × (4 cells + the seed's untrained model)
-SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 15, "score": 15}
+# 3 cells: `none` × `freeze_first_k(k=2)` would freeze random weights and is not run
+SMOKE_STAGES = {"pretrain": 2, "finetune": 3, "evaluate": 3, "attribute": 12, "score": 12}
 
 
 

@@ -64,7 +64,7 @@ def test_untrained_rows_exist_for_every_seed_and_method_at_one_stage_each(
         stages = store.finished_stages(run_id, "attribute")
         scores = store.scores_frame(run_id)
     untrained = [s for s in stages if s.labels.get("model_state") == "untrained"]
-    n_methods, n_cells = len(suite.attributions), 4
+    n_methods, n_cells = len(suite.attributions), 3  # none × freeze_first_k is not run
     assert len(untrained) == len(suite.seeds) * n_methods  # not per cell
     assert len(stages) == len(suite.seeds) * n_methods * (n_cells + 1)
     rows = scores[scores["model_state"] == "untrained"]
@@ -138,14 +138,80 @@ def _answer(results: RunResults) -> pd.DataFrame:
     return build_leaderboard(results).table("answer-methods").rows.set_index("attribution")
 
 
-def test_a_method_not_above_its_untrained_score_is_marked_and_ranked_below() -> None:
+def test_a_method_not_above_its_untrained_score_is_listed_unranked() -> None:
     # "lucky" scores highest raw, but its untrained model scores higher still
     rows = _answer(_results({"learnt": 0.40, "lucky": 0.60}, {"learnt": 0.10, "lucky": 0.70}))
     assert rows.loc["lucky", "vs untrained"] == NOT_ABOVE
     assert rows.loc["learnt", "vs untrained"] == "above untrained"
-    assert rows.loc["learnt", "rank"] == 1 and rows.loc["lucky", "rank"] == 2  # above-untrained
-    assert rows.loc["learnt", "best"].startswith("best (by score above untrained")
-    assert rows.loc["lucky", "best"] == "below top"
+    assert rows.loc["learnt", "rank"] == 1 and np.isnan(rows.loc["lucky", "rank"])
+    assert rows.loc["lucky", "gates"] == NOT_ABOVE
+    assert rows.loc["learnt", "gates"] == "passes (amplitude: not in this run)"
+    assert rows.loc["learnt", "best"] == "only ranked method"
+    assert list(rows.index) == ["learnt", "lucky"]  # unranked below the ranked
+
+
+AMPLITUDE_CONTROL = {"amplitude": {"name": "amplitude", "family": "control"}}
+
+
+def test_a_method_below_the_amplitude_control_is_unranked_with_that_gate_named() -> None:
+    # "weak" is well above its untrained model and chance, but below the amplitude map
+    results = _results({"good": 0.50, "weak": 0.30, "amplitude": 0.40},
+                       {"good": 0.10, "weak": 0.10, "amplitude": 0.40}, AMPLITUDE_CONTROL)
+    rows = _answer(results)
+    assert rows.loc["weak", "vs untrained"] == "above untrained"
+    assert rows.loc["weak", "gates"] == "not above amplitude"
+    assert np.isnan(rows.loc["weak", "rank"]) and rows.loc["weak", "best"] == "—"
+    assert rows.loc["good", "rank"] == 1 and rows.loc["good", "gates"] == "passes"
+    assert rows.loc["amplitude", "role"] == "control" and rows.loc["amplitude", "gates"] == "—"
+    values = build_leaderboard(results).table("answer-methods").values
+    weak = values[(values["attribution"] == "weak") & (values["metric"] == "above amplitude")]
+    assert weak["mean"].iloc[0] == pytest.approx(-0.10, abs=0.01)
+
+
+def test_a_method_at_or_below_chance_is_unranked() -> None:
+    # "flat" beats its untrained model (0.02) but stays below chance (0.1); "bad" fails all
+    results = _results({"good": 0.50, "flat": 0.08, "bad": 0.05, "amplitude": 0.20},
+                       {"good": 0.10, "flat": 0.02, "bad": 0.30, "amplitude": 0.20},
+                       AMPLITUDE_CONTROL)
+    rows = _answer(results)
+    assert rows.loc["flat", "vs untrained"] == "above untrained"
+    assert rows.loc["flat", "gates"] == "not above amplitude; not above chance"
+    assert rows.loc["bad", "gates"] == ("not above untrained; not above amplitude; "
+                                        "not above chance")
+    assert rows[rows["rank"].notna()].index.tolist() == ["good"]
+
+
+def test_ranked_methods_are_ordered_by_their_score_not_by_the_gain_over_untrained() -> None:
+    # "mid" gains more over its untrained model (+0.35) than "high" (+0.10), "high" scores more
+    rows = _answer(_results({"high": 0.60, "mid": 0.45}, {"high": 0.50, "mid": 0.10}))
+    assert rows.loc["high", "rank"] == 1 and rows.loc["mid", "rank"] == 2
+    assert rows.loc["high", "best"].startswith("best (by score")
+    assert rows.loc["mid", "best"] == "below top"
+
+
+def test_gates_flip_for_a_lower_is_better_metric() -> None:
+    results = _results({"low": 0.05, "high": 0.50}, {"low": 0.30, "high": 0.60})
+    lower = {PRIMARY: {**METRICS[PRIMARY], "higher_is_better": False}}
+    rows = _answer(dataclasses.replace(results, metrics=lower))
+    assert rows.loc["low", "rank"] == 1 and rows.loc["low", "vs untrained"] == "below untrained"
+    assert rows.loc["high", "vs untrained"] == "below untrained"
+    assert rows.loc["high", "gates"] == "not below chance"  # 0.5 against a chance of 0.1
+    assert np.isnan(rows.loc["high", "rank"])
+
+
+def test_coverage_counts_undefined_scores_of_every_configuration() -> None:
+    results = _results({"a": 0.40}, {"a": 0.10})
+    scores = results.scores.copy()
+    # one pretraining's score undefined on one non-AF window in every seed: the mean over
+    # configurations is still defined there, the scores are not
+    hole = (scores["pretraining"] == "none") & (scores["sample"] == 0)
+    scores.loc[hole, "value"] = np.nan
+    table = build_leaderboard(dataclasses.replace(results, scores=scores)).table(
+        "answer-methods")
+    rows = table.rows.set_index("attribution")
+    assert rows.loc["a", "coverage"] == "90.0%"  # 4 of 2 × 4 seeds × 5 windows undefined
+    values = table.values
+    assert values.loc[values["metric"] == PRIMARY, "coverage"].iloc[0] == pytest.approx(0.9)
 
 
 def test_best_is_not_claimed_without_a_paired_difference() -> None:

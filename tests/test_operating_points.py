@@ -17,6 +17,7 @@ from xecgbench.report.table_builders.operating_points import (
     operating_point_table,
     operating_points,
     ranked_areas,
+    record_probabilities,
 )
 from xecgbench_builtin.metrics.accuracy import (
     AUPRC,
@@ -139,3 +140,31 @@ def test_interval_resamples_windows_as_well_as_seeds() -> None:
     assert auroc["ci_low"] < auroc["mean"] or auroc["mean"] == 1.0
     balanced = operating_points(same).set_index("metric").loc["balanced_050"]
     assert balanced["ci_high"] - balanced["ci_low"] > 0.01
+
+
+def test_records_are_scored_from_the_mean_of_their_windows() -> None:
+    """Three windows per test record: a record whose windows disagree is called by their mean,
+    and the table counts records, not windows; one window per record needs no second table."""
+    frame = _frame()
+    assert record_probabilities(frame) is None
+    test = frame[frame["split"] == "test"]
+    copies = []
+    for part, shift in enumerate((0.0, 0.05, -0.05)):
+        copy = test.assign(record_id=test["record_id"].str.replace("#0", f"#{part}"),
+                           sample=test["sample"] * 3 + part,
+                           probability=(test["probability"] + shift).clip(0, 1))
+        copies.append(copy)
+    windows = pd.concat([*copies, frame[frame["split"] == "validation"]], ignore_index=True)
+    records = record_probabilities(windows)
+    mine = records[(records["split"] == "test") & (records["seed"] == 0)]
+    assert len(mine) == 150
+    first = test[test["seed"] == 0].set_index("record_id")["probability"]
+    # the mean of p, p + 0.05 and p - 0.05 is p
+    assert mine.set_index("record_id").loc["r20", "probability"] == pytest.approx(
+        first["r20#0"], abs=1e-9)
+    values = operating_points(records).set_index("metric")
+    assert values.loc["prevalence", "count"] == "12/150"
+    table = operating_point_table(operating_points(records), {}, per_record=True)
+    assert table.name == "operating-points-records"
+    assert "each test record's windows" in table.caption
+    assert operating_points(windows).set_index("metric").loc["prevalence", "count"] == "36/450"

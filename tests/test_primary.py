@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from xecgbench.report.answer_text.primary_answer import NO_TESTS, answer_paragraph
+from xecgbench.report.answer_text.primary_answer import NO_TESTS, answer_paragraph, verdict
 from xecgbench.report.board import RunResults
 from xecgbench.report.rendering.html import render_report
 from xecgbench.report.rendering.text_formats import to_markdown
@@ -42,7 +42,7 @@ DEPTHS = {"none": 0, "freeze_first_k(k=1)": 1, "freeze_first_k(k=2)": 2,
           "freeze_first_k(k=3)": 3, "iterative": None}
 TEST = {"name": "P-wave pretraining -> P waves", "branch": "morphology",
         "pretraining": "p_wave_detection", "baseline": "none", "region": "p_wave",
-        "methods": ["dtd", "saliency", "random"]}
+        "methods": ["dtd", "saliency", "random"], "controls": ["interval_profile:TP"]}
 
 
 def make_results(effect: float = 0.5, per_block: float = 0.0, seeds=range(5),
@@ -65,7 +65,12 @@ def make_results(effect: float = 0.5, per_block: float = 0.0, seeds=range(5),
                     "stage_key": "k", "category": None, "record_id": None}
             values = base * np.exp(log_effect) + rng.normal(0, 0.005, n_samples)
             rows += [{**cell, "metric": "relevance_mass_accuracy", "region": "p_wave",
-                      "sample": i, "value": v} for i, v in enumerate(values)]
+                      "sample": i, "value": v, "chance": 0.05} for i, v in enumerate(values)]
+            # the control: the TP interval's density, which no pretraining moves
+            control = base + rng.normal(0, 0.005, n_samples)
+            rows += [{**cell, "metric": "interval_profile", "region": region, "sample": i,
+                      "value": v} for region, values_ in (("P", values), ("TP", control))
+                     for i, v in enumerate(values_)]
             rows += [{**cell, "metric": "mprt", "region": "", "sample": i,
                       "value": 0.9 if method == "random" else 0.1} for i in range(2)]
     config = {"name": "fake", "seeds": list(seeds), "primary_metric": "relevance_mass_accuracy",
@@ -76,8 +81,11 @@ def make_results(effect: float = 0.5, per_block: float = 0.0, seeds=range(5),
     run = {"run_id": "run-1", "suite": "fake", "config_hash": "abc", "config": config,
            "provenance": {}, "started": 1_700_000_000.0, "status": "ok"}
     schedules = {f: {"name": f, "depth": DEPTHS[f]} for f in freezing}
-    return RunResults(pd.DataFrame(rows), run, METRICS, strategies=STRATEGIES,
-                      schedules=schedules)
+    frame = pd.DataFrame(rows)
+    first = frame[(frame["pretraining"] == "none") & (frame["freezing"] == freezing[0])]
+    untrained = first.assign(value=first["value"] / 2, pretraining=None, freezing=None)
+    return RunResults(frame, run, METRICS, strategies=STRATEGIES, schedules=schedules,
+                      untrained=untrained)
 
 
 def test_a_planted_effect_is_found_and_said_in_words() -> None:
@@ -86,7 +94,8 @@ def test_a_planted_effect_is_found_and_said_in_words() -> None:
     assert result.effect.p_value < 0.001 and result.effect.n_seeds == 5
     assert np.exp(result.effect.low) < np.exp(0.5) < np.exp(result.effect.high)
     text = answer_paragraph([result])
-    assert "p_wave_detection (vs none) moved the morphology branch's relevance onto" in text
+    assert ("p_wave_detection (vs none, nothing frozen) moved the morphology branch's "
+            "relevance onto") in text
     assert "over 5 seeds" in text
 
 
@@ -152,8 +161,73 @@ def test_depth_trend_is_tested_on_ordered_depths_and_leaves_iterative_out() -> N
     (result,) = primary_results(make_results(per_block=0.2, freezing=freezing))
     assert np.exp(result.trend.estimate) == pytest.approx(np.exp(0.2), rel=0.05)
     assert result.trend.p_value < 0.01
-    assert result.trend_note == "trend over k = 0, 1, 2, 3 (iterative: no fixed depth, left out)"
-    assert "Each further frozen block multiplies it by" in answer_paragraph([result])
+    assert result.trend_note == ("own score over k = 0, 1, 2, 3 (iterative: no fixed depth, "
+                                 "left out)")
+    assert ("With each further frozen block the pretrained models' own score changes: ×1.2"
+            in answer_paragraph([result]))
+
+
+def test_the_baseline_is_the_unfrozen_model_never_one_with_frozen_random_blocks() -> None:
+    """A from-scratch model whose frozen blocks keep random weights decays with depth; were it
+    the reference of each depth, that decay would pass for a pretraining effect."""
+    freezing = ("none", "freeze_first_k(k=1)", "freeze_first_k(k=2)", "freeze_first_k(k=3)")
+    results = make_results(effect=0.0, freezing=freezing)
+    scores = results.scores.copy()
+    decayed = (scores["pretraining"] == "none") & (scores["freezing"] != "none")
+    depth = scores["freezing"].map(DEPTHS).astype(float)
+    scores.loc[decayed, "value"] *= np.exp(-0.3 * depth[decayed])
+    (result,) = primary_results(RunResults(scores, results.run, results.metrics,
+                                           strategies=STRATEGIES, schedules=results.schedules,
+                                           untrained=results.untrained))
+    (clean,) = primary_results(results)
+    assert result.reference == "none"
+    assert result.effect.estimate == pytest.approx(clean.effect.estimate)
+    assert abs(result.effect.estimate) < 0.1
+
+
+def test_a_gain_the_control_shares_is_not_onto_the_target() -> None:
+    results = make_results(effect=0.5)
+    scores = results.scores.copy()
+    moved = (scores["region"] == "TP") & (scores["pretraining"] != "none") \
+        & (scores["attribution"] != "random")
+    scores.loc[moved, "value"] *= np.exp(0.5)
+    (result,) = primary_results(RunResults(scores, results.run, results.metrics,
+                                           strategies=STRATEGIES, schedules=results.schedules,
+                                           untrained=results.untrained))
+    assert result.effect.p_value < 0.001
+    assert verdict(result) == "a gain not specific to the target"
+    assert "interval_profile:TP gains as much" in answer_paragraph([result])
+    (planted,) = primary_results(results)
+    assert verdict(planted) == "onto the target"
+
+
+def test_a_declared_control_the_run_did_not_score_blocks_the_claim() -> None:
+    test = {**TEST, "controls": ["t_wave_shifted"]}
+    (result,) = primary_results(make_results(effect=0.5, tests=(test,)))
+    assert result.controls[0].specific is None
+    assert verdict(result) == "a gain not specific to the target"
+    assert "control t_wave_shifted not scored on this run" in answer_paragraph([result])
+
+
+def test_an_interval_inside_the_margin_concludes_no_effect() -> None:
+    wide = {**TEST, "margin": 0.5}
+    (result,) = primary_results(make_results(effect=0.0, seed_sd=0.01, tests=(wide,)))
+    assert verdict(result) == "no effect (within ×0.61 – ×1.65)"
+    (narrow,) = primary_results(make_results(effect=0.0, seed_sd=0.3))
+    assert verdict(narrow) == "no evidence of an effect"
+
+
+def test_each_pooled_method_is_shown_alone_and_secondary_tests_are_not_the_answer() -> None:
+    secondary = {**TEST, "name": "pooled", "role": "secondary"}
+    results = make_results(tests=(TEST, secondary))
+    first, second = primary_results(results)
+    assert [m for m, _ in first.per_method] == ["dtd", "saliency"]
+    text = answer_paragraph([first, second])
+    assert text.count("moved the morphology branch's relevance") == 1
+    assert "1 secondary test(s) stand in the table below" in text
+    table = build_leaderboard(results).table("answer-primary")
+    assert list(table.rows["role"]) == ["primary", "secondary"]
+    assert table.rows.iloc[0]["per method"].startswith("dtd ×1.6")
 
 
 def test_two_depths_do_not_make_a_trend() -> None:
@@ -271,6 +345,7 @@ def test_suites_without_primary_tests_keep_their_config_hash() -> None:
     from xecgbench.run.config import content_hash, load_suite
 
     suite = load_suite("quick", ["primary_tests=[]"])
-    before = suite.model_dump(mode="json", exclude={"device", "primary_tests"})
+    before = suite.model_dump(mode="json",
+                              exclude={"device", "primary_tests", "random_features"})
     assert suite.config_hash() == content_hash(before)[:12]
     assert load_suite("quick").config_hash() != suite.config_hash()

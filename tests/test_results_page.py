@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xecgbench.report.pages.results_page import render_page
+from test_nulls import _results
+
+from xecgbench.report.pages.results_page import _methods, render_page
+from xecgbench.report.tables import build_leaderboard
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -14,3 +17,14 @@ def test_results_page_is_generated_from_the_committed_leaderboards() -> None:
     assert committed == render_page(REPO / "leaderboards"), (
         "docs/results.md is stale: run `python -m xecgbench.report.pages.results_page`"
     )
+
+
+def test_the_page_names_only_a_ranked_method_as_top() -> None:
+    # "a" scores below its untrained model and below chance: it is no branch's top method
+    gated = build_leaderboard(_results({"a": 0.05}, {"a": 0.30})).table("answer-methods")
+    assert _methods(gated) == ["- **morphology branch**: no method passes the ranking gates "
+                               "(unranked: `a` (not above untrained; not above chance))."]
+    both = build_leaderboard(_results({"a": 0.05, "b": 0.50}, {"a": 0.30, "b": 0.10}))
+    line = _methods(both.table("answer-methods"))[0]
+    assert line.startswith("- **morphology branch**: top `b` (only ranked method)")
+    assert "unranked: `a` (not above untrained; not above chance)" in line

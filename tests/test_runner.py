@@ -31,7 +31,8 @@ from xecgbench.run.runner import Progress, run_suite
 from xecgbench.run.store import ResultsStore
 
 #: 3 methods × (4 cells + the seed's untrained model): one null stage per seed × method.
-SMOKE_STAGES = {"pretrain": 2, "finetune": 4, "evaluate": 4, "attribute": 15, "score": 15}
+# 3 cells: `none` × `freeze_first_k(k=2)` would freeze random weights and is not run
+SMOKE_STAGES = {"pretrain": 2, "finetune": 3, "evaluate": 3, "attribute": 12, "score": 12}
 ONE_CELL = ("pretraining=[none]", "freezing=[none]")
 
 
@@ -122,9 +123,9 @@ def copy_of_finished(finished: Path, tmp_path: Path) -> Path:
 
 def test_a_finished_run_has_every_score_once(finished: Path) -> None:
     frame = sorted_scores(finished / STORE_NAME)
-    # accuracy, f1_af, f1_af_val on 3 branches + the majority predictor for 4 cells; RMA on 8
-    # samples × (1 + 2 regions) × 3 methods × (4 cells + untrained).
-    assert len(frame) == 4 * 3 * 4 + 8 * 3 * 3 * 5
+    # accuracy, f1_af, f1_af_val on 3 branches + the majority predictor for 3 cells; RMA on 8
+    # samples × (1 + 2 regions) × 3 methods × (3 cells + untrained).
+    assert len(frame) == 3 * 3 * 4 + 8 * 3 * 3 * 4
     assert count_score_rows(finished / STORE_NAME) == len(frame)
     with ResultsStore(finished / STORE_NAME) as store:
         assert store.runs()[-1]["status"] == "ok"
@@ -146,12 +147,12 @@ def test_adding_an_attribution_retrains_nothing(copy_of_finished: Path,
     before = sorted_scores(copy_of_finished / STORE_NAME)
     summary = run_suite(smoke("attributions=[dtd, saliency, amplitude, random]"), system,
                         copy_of_finished, quiet=True)
-    assert summary.computed == {"attribute": 5, "score": 5}  # 4 cells + the untrained model
+    assert summary.computed == {"attribute": 4, "score": 4}  # 3 cells + the untrained model
     assert summary.reused == SMOKE_STAGES
     after = sorted_scores(copy_of_finished / STORE_NAME, summary.run_id)
     old = after[after["attribution"] != "random"].reset_index(drop=True)
     pd.testing.assert_frame_equal(old, before)
-    assert len(after[after["attribution"] == "random"]) == 5 * 8 * 3
+    assert len(after[after["attribution"] == "random"]) == 4 * 8 * 3  # 3 cells + untrained
 
 
 def test_a_corrupted_artifact_is_detected_and_recomputed(copy_of_finished: Path,
@@ -289,7 +290,7 @@ def test_quiet_cli_prints_only_the_summary(copy_of_finished: Path, system: Plugi
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert len(lines) == 3
-    assert "0 stages computed, 40 reused, 0 failed, 0 skipped" in lines[0]
+    assert "0 stages computed, 32 reused, 0 failed, 0 skipped" in lines[0]
     assert lines[1].startswith("results:") and lines[2].startswith("leaderboard:")
 
 

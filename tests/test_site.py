@@ -18,8 +18,10 @@ from test_html_report import CHROMIUM_FLAGS, chromium
 from test_leaderboard import make_results
 
 from xecgbench.report.board import RunResults
-from xecgbench.report.pages.site import render_board, stale_site, write_site
+from xecgbench.report.pages.site import ranking_table, render_board, stale_site, write_site
 from xecgbench.report.pages.site_ranking import (
+    BUILT_IN,
+    Entry,
     board_entries,
     branch_ranking,
     merge,
@@ -104,7 +106,7 @@ def test_the_page_labels_submitted_rows_and_sorts(board) -> None:
     assert render_board(board / "fake-board") == (page, figures)  # deterministic
 
 
-def test_untrained_rows_rank_by_alignment_above_the_untrained_model() -> None:
+def test_a_method_not_above_its_untrained_model_is_listed_unranked() -> None:
     results = make_results()
     scores = results.scores
     trained = scores[(scores["metric"] == "relevance_mass_accuracy")
@@ -113,13 +115,35 @@ def test_untrained_rows_rank_by_alignment_above_the_untrained_model() -> None:
     # dtd's untrained model scores as high as its trained one: nothing learnt above it
     untrained.loc[untrained["attribution"] == "random", "value"] -= 0.15
     ranking = branch_ranking(dataclasses.replace(results, untrained=untrained), "rhythm")
-    assert set(ranking["ranked_by"]) == {"above untrained"}
     above = dict(zip(ranking["attribution"],
                      (v["mean"] for v in ranking["above untrained"]), strict=True))
     assert above["random"] == pytest.approx(0.15, abs=0.02)
-    assert list(ranking["attribution"]) == ["random", "dtd"]
-    # the untrained rows never become a method of their own
+    rows = ranking[["attribution", "rank", "gates"]].to_numpy().tolist()
+    assert rows[0] == ["random", 1, "passes (amplitude, chance: not in this run)"]
+    assert rows[1][:2] == ["dtd", 0]
+    assert rows[1][2] in ("not above untrained", "not clearly above untrained")
+    # the untrained rows never become a method of their own; the unranked row has no Δ vs top
     assert len(ranking) == 2
+    assert "vs top" not in ranking or not isinstance(ranking["vs top"].iloc[1], dict)
+
+
+def test_ranked_methods_are_ordered_by_alignment_and_gated_by_amplitude() -> None:
+    """The site ranks by the same rule as the board's method table."""
+    results = make_results(attributions=("dtd", "saliency", "amplitude"))
+    scores = results.scores.copy()
+    rhythm = (scores["branch"] == "rhythm") & (scores["metric"] == "relevance_mass_accuracy")
+    for method, shift in (("dtd", 0.4), ("saliency", -0.05), ("amplitude", 0.0)):
+        scores.loc[rhythm & (scores["attribution"] == method), "value"] += shift
+    attributions = {"amplitude": {"name": "amplitude", "family": "control"}}
+    results = dataclasses.replace(results, scores=scores, attributions=attributions)
+    ranking = branch_ranking(results, "rhythm")
+    rows = ranking[["attribution", "rank", "role", "gates"]].to_numpy().tolist()
+    assert rows == [["dtd", 1, "", "passes (untrained, chance: not in this run)"],
+                    ["saliency", 0, "", "not above amplitude"],
+                    ["amplitude", 0, "control", ""]]
+    owner = {m: Entry("b", BUILT_IN, results, Path("b")) for m in ranking["attribution"]}
+    html = ranking_table(ranking, results, owner)
+    assert "<td>not above amplitude</td>" in html and ">unranked</td>" in html
 
 
 def test_controls_and_mask_informed_methods_are_listed_unranked() -> None:
@@ -133,10 +157,10 @@ def test_controls_and_mask_informed_methods_are_listed_unranked() -> None:
     assert "vs top" not in ranking or not isinstance(ranking["vs top"].iloc[1], dict)
 
 
-def test_committed_site_pages_rank_above_the_untrained_model() -> None:
-    """Every committed board that holds untrained-model rows is ranked above them."""
+def test_committed_site_pages_rank_with_the_gates() -> None:
+    """Every committed board page ranks by the gated rule."""
     for page in (REPO / "docs" / "leaderboards").glob("synthetic-*.md"):
-        assert "Ranked by the score above the untrained model" in page.read_text(), page
+        assert "among the methods that pass every ranking gate" in page.read_text(), page
 
 
 def test_site_command_writes_pages_and_reports_bad_submissions(board, tmp_path) -> None:

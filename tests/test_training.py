@@ -83,3 +83,17 @@ def test_branches_are_fine_tuned_independently() -> None:
         fine_tune(model, _data(), [FineTuneStage(0, 3)], BUDGET, seed=0)
     for name, value in first.branches["morphology"].state_dict().items():
         assert torch.equal(value, second.branches["morphology"].state_dict()[name]), name
+
+
+def test_only_the_pretrained_branches_keep_blocks_frozen() -> None:
+    """A branch no strategy pre-trained trains whole: frozen, it would keep random weights."""
+    model = _model()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fine_tune(model, _data(), [FineTuneStage(2, 2)], BUDGET, seed=0,
+              frozen_branches=("morphology",))
+    after = model.state_dict()
+    first_block = [n for n in before if "blocks.block1." in n]
+    kept = [n for n in first_block if torch.equal(before[n], after[n])]
+    assert kept and all(n.startswith("branches.morphology.") for n in kept)
+    assert any(n.startswith("branches.rhythm.") and not torch.equal(before[n], after[n])
+               for n in first_block)

@@ -56,7 +56,7 @@ def test_a_changed_committed_score_fails_and_is_listed(tmp_path: Path) -> None:
     (copy / "run.json").write_bytes((COMMITTED / "run.json").read_bytes())
     record, scores = read_board(COMMITTED)
     suite = Suite.model_validate(record.run.config)
-    cell = draw_cells(suite, 1, 0)[0]
+    cell = draw_cells(suite, load_plugins(), 1, 0)[0]
     row = scores.index[(scores["seed"] == cell.seed)
                        & (scores["pretraining"] == cell.pretraining.display)
                        & (scores["freezing"] == cell.freezing.display)
@@ -144,19 +144,36 @@ def test_one_cell_suite_keeps_the_full_grids_stage_keys() -> None:
     system = load_plugins()
     suite = load_suite("quick")
     full = {p.task.key for p in plan(suite, system)}
-    for cell in draw_cells(suite, 3, 7):
+    for cell in draw_cells(suite, system, 3, 7):
         assert {p.task.key for p in plan(cell_suite(suite, cell), system)} <= full
 
 
 def test_draw_is_seeded_and_distinct() -> None:
-    suite = load_suite("quick")
-    first = draw_cells(suite, 4, 3)
+    suite, system = load_suite("quick"), load_plugins()
+    first = draw_cells(suite, system, 4, 3)
     labels = [(c.seed, c.pretraining.display, c.freezing.display) for c in first]
-    assert first == draw_cells(suite, 4, 3) and len(set(labels)) == 4
-    assert first != draw_cells(suite, 4, 4)
+    assert first == draw_cells(suite, system, 4, 3) and len(set(labels)) == 4
+    assert first != draw_cells(suite, system, 4, 4)
 
 
 @pytest.mark.parametrize("n", [0, -1])
 def test_zero_cells_is_a_user_error(n: int) -> None:
     result = _cli("leaderboard", "verify", str(COMMITTED), "--cells", str(n))
     assert result.returncode == 2 and "--cells" in result.stderr
+
+
+def test_the_from_scratch_strategy_is_never_run_with_frozen_random_blocks() -> None:
+    """``none`` × ``freeze_first_k`` would keep random weights frozen: not a cell unless the
+    suite asks for ``random_features`` (a labelled contrast, never the baseline)."""
+    from xecgbench.run.plan import cells
+
+    system = load_plugins()
+    suite = load_suite("quick")
+    grid = {(c.pretraining.name, c.freezing.display) for c in cells(suite, system)}
+    assert ("none", "none") in grid
+    assert not any(p == "none" and f != "none" for p, f in grid)
+    assert ("p_wave_detection", "freeze_first_k(k=2)") in grid
+    both = suite.model_copy(update={"random_features": True})
+    assert ("none", "freeze_first_k(k=2)") in {
+        (c.pretraining.name, c.freezing.display) for c in cells(both, system)}
+    assert both.config_hash() != suite.config_hash()

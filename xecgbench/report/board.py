@@ -72,6 +72,18 @@ class RunResults:
         """The pretraining label that pre-trains no branch (the reference for every ratio)."""
         return next((label for label, s in self.strategies.items() if not s["branches"]), None)
 
+    @property
+    def unfrozen_schedule(self) -> str | None:
+        """The freezing label that freezes nothing (depth 0): with the baseline strategy, the
+        from-scratch reference of every comparison (the original xECGArch). A from-scratch
+        model with frozen blocks keeps random weights frozen, so it is never a reference.
+        Runs recorded before depths were: the suite's first schedule (every bundled suite
+        lists the unfrozen one first)."""
+        if self.schedules:
+            return next((label for label, s in self.schedules.items() if s.get("depth") == 0),
+                        None)
+        return next((display_label(s) for s in self.config.get("freezing", ())), None)
+
     def report_direction(self, key: str) -> bool | None:
         """Direction of a pretraining report key, as its strategy declared it."""
         for strategy in self.strategies.values():

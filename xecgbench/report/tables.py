@@ -27,10 +27,14 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.report.answer_text.headline import headline_tables
-from xecgbench.report.answer_text.primary_answer import answer_paragraph, primary_table
+from xecgbench.report.answer_text.primary_answer import (
+    answer_paragraph,
+    per_method_table,
+    primary_table,
+)
 from xecgbench.report.board import CELL, Column, Leaderboard, RunResults, Table, suite_order
 from xecgbench.report.stats.inference import summarise
-from xecgbench.report.stats.primary_tests import primary_results
+from xecgbench.report.stats.primary_tests import per_method_results, primary_results
 from xecgbench.report.table_builders.alignment import alignment_tables
 from xecgbench.report.table_builders.detail_tables import (
     interval_table,
@@ -44,7 +48,11 @@ from xecgbench.report.table_builders.identical_models import (
     without_duplicates,
 )
 from xecgbench.report.table_builders.interval_anova import interval_anova_table
-from xecgbench.report.table_builders.operating_points import operating_point_table, operating_points
+from xecgbench.report.table_builders.operating_points import (
+    operating_point_table,
+    operating_points,
+    record_probabilities,
+)
 
 
 def _datasets(results: RunResults) -> str:
@@ -145,8 +153,11 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
     primary = primary_results(results)
     operating = (operating_points(results.probabilities)
                  if results.probabilities is not None else None)
+    by_record = (record_probabilities(results.probabilities)
+                 if results.probabilities is not None else None)
     tables = [
         primary_table(primary),
+        per_method_table(per_method_results(results, primary)),
         *headline_tables(results, order, operating, detail),
         flagged,
         *alignment_tables(detail, explained, summary, accuracy, order),
@@ -154,6 +165,8 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         interval_anova_table(detail, explained, order),
         quality_table(detail, summary, order),
         operating_point_table(operating, order),
+        operating_point_table(None if by_record is None else operating_points(by_record), order,
+                              per_record=True),
         pretraining_table(results, order),
         failed_table(results.failures),
     ]

@@ -159,6 +159,25 @@ class PrimaryTest(_Frozen):
     methods: tuple[str, ...] = ()
     alpha: float = Field(0.05, gt=0, lt=1)
     model: Literal["seed_log_ratio"] = "seed_log_ratio"
+    #: Regions where the claim predicts no gain, as ``region`` (the test's metric) or
+    #: ``metric:region``; empty: :data:`DEFAULT_CONTROLS` of the target. "Onto the target"
+    #: needs the target's gain above every control's gain that the run scored.
+    controls: tuple[str, ...] = ()
+    #: Practical equivalence on the log-ratio scale: an interval inside ±margin concludes
+    #: "no effect" (0.05 ≈ ×0.95 – ×1.05), where a wider one says only "no evidence".
+    margin: float = Field(0.05, ge=0, lt=1)
+    #: ``secondary``: reported beside the primary tests, labelled, never the answer.
+    role: Literal["primary", "secondary"] = "primary"
+
+
+#: Per target region, the controls a claim about it predicts no gain on: the same statistic
+#: on AF windows (``atrial_interval``: the P mask's template where no P wave exists) and the
+#: size-normalised relevance density of the beat intervals without the target
+#: (``interval_profile``: TP, the segment without a wave; QRS; the T wave).
+DEFAULT_CONTROLS: dict[str, tuple[str, ...]] = {
+    "p_wave": ("atrial_interval", "interval_profile:TP", "interval_profile:QRS"),
+    "r_peak": ("interval_profile:T", "interval_profile:TP"),
+}
 
 
 def _one_of(field: str, value: str, specs: Sequence[ComponentSpec]) -> str | None:
@@ -218,6 +237,9 @@ class Suite(_Frozen):
     primary_metric: str
     #: Pre-registered primary tests (the study's claims), stored with the run before it starts.
     primary_tests: tuple[PrimaryTest, ...] = ()
+    #: Also run the from-scratch strategy with frozen blocks (random weights kept frozen):
+    #: a "random features" contrast, labelled, never a baseline. Off: those cells are not run.
+    random_features: bool = False
     #: Where models, attributions and batched metrics run (``--device``); not in any key.
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
@@ -253,7 +275,17 @@ class Suite(_Frozen):
         """A short content hash of the resolved config (the device is not part of it; no
         primary tests hash as before they existed, so older runs keep their hash)."""
         exclude = {"device"} | (set() if self.primary_tests else {"primary_tests"})
-        return content_hash(self.model_dump(mode="json", exclude=exclude))[:12]
+        exclude |= set() if self.random_features else {"random_features"}
+        config = self.model_dump(mode="json", exclude=exclude)
+        for test in config.get("primary_tests", ()):  # fields added later hash only when set
+            for name, default in _LATER_TEST_DEFAULTS.items():
+                if test.get(name) == default:
+                    del test[name]
+        return content_hash(config)[:12]
+
+
+#: Primary-test fields added after hashes existed, at the value older runs behave as.
+_LATER_TEST_DEFAULTS: dict[str, Any] = {"controls": [], "margin": 0.05, "role": "primary"}
 
 
 def content_hash(value: Any) -> str:

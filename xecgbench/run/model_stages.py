@@ -47,7 +47,11 @@ def run_finetune(context: StageContext, task: StageTask) -> StageOutcome:
     n_blocks = min(len(branch.blocks) for branch in model.branches.values())
     budget = context.suite.training
     stages = schedule.stages(n_blocks, budget.epochs)
-    histories = fine_tune(model, train, stages, budget, task.seed)
+    # Blocks stay frozen only where pretraining put weights worth keeping; a strategy that
+    # pre-trains nothing runs frozen only as the suite's labelled ``random_features``.
+    pretrained = context.component("pretraining", task.specs["pretraining"]).branches
+    histories = fine_tune(model, train, stages, budget, task.seed,
+                          frozen_branches=pretrained or None)
     artifact, checksum = context.cache.save_state("finetune", task.key, model.state_dict())
     report = {
         "stages": [[s.frozen_blocks, s.epochs] for s in stages],

@@ -150,12 +150,26 @@ class StageKeys:
         )
 
 
-def cells(suite: Suite) -> Iterator[Cell]:
-    """Every seed × pretraining × freezing of the suite, in suite order."""
+def freezes_random_weights(system: PluginSystem, pretraining: ComponentSpec,
+                           freezing: ComponentSpec) -> bool:
+    """Whether the cell keeps randomly initialised blocks frozen: a strategy that pre-trains
+    no branch under a schedule that freezes any block (a fixed depth above 0, or none fixed:
+    ``iterative`` and ``gradual_unfreeze`` freeze blocks in turn)."""
+    if system.registry["pretraining"].get(pretraining.name).branches:
+        return False
+    schedule = system.registry["freezing"].get(freezing.name)(**freezing.params)
+    return getattr(schedule, "depth", None) != 0
+
+
+def cells(suite: Suite, system: PluginSystem) -> Iterator[Cell]:
+    """Every seed × pretraining × freezing of the suite, in suite order; from-scratch cells
+    with frozen blocks only when the suite asks for ``random_features`` (they would freeze
+    random weights: the from-scratch baseline is the model trained with nothing frozen)."""
     for seed, pretraining, freezing in itertools.product(
         suite.seeds, suite.pretraining, suite.freezing
     ):
-        yield Cell(seed, pretraining, freezing)
+        if suite.random_features or not freezes_random_weights(system, pretraining, freezing):
+            yield Cell(seed, pretraining, freezing)
 
 
 def _cell_tasks(suite: Suite, keys: StageKeys, cell: Cell, accuracy: list[ComponentSpec],
@@ -229,7 +243,7 @@ def plan(suite: Suite, system: PluginSystem) -> list[PlannedTask]:
         tasks.append(PlannedTask(
             StageTask("pretrain", keys.pretrain(seed, pretraining), seed, specs, labels), {}
         ))
-    for cell in cells(suite):
+    for cell in cells(suite, system):
         tasks.extend(_cell_tasks(suite, keys, cell, accuracy, explanation))
     if suite.explain.untrained_baseline:
         for seed in suite.seeds:

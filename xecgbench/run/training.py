@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,7 +209,7 @@ def validation_split(data: ECGSet, budget: TrainingBudget, seed: int
 
 
 #: Bump when the fine-tuning procedure changes, so cached fine-tuned models are not reused.
-FINE_TUNING_VERSION = "2"  # crops: one window per record trains as before
+FINE_TUNING_VERSION = "3"  # 3: blocks frozen only on the branches the strategy pre-trained
 
 
 def fine_tune(
@@ -218,8 +218,12 @@ def fine_tune(
     stages: Sequence[FineTuneStage],
     budget: TrainingBudget,
     seed: int,
+    frozen_branches: Collection[str] | None = None,
 ) -> dict[str, list[FitHistory]]:
     """Fine-tune each branch on binary AF, stage by stage, each stage freezing its blocks.
+
+    Only ``frozen_branches`` (default: every branch) keep blocks frozen: freezing a branch
+    no strategy pre-trained would keep its random initial weights, so the others train whole.
 
     The branches are independent CNNs (as in xECGArch), so each is trained and early-stopped on
     its own validation loss with the same data order; stopping them jointly would make one
@@ -241,7 +245,7 @@ def fine_tune(
         weights = weights.sqrt() if budget.class_weight == "sqrt" else torch.ones_like(weights)
     criterion = nn.CrossEntropyLoss(weight=weights.to(device))
 
-    def fit_branch(branch: nn.Module) -> list[FitHistory]:
+    def fit_branch(name: str, branch: nn.Module) -> list[FitHistory]:
         generator = seed_everything(seed)  # the same data order for every branch
 
         def loss_on(index: np.ndarray) -> torch.Tensor:
@@ -252,7 +256,8 @@ def fine_tune(
 
         histories = []
         for stage in stages:
-            freeze_first_blocks(model, stage.frozen_blocks)
+            frozen = frozen_branches is None or name in frozen_branches
+            freeze_first_blocks(model, stage.frozen_blocks if frozen else 0)
             histories.append(
                 fit(
                     [branch],
@@ -267,7 +272,7 @@ def fine_tune(
             )
         return histories
 
-    histories = {name: fit_branch(branch) for name, branch in model.branches.items()}
+    histories = {name: fit_branch(name, branch) for name, branch in model.branches.items()}
     freeze_first_blocks(model, 0)
     model.eval()
     return histories

@@ -7,8 +7,9 @@
     both), Benjamini–Hochberg over the distinct cells, and a verdict that calls an effect robust
     only when every seed agrees in sign.
 (b) Which attribution method localises the clinical target best? Per branch, each method's
-    primary metric above its untrained-model null, beside chance and the controls, ranked
-    with paired seed-level tests (:mod:`xecgbench.report.answer_text.method_answer`).
+    primary metric beside its untrained-model null, chance and the controls; ranked only above
+    all three gates (untrained, ``amplitude``, chance), by score, with paired seed-level tests
+    (:mod:`xecgbench.report.answer_text.method_answer`).
 (c) Does it cost accuracy? Per configuration, the ensemble's and each branch's balanced
     accuracy against the trivial majority-class predictor (built in
     :mod:`~xecgbench.report.answer_text.accuracy_answer`).
@@ -103,7 +104,7 @@ def effect_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
             pretraining, freezing, attribution = representative
             if pretraining == baseline or any(m[0] == baseline for m in members):
                 continue  # the baseline itself, or cells that are the baseline's model
-            reference = cells.get((baseline, freezing, attribution))
+            reference = cells.get((baseline, results.unfrozen_schedule, attribution))
             if reference is None:
                 continue
             effect = ratio(cells[representative], reference)
@@ -135,7 +136,9 @@ def effect_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
         caption=(
             f"Exploratory, cell by cell (the pre-registered tests above are the answer): "
             f"`{primary}` on each branch's target region with each pretraining strategy, "
-            f"relative to `{baseline}` (pre-trains nothing) with the same freezing and method: "
+            f"relative to `{baseline}` (pre-trains nothing) trained with nothing frozen "
+            f"(`{results.unfrozen_schedule}`; a from-scratch model with frozen blocks keeps "
+            "random weights frozen, so it is never the reference), same method: "
             "geometric mean over seeds of the per-seed ratio of means over the same explained "
             "windows, with a 95 % t-interval and a t-test over seeds (seeds are the "
             "replicates; windows are held fixed in both). p is Benjamini–Hochberg-adjusted "

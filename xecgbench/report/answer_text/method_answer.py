@@ -1,21 +1,26 @@
 """The answer's section (b): which attribution method localises the clinical target, above
-what an untrained model and the controls reach?
+what an untrained model, the amplitude control and chance reach?
 
 Per branch, each method's primary metric on the branch's target region (averaged over every
 pretraining × freezing configuration) beside its untrained-model score, chance, and the
-trained score **above the untrained model** (per window trained − untrained on the same
-windows; two-way bootstrap interval; seed-level t-test). Plain methods are ranked by that
-quantity; controls (``random``, ``amplitude``) and mask-informed methods are shown apart,
-each against its own null. A "best method" is claimed only where the top method beats every
-other ranked method in a paired seed-level test (per seed, the difference of the two
-methods' above-untrained means on the same windows; t-test over seeds; Holm over the
-comparisons of the branch). On AF windows the morphology target is reported as its own
-labelled measure (see :mod:`xecgbench.report.table_builders.nulls`).
+trained score above the untrained model, above the ``amplitude`` control and above chance
+(each per window trained − reference on the same windows; two-way bootstrap interval;
+seed-level t-test). A plain method is ranked only when it passes all three gates
+(:mod:`xecgbench.report.table_builders.ranking_gates`); ranked methods are ordered by their
+score, the others listed unranked with the gates they fail. Controls (``random``,
+``amplitude``) and mask-informed methods are shown apart, each against its own null. A "best
+method" is claimed only where the top method beats every other ranked method in a paired
+seed-level test (per seed, the difference of the two methods' means on the same windows;
+t-test over seeds; Holm over the comparisons of the branch). Coverage is the share of the
+method's seed × window × configuration scores that are defined. On AF windows the morphology
+target is reported as its own labelled measure (see
+:mod:`xecgbench.report.table_builders.nulls`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +29,7 @@ import pandas as pd
 from xecgbench.report.board import BRANCH_ORDER, Column, RunResults, Table
 from xecgbench.report.stats.corrections import holm
 from xecgbench.report.stats.inference import Grid, TwoWayBootstrap, difference, estimate, grids
+from xecgbench.report.table_builders import ranking_gates
 from xecgbench.report.table_builders.nulls import (
     MASK_INFORMED,
     af_regions,
@@ -38,6 +44,8 @@ from xecgbench.run.stage_types import TRAINED, UNTRAINED
 ALPHA = 0.05
 CLASS_NAMES = {1: "AF", 0: "non-AF"}
 KEYS = ("model_state", "pretraining", "freezing", "attribution")
+#: Row order within a branch: ranked, unranked (a gate failed), mask-informed, controls.
+RANKED, UNRANKED, APART, CONTROLS = range(4)
 
 
 def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
@@ -48,20 +56,44 @@ def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
         return Grid(np.where(defined, stack, 0.0).sum(axis=0) / defined.sum(axis=0))
 
 
+def defined_share(grid_list: Sequence[Grid]) -> float:
+    """Share of defined scores over every configuration's seed × window cells.
+
+    Not the mean grid's coverage: that mean is defined wherever *any* configuration is, so it
+    read 100 % for a method with 2.1 % undefined scores (rhythm ``grad_cam`` on
+    ``cinc2017-paper``).
+    """
+    size = sum(g.values.size for g in grid_list)
+    return float(sum(g.defined.sum() for g in grid_list) / size) if size else float("nan")
+
+
+@dataclass(frozen=True)
+class MethodGrids:
+    """Per method, the trained grid (mean over configurations), the untrained grid and the
+    share of defined trained scores, on one seed × window axis shared by all."""
+
+    trained: dict[str, Grid]
+    untrained: dict[str, Grid]
+    coverage: dict[str, float]
+    seeds: list
+    records: list
+
+
 def method_grids(results: RunResults, branch: str, region: str, column: str = "value"
-                 ) -> tuple[dict[str, Grid], dict[str, Grid], list, list]:
-    """Per method, the trained grid (mean over configurations) and the untrained grid, on one
-    seed × window axis shared by both, of ``column`` (``value`` or ``chance``)."""
+                 ) -> MethodGrids:
+    """:class:`MethodGrids` of ``column`` (``value`` or ``chance``) on ``branch`` and
+    ``region``."""
     primary = results.config["primary_metric"]
     frames = [primary_rows(results.scores, primary, branch, region).assign(model_state=TRAINED),
               primary_rows(results.untrained, primary, branch, region)
               .assign(model_state=UNTRAINED)]
     frames = [f for f in frames if not f.empty]
+    empty = MethodGrids({}, {}, {}, [], [])
     if not frames:
-        return {}, {}, [], []
+        return empty
     frame = pd.concat(frames, ignore_index=True)
     if column not in frame or frame[column].isna().all():
-        return {}, {}, [], []
+        return empty
     frame = frame.assign(value=frame[column])
     cells, seeds, records = grids(frame, KEYS)
     trained: dict[str, list[Grid]] = {}
@@ -71,8 +103,9 @@ def method_grids(results: RunResults, branch: str, region: str, column: str = "v
             untrained[key[3]] = grid
         else:
             trained.setdefault(key[3], []).append(grid)
-    return ({m: _mean_grid(g) for m, g in trained.items()},
-            {m: g for m, g in untrained.items() if m in trained}, seeds, records)
+    return MethodGrids({m: _mean_grid(g) for m, g in trained.items()},
+                       {m: g for m, g in untrained.items() if m in trained},
+                       {m: defined_share(g) for m, g in trained.items()}, seeds, records)
 
 
 def _stat(record: Mapping[str, Any], metric: str, result: Any) -> dict[str, Any]:
@@ -117,100 +150,140 @@ def _af_measure(results: RunResults, branch: str, region: str) -> list[dict[str,
     af_region = af_regions(results.config).get(region)
     if af_region is None:
         return []
-    trained, untrained, seeds, records = method_grids(results, branch, af_region)
-    if not trained:
+    found = method_grids(results, branch, af_region)
+    if not found.trained:
         return []
-    bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
+    bootstrap = TwoWayBootstrap.draw(len(found.seeds), len(found.records))
     out = []
-    for method, grid in trained.items():
+    for method, grid in found.trained.items():
         record = {"branch": branch, "attribution": method, "region": ""}
         out.append(_stat(record, f"{af_region} (AF)", estimate(grid, bootstrap)))
-        if method in untrained:
+        if method in found.untrained:
             out.append(_stat(record, f"{af_region} (AF) untrained",
-                             estimate(untrained[method], bootstrap)))
+                             estimate(found.untrained[method], bootstrap)))
     return out
+
+
+#: The value rows holding each gate's difference.
+GATE_METRICS = {ranking_gates.UNTRAINED: "above untrained",
+                ranking_gates.AMPLITUDE: "above amplitude",
+                ranking_gates.CHANCE: "above chance"}
 
 
 def _branch_rows(results: RunResults, branch: str, region: str, up: bool
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     primary = results.config["primary_metric"]
-    trained, untrained, seeds, records = method_grids(results, branch, region)
+    found = method_grids(results, branch, region)
+    trained, untrained = found.trained, found.untrained
     if not trained:
         return [], []
-    chance, _, _, _ = method_grids(results, branch, region, "chance")
-    bootstrap = TwoWayBootstrap.draw(len(seeds), len(records))
-    labels = _window_labels(results, branch, region, records)
+    chance = method_grids(results, branch, region, "chance").trained
+    chance = {m: g for m, g in chance.items() if np.isfinite(g.values).any()}
+    amplitude = ranking_gates.amplitude_method(results, list(trained))
+    bootstrap = TwoWayBootstrap.draw(len(found.seeds), len(found.records))
+    labels = _window_labels(results, branch, region, found.records)
     rows, values = [], []
     above: dict[str, Grid] = {}
     for method, grid in trained.items():
         record = {"branch": branch, "attribution": method, "region": ""}
         result = estimate(grid, bootstrap)
-        values.append({**_stat(record, primary, result), "coverage": result.coverage})
+        coverage = found.coverage[method]
+        values.append({**_stat(record, primary, result), "coverage": coverage})
         row = {"branch": branch, "attribution": method, "role": role(results, method) or "—",
-               "coverage": f"{result.coverage:.0%}"}
+               "coverage": _percent_down(coverage), "gates": "—"}
         reference = untrained.get(method)
         if reference is not None:
             values.append(_stat(record, "untrained", estimate(reference, bootstrap)))
-            effect = difference(grid, reference, bootstrap)
-            values.append(_effect(record, "above untrained", effect, effect.p_value))
-            row["vs untrained"] = untrained_status(effect.value, effect.low, effect.p_value)
-        else:
-            row["vs untrained"] = "no untrained baseline"
-        if method in chance and np.isfinite(chance[method].values).any():
+        if method in chance:
             values.append({**record, "metric": "chance", "mean": chance[method].mean()})
+        # plain methods face every gate; controls and mask-informed methods only their null
+        against = ranking_gates.references(
+            method, untrained, trained[amplitude] if amplitude else None, chance)
+        if row["role"] != "—":
+            against = {k: v for k, v in against.items() if k == ranking_gates.UNTRAINED}
+        effects, failed = ranking_gates.gates(grid, against, bootstrap, up)
+        for gate, effect in effects.items():
+            values.append(_effect(record, GATE_METRICS[gate], effect, effect.p_value))
+        untrained_effect = effects.get(ranking_gates.UNTRAINED)
+        row["vs untrained"] = ("no untrained baseline" if untrained_effect is None
+                               else untrained_status(untrained_effect, up))
+        if row["role"] == "—":
+            row["gates"] = ranking_gates.gate_text(failed, list(against))
+            row["_failed"] = bool(failed)
         values += _by_class(results, record, grid, labels)
         above[method] = minus(grid, reference)
         rows.append(row)
-    _rank(rows, values, above, bootstrap, up, bool(untrained))
+    _rank(rows, values, trained, above, bootstrap, up)
     values += _af_measure(results, branch, region)
     return rows, values
 
 
-def _rank(rows: list[dict[str, Any]], values: list[dict[str, Any]], above: dict[str, Grid],
-          bootstrap: TwoWayBootstrap, up: bool, has_untrained: bool) -> None:
-    """Rank plain methods by the score above untrained; test the top one against each other.
+def _percent_down(share: float) -> str:
+    """``97.9%``, rounded down: a method with any undefined score never reads 100 %."""
+    return f"{np.floor(share * 1000) / 10:.1f}%"
 
-    Mask-informed methods get their own rank order (against their own null), controls none.
-    """
+
+def _by_score(grids_by_method: Mapping[str, Grid], up: bool
+              ) -> Callable[[Mapping[str, Any]], tuple[bool, float]]:
+    """Sort key: best mean first in the metric's direction, undefined means last."""
     sign = 1.0 if up else -1.0
-    for group in ("—", MASK_INFORMED):
-        members = [r for r in rows if r["role"] == group]
-        means = {r["attribution"]: above[r["attribution"]].mean() for r in members}
-        members.sort(key=lambda r: (not np.isfinite(means[r["attribution"]]),
-                                    -sign * np.nan_to_num(means[r["attribution"]])))
+
+    def key(row: Mapping[str, Any]) -> tuple[bool, float]:
+        mean = grids_by_method[row["attribution"]].mean()
+        return (not np.isfinite(mean), -sign * np.nan_to_num(mean))
+    return key
+
+
+def _rank(rows: list[dict[str, Any]], values: list[dict[str, Any]],
+          scores: dict[str, Grid], above: dict[str, Grid], bootstrap: TwoWayBootstrap,
+          up: bool) -> None:
+    """Rank the plain methods that pass every gate by their score and test the top one
+    against each other ranked method; list the rest unranked.
+
+    Mask-informed methods get their own order (by the score above their own null), controls
+    none.
+    """
+    plain = [r for r in rows if r["role"] == "—"]
+    failed = {r["attribution"] for r in plain if r.pop("_failed")}
+    ranked = sorted([r for r in plain if r["attribution"] not in failed],
+                    key=_by_score(scores, up))
+    unranked = sorted([r for r in plain if r["attribution"] in failed],
+                      key=_by_score(scores, up))
+    informed = sorted([r for r in rows if r["role"] == MASK_INFORMED],
+                      key=_by_score(above, up))
+    for group, members in ((RANKED, ranked), (UNRANKED, unranked), (APART, informed)):
         for i, row in enumerate(members):
-            row["_order"] = (0 if group == "—" else 1, i)
-            row["rank"] = i + 1 if group == "—" else np.nan
-            row["best"] = "—" if group == "—" else f"ranked apart: {group} #{i + 1}"
-        if group != "—" or len(members) < 2:
-            if members and group == "—":
-                members[0]["best"] = "only ranked method"
-            continue
-        top = members[0]["attribution"]
-        tests = [difference(above[top], above[r["attribution"]], bootstrap)
-                 for r in members[1:]]
-        adjusted = holm(np.array([t.p_value for t in tests]))
-        quantity = "score above untrained" if has_untrained else "raw score"
-        for row, test, p in zip(members[1:], tests, adjusted, strict=True):
-            values.append(_effect({"branch": row["branch"], "attribution": row["attribution"],
-                                   "region": ""}, "top − this", test, p))
-            row["best"] = "below top" if np.isfinite(p) and p < ALPHA else "tied with top"
-        clear = all(r["best"] == "below top" for r in members[1:])
-        members[0]["best"] = (f"best (by {quantity}; beats every other, Holm p < {ALPHA})"
-                              if clear else "top, not separable from every other")
+            row["_order"] = (group, i)
+            row["rank"] = i + 1 if group == RANKED else np.nan
+            row["best"] = f"ranked apart: {MASK_INFORMED} #{i + 1}" if group == APART else "—"
+    if len(ranked) == 1:
+        ranked[0]["best"] = "only ranked method"
+    if len(ranked) < 2:
+        return
+    top = ranked[0]["attribution"]
+    tests = [difference(scores[top], scores[r["attribution"]], bootstrap) for r in ranked[1:]]
+    adjusted = holm(np.array([t.p_value for t in tests]))
+    for row, test, p in zip(ranked[1:], tests, adjusted, strict=True):
+        values.append(_effect({"branch": row["branch"], "attribution": row["attribution"],
+                               "region": ""}, "top − this", test, p))
+        row["best"] = "below top" if np.isfinite(p) and p < ALPHA else "tied with top"
+    clear = all(r["best"] == "below top" for r in ranked[1:])
+    ranked[0]["best"] = (f"best (by score; beats every other ranked method, Holm p < {ALPHA})"
+                         if clear else "top, not separable from every other")
 
 
 def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> Table | None:
-    """(b): methods ranked by their score above the untrained model, per branch."""
+    """(b): per branch, the methods that pass every gate ranked by their score, then the rest."""
     primary = results.config["primary_metric"]
     up = results.direction(primary) is not False
+    word = ranking_gates.side(up)
     rows: list[dict[str, Any]] = []
     values: list[dict[str, Any]] = []
     for branch in BRANCH_ORDER:
         region = primary_region(results, branch)
         if region is not None:
             mine, numbers = _branch_rows(results, branch, region, up)
-            rows += sorted(mine, key=lambda r: r.get("_order", (2, 0)))  # controls last
+            rows += sorted(mine, key=lambda r: r.get("_order", (CONTROLS, 0)))
             values += numbers
     if not rows:
         return None
@@ -223,10 +296,14 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
     for metric, header, kind in (("untrained", "untrained model", "stat"),
                                  ("above untrained", "above untrained [95 % CI] (p)",
                                   "difference"),
-                                 ("chance", "chance", "stat")):
+                                 ("chance", "chance", "stat"),
+                                 ("above chance", "above chance [95 % CI] (p)", "difference"),
+                                 ("above amplitude", "above amplitude [95 % CI] (p)",
+                                  "difference")):
         if metric in present:
             columns.append(Column(metric, "", header, up if kind != "stat" else None, kind))
     columns += [Column("vs untrained", "", "vs untrained", None, "text"),
+                Column("gates", "", "ranking gates", None, "text"),
                 Column("role", "", "role", None, "text"),
                 Column("best", "", "best?", None, "text")]
     if "top − this" in present:
@@ -245,22 +322,28 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
             f"Each method's `{primary}` on the branch's target region, averaged over every "
             "pretraining × freezing configuration, with a two-way bootstrap 95 % interval "
             "over seeds and explained windows. Untrained model: the same method on each "
-            "seed's re-initialised model (no training), same windows. Above untrained: "
-            "trained − untrained per window, interval from the same bootstrap, p from a "
-            "t-test over seeds of the per-seed differences; a method whose trained score does "
-            "not exceed its untrained one is marked *not above untrained*. Plain methods are "
-            "ranked by the score above untrained; `best?`: the top method against each other "
-            "ranked method, per-seed paired differences of their above-untrained scores, "
-            "t-test over seeds, Holm-adjusted over the branch's comparisons. Controls "
-            "(random relevance; the signal above its median) are not ranked: a method no "
-            "better than them shows the ECG's amplitude, not what the model learnt. "
-            "Mask-informed methods build relevance from the masks they are scored on: their "
-            "natural null is about 1 / (number of interval types they spread relevance "
-            "over), not chance, so they are ranked apart against their own untrained score. "
-            "Chance: the target's share of each window. A target that exists only in sinus "
-            "rhythm (the P wave) is scored on non-AF windows only; on AF windows the same "
-            "mask marks the template interval before each QRS, reported as its own (AF) "
-            "column and never pooled."
+            "seed's re-initialised model (no training), same windows. Above untrained, above "
+            "chance, above amplitude: trained − reference per window (the untrained model; "
+            "chance, the target's share of each window; the `amplitude` control, the signal "
+            "above its median), interval from the same bootstrap, p from a t-test over seeds "
+            "of the per-seed differences. Ranking gates: a plain method is ranked only if its "
+            f"score is {word} its untrained model, {word} the `amplitude` control and {word} "
+            "chance, each with the difference's interval excluding 0 and p < 0.05; ranked "
+            "methods are ordered by their score, and the others are listed unranked (rank —) "
+            "with the gates they fail (*not clearly*: on the right side, not significantly). "
+            "A gate whose reference the run lacks is not applied, and the column says so. "
+            "`best?`: the top ranked method against each other ranked method, per-seed paired "
+            "differences of their scores, t-test over seeds, Holm-adjusted over the branch's "
+            "comparisons. Controls (random relevance; the signal above its median) are not "
+            "ranked: a method no better than them shows the ECG's amplitude, not what the "
+            "model learnt. Mask-informed methods build relevance from the masks they are "
+            "scored on: their natural null is about 1 / (number of interval types they spread "
+            "relevance over), not chance, so they are ranked apart against their own "
+            "untrained score. A target that exists only in sinus rhythm (the P wave) is "
+            "scored on non-AF windows only; on AF windows the same mask marks the template "
+            "interval before each QRS, reported as its own (AF) column and never pooled. "
+            "Coverage: the share of the method's seed × window × configuration scores that "
+            "are defined (rounded down)."
         ),
         row_keys=("branch", "attribution"),
         rows=frame[["rank", "branch", "attribution", *[c for c in frame.columns

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from xecgbench.plugins.components import ATTRIBUTION_FAMILIES
 from xecgbench.plugins.manager import PluginSystem, load_plugins
+from xecgbench.report.pages.mask_docs import mask_error_section
 
 BEGIN = "<!-- BEGIN generated: {name} (python -m xecgbench.report.pages.reference_docs) -->"
 END = "<!-- END generated: {name} -->"
@@ -73,6 +74,7 @@ GENERATED: dict[str, tuple[str, Callable[[PluginSystem], str]]] = {
     "metric directions": ("metrics.md", metric_table),
     "attribution families": ("plugin-hooks.md", family_table),
     "primary test power": ("concepts.md", power_table),
+    "mask error": ("metrics.md", mask_error_section),
 }
 
 

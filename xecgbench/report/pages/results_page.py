@@ -97,25 +97,36 @@ def _effects(table: Table) -> list[str]:
     return lines
 
 
+def _unranked(group: pd.DataFrame) -> str:
+    """The plain methods a branch leaves unranked, each with the gates it fails."""
+    failed = group[group["rank"].isna() & (group["role"] == "—")]
+    return _join(f"`{r['attribution']}` ({r.get('gates', '—')})"
+                 for r in failed.to_dict("records"))
+
+
 def _methods(table: Table) -> list[str]:
     values = table.values
+    primary = table.columns[0].metric
     lines = []
     for branch, group in table.rows.groupby("branch", sort=False):
-        top = group.iloc[0]
+        ranked = group[group["rank"].notna()]
+        if ranked.empty:
+            lines.append(f"- **{branch} branch**: no method passes the ranking gates "
+                         f"(unranked: {_unranked(group)}).")
+            continue
+        top = ranked.iloc[0]
         best = top["attribution"]
         record = values[(values["branch"] == branch) & (values["attribution"] == best)]
-        primary = next(m for m in record["metric"] if "·" not in m and m not in (
-            "chance", "above chance"))
         score = record[record["metric"] == primary].iloc[0].to_dict()
         chance = record[record["metric"] == "chance"]
         against = (f" against chance {chance['mean'].iloc[0]:.3f}" if len(chance) else "")
         untrained = record[record["metric"] == "above untrained"]
         above = (f", {format_stat(untrained.iloc[0].to_dict())} above its untrained model"
-                 f" ({top.get('vs untrained', '—')})" if len(untrained) else "")
-        verdict = top.get("best", "best")
-        lines.append(f"- **{branch} branch**: top `{best}` ({verdict}), {primary} "
-                     f"{format_stat(score)}{against}{above} "
-                     f"(ranking: {_join(group['attribution'])}).")
+                 if len(untrained) else "")
+        lines.append(f"- **{branch} branch**: top `{best}` ({top.get('best', 'best')}), "
+                     f"{primary} {format_stat(score)}{against}{above} "
+                     f"(ranked: {_join(ranked['attribution'])}; unranked: "
+                     f"{_unranked(group)}).")
     return lines
 
 
@@ -136,6 +147,14 @@ def _accuracy(table: Table) -> list[str]:
     return lines
 
 
+def _top(branch: str, group: pd.DataFrame) -> str:
+    """``rhythm `dtd` (best …)``, or that no method on the branch passes the ranking gates."""
+    ranked = group[group["rank"].notna()]
+    if ranked.empty:
+        return f"{branch}: none passes the ranking gates"
+    return f"{branch} `{ranked.iloc[0]['attribution']}` ({ranked.iloc[0].get('best', '—')})"
+
+
 def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
     """The page's first paragraph: every board's pre-registered answer, in plain words."""
     tested, untested = [], []
@@ -151,10 +170,16 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
                if t.effect is not None and not t.note and np.isfinite(t.effect.low) else "")
             for t in tests)
         methods = _table(board, "answer-methods")
-        tops = ("" if methods is None else " Top method per branch: " + ", ".join(
-            f"{g.iloc[0]['branch']} `{g.iloc[0]['attribution']}` "
-            f"({g.iloc[0].get('vs untrained', 'no untrained baseline')})"
-            for _, g in methods.rows.groupby("branch", sort=False)) + ".")
+        tops = ("" if methods is None else " Top ranked method per branch: " + ", ".join(
+            _top(branch, group) for branch, group in methods.rows.groupby("branch", sort=False))
+            + ".")
+        alone = _table(board, "answer-per-method")
+        if alone is not None:
+            tops += " Each pooled method alone (secondary): " + "; ".join(
+                f"{branch}: " + ", ".join(
+                    f"`{r['claim'].rsplit(': ', 1)[1].removesuffix(' alone')}` {r['verdict']}"
+                    for r in group.to_dict("records"))
+                for branch, group in alone.rows.groupby("branch", sort=False)) + "."
         interim = interim_seeds(results.config.get("seeds", ()),
                                 results.run.get("planned_seeds"))
         tested.append(f"- **`{directory.name}`** ({board.footer.get('dataset', 'n/a')})"
@@ -165,8 +190,12 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
         lines += ["Each board's pre-registered claims as its run declared them (the study's: "
                   "P-wave pretraining moves the morphology branch's relevance onto P waves; "
                   "RR pretraining moves the rhythm branch's relevance onto R peaks), then the "
-                  "method that ranks first on each branch, judged against the same method on "
-                  "an untrained model:", "", *tested, ""]
+                  "method that ranks first on each branch among those above their untrained "
+                  "model, the amplitude control and chance. Every claim is read against the "
+                  "from-scratch model trained with nothing frozen, and is *onto the target* "
+                  "only when the gain beats its control regions (where no gain is predicted), "
+                  "the untrained model and chance (docs/concepts.md); boards made before that "
+                  "rule (issue 28) keep their models and are re-scored so:", "", *tested, ""]
     if untested:
         lines += ["Boards whose runs declared no pre-registered test (every number on them is "
                   f"exploratory): {', '.join(untested)}.", ""]

@@ -63,7 +63,7 @@ def _columns(ranking: pd.DataFrame, results: RunResults) -> list[tuple[str, str]
     primary = results.config["primary_metric"]
     up = "↑" if results.direction(primary) is not False else "↓"
     columns = [("alignment", f"alignment [{ranking['region'].iloc[0]}] {up}")]
-    columns += [(c, f"{c} {up}") for c in ("above untrained", "above chance")
+    columns += [(c, f"{c} {up}") for c in ("above untrained", "above amplitude", "above chance")
                 if c in ranking]
     if "vs top" in ranking:
         columns.append(("vs top", "Δ vs top"))
@@ -77,15 +77,16 @@ def ranking_table(ranking: pd.DataFrame, results: RunResults, owner: Mapping[str
     """One branch's ranking as a sortable HTML table."""
     columns = _columns(ranking, results)
     uneven = ranking[["n_windows", "n_seeds"]].drop_duplicates().shape[0] > 1
-    head = ["rank", "method", "source", *(h for _, h in columns), "s / window",
+    head = ["rank", "method", "source", "ranking gates", *(h for _, h in columns), "s / window",
             *(["windows × seeds"] if uneven else [])]
     lines = ['<div class="xb-scroll"><table class="sortable"><thead><tr>'
              + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"]
     for row in ranking.to_dict("records"):
-        rank = row["rank"] or row["role"]  # controls and mask-informed methods: unranked
+        rank = row["rank"] or row["role"] or "unranked"  # a gate failed, or shown apart
         cells = [f'<td data-sort="{row["rank"] or 1000}">{_e(rank)}</td>',
                  f"<td><code>{_e(row['attribution'])}</code></td>",
-                 _source_cell(owner[row["attribution"]])]
+                 _source_cell(owner[row["attribution"]]),
+                 f"<td>{_e(row['gates'] or '—')}</td>"]
         for column, _ in columns:
             value = row.get(column)
             cells.append(_stat_cell(value if isinstance(value, dict) else None,
@@ -109,34 +110,37 @@ def _seconds(value: Any) -> str:
 def _figure(ranking: pd.DataFrame, results: RunResults, owner: Mapping[str, Entry]) -> str:
     from xecgbench.report.rendering.figures import ranking_figure, to_svg
 
-    key = ranking["ranked_by"].iloc[0]
     primary = results.config["primary_metric"]
     labels = [f"{a} ({owner[a].source})" if owner[a].submitted else str(a)
               for a in ranking["attribution"]]
-    labels = [f"{label} [{r}]" if r else label
-              for label, r in zip(labels, ranking["role"], strict=True)]
-    stats = [r if isinstance(r, dict) else {"mean": math.nan} for r in ranking[key]]
-    x_label = primary if key == "alignment" else f"{primary}: {key}"
+    labels = [f"{label} [{r or 'unranked'}]" if r or not rank else label
+              for label, r, rank in zip(labels, ranking["role"], ranking["rank"], strict=True)]
+    stats = [r if isinstance(r, dict) else {"mean": math.nan} for r in ranking["alignment"]]
     return to_svg(ranking_figure(labels, stats, [owner[a].submitted
                                                  for a in ranking["attribution"]],
-                                 x_label, None if key == "alignment" else 0.0))
+                                 primary, None))
 
 
 CAPTION = (
     "Per branch, methods ranked by their *alignment*: `{primary}` on the branch's target "
-    "region (above the "
-    "untrained model where the board has untrained-model rows), averaged over "
+    "region, averaged over "
     "every pretraining × freezing configuration of the board, mean and 95 % interval (a "
     "two-way bootstrap over seeds and explained windows; below 3 seeds the mean alone). "
     "*Above chance*: minus the score of relevance spread uniformly over the same windows; "
-    "*above untrained*: minus the same method on the untrained model of the same seed. "
-    "*Δ vs top*: the paired difference to the first row on the same seeds and windows, p from "
-    "a t-test over seeds, Holm-adjusted over the branch. Faithfulness columns are averaged the "
+    "*above untrained*: minus the same method on the untrained model of the same seed; "
+    "*above amplitude*: minus the `amplitude` control (the signal above its median). "
+    "*Ranking gates*: a method is ranked only if it is above its untrained model, the "
+    "amplitude control and chance (interval of the difference above 0, seed-level p < 0.05; "
+    "below, for a lower-is-better metric); the others are listed unranked with the gates they "
+    "fail (a gate whose reference the board lacks is not applied, and the column says so). "
+    "*Δ vs top*: a ranked method's paired difference to the first row on the same seeds and "
+    "windows, p from a t-test over seeds, Holm-adjusted over the branch. Faithfulness columns "
+    "are averaged the "
     "same way (on the windows those metrics score). *s / window*: wall time of the attribute "
     "stage (loading included) per explained window and branch, on the machine that ran it "
     "(— where the run did not record it). Controls (`random`, `amplitude`) and mask-informed "
-    "methods (they build relevance from the masks they are scored on) are listed below the "
-    "ranked methods, unranked. Click a header to sort."
+    "methods (they build relevance from the masks they are scored on) are listed last, "
+    "unranked. Click a header to sort."
 )
 
 
@@ -165,12 +169,12 @@ def render_board(directory: Path) -> tuple[str, dict[str, str]]:
             continue
         svg = f"{name}-{branch}.svg"
         figures[svg] = _figure(ranking, results, owner)
-        ranked = ("the score above the untrained model" if ranking["ranked_by"].iloc[0]
-                  == "above untrained" else "the raw score: this board has no untrained-model "
-                  "rows")
         first = ranking.iloc[0]
         lines += [f"## {branch.capitalize()} branch", "",
-                  f"Ranked by {ranked}. {first['n_windows']} explained windows × "
+                  f"Ranked by the score, among the methods that pass every ranking gate "
+                  f"({int((ranking['rank'] > 0).sum())} of "
+                  f"{int((ranking['role'] == '').sum())}). {first['n_windows']} explained "
+                  "windows × "
                   f"{first['n_seeds']} seeds per configuration"
                   + (" (rows differ: see the last column)." if len(
                       ranking[["n_windows", "n_seeds"]].drop_duplicates()) > 1 else "."), "",

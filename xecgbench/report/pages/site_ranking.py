@@ -8,10 +8,13 @@ and tested against the top method on the same seeds and windows (paired).
 
 Columns: alignment (the suite's primary metric on the branch's target region, averaged over
 configurations), above chance, above the untrained model when the board holds untrained-model
-rows, the paired difference to the top method with its seed-level p (Holm-adjusted per branch),
-faithfulness metrics, and the attribution cost per explained window. Controls (``random``,
-``amplitude``) and mask-informed methods (built from the masks they are scored on) are listed
-below the ranked methods, unranked, as in the board's own method table.
+rows, above the ``amplitude`` control, the paired difference to the top method with its
+seed-level p (Holm-adjusted per branch), faithfulness metrics, and the attribution cost per
+explained window. As in the board's own method table, a method is ranked only if it passes
+every gate (:mod:`~xecgbench.report.table_builders.ranking_gates`: above its untrained model,
+the amplitude control and chance), ranked methods ordered by alignment; the others are listed
+below them, unranked, with the gates they fail, then the controls (``random``, ``amplitude``)
+and mask-informed methods (built from the masks they are scored on).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from xecgbench.report.stats.inference import (
     estimate,
     grids,
 )
+from xecgbench.report.table_builders import ranking_gates
 from xecgbench.report.table_builders.nulls import primary_rows, role
 from xecgbench.report.tables import without_flagged
 
@@ -184,10 +188,17 @@ def _faithfulness(results: RunResults, branch: str) -> dict[str, dict[str, dict[
     return out
 
 
+#: The ranking's column of each gate's difference.
+GATE_COLUMNS = {ranking_gates.UNTRAINED: "above untrained",
+                ranking_gates.AMPLITUDE: "above amplitude",
+                ranking_gates.CHANCE: "above chance"}
+
+
 def branch_ranking(results: RunResults, branch: str) -> pd.DataFrame | None:
-    """One row per method on ``branch``: the ranked methods by alignment (above the untrained
-    model when the board has untrained-model rows), with the paired test against the top one,
-    then the controls and mask-informed methods, unranked (``rank`` 0, their ``role`` set)."""
+    """One row per method on ``branch``: the methods that pass every ranking gate
+    (:mod:`~xecgbench.report.table_builders.ranking_gates`) by alignment, with the paired test
+    against the top one; then the plain methods that fail a gate (``rank`` 0, ``gates`` naming
+    them), then the controls and mask-informed methods (``rank`` 0, their ``role`` set)."""
     region = primary_region(results, branch)
     if region is None:
         return None
@@ -207,30 +218,40 @@ def branch_ranking(results: RunResults, branch: str) -> pd.DataFrame | None:
     if "chance" in frame and frame["chance"].notna().any():
         chance = {m: g for (is_null, m), g in
                   _method_grids(frame.assign(value=frame["chance"]))[0].items() if not is_null}
+    amplitude = ranking_gates.amplitude_method(results, list(method_grids))
     rows = []
     for method, grid in method_grids.items():
         row: dict[str, Any] = {"attribution": method, "region": region,
-                               "role": role(results, method),
+                               "role": role(results, method), "gates": "",
                                "alignment": _stat(estimate(grid, bootstrap)),
                                "n_seeds": grid.n_seeds, "n_windows": grid.n_records}
-        if method in chance:
-            row["above chance"] = _stat(difference(grid, chance[method], bootstrap))
-        if method in nulls:
-            row["above untrained"] = _stat(difference(grid, nulls[method], bootstrap))
+        against = ranking_gates.references(
+            method, nulls, method_grids[amplitude] if amplitude else None, chance)
+        if row["role"]:  # controls and mask-informed methods: no gates, their nulls shown
+            against.pop(ranking_gates.AMPLITUDE, None)
+        effects, failed = ranking_gates.gates(grid, against, bootstrap, up)
+        for gate, column in GATE_COLUMNS.items():
+            if gate in effects:
+                row[column] = _stat(effects[gate])
+        if not row["role"]:
+            row["gates"] = ranking_gates.gate_text(failed, list(against))
+            row["_failed"] = bool(failed)
         row["cost"] = _cost(results, method, grid.n_records)
         rows.append(row)
-    key = "above untrained" if nulls else "alignment"
-    ordered = sorted(rows, key=lambda r: _order(r.get(key, {}).get("mean", np.nan), up))
-    ranked = [r for r in ordered if not r["role"]]
+    ordered = sorted(rows, key=lambda r: _order(r["alignment"]["mean"], up))
+    ranked = [r for r in ordered if not r["role"] and not r["_failed"]]
+    unranked = [r for r in ordered if not r["role"] and r["_failed"]]
     apart = [r for r in ordered if r["role"]]
     if ranked:
-        _versus_top(ranked, method_grids, nulls, bootstrap)
+        _versus_top(ranked, method_grids, bootstrap)
     faithfulness = _faithfulness(results, branch)
-    for rank, row in enumerate(ranked + apart, start=1):
-        row["rank"] = rank if not row["role"] else 0
+    listed = ranked + unranked + apart
+    for rank, row in enumerate(listed, start=1):
+        row["rank"] = rank if rank <= len(ranked) else 0
+        row.pop("_failed", None)
         for metric, by_method in faithfulness.items():
             row[metric] = by_method.get(row["attribution"])
-    return pd.DataFrame(ranked + apart).assign(branch=branch, ranked_by=key)
+    return pd.DataFrame(listed).assign(branch=branch)
 
 
 def _order(value: float, up: bool) -> tuple[bool, float]:
@@ -238,14 +259,11 @@ def _order(value: float, up: bool) -> tuple[bool, float]:
 
 
 def _versus_top(ranking: list[dict[str, Any]], method_grids: Mapping[str, Grid],
-                nulls: Mapping[str, Grid], bootstrap: TwoWayBootstrap) -> None:
-    """Each method minus the top one over the same seeds and windows; Holm over the branch."""
-    def score(method: str) -> Grid:
-        grid = method_grids[method]
-        return Grid(grid.values - nulls[method].values) if method in nulls else grid
-
-    top = ranking[0]["attribution"]
-    effects = [difference(score(r["attribution"]), score(top), bootstrap) for r in ranking[1:]]
+                bootstrap: TwoWayBootstrap) -> None:
+    """Each ranked method minus the top one over the same seeds and windows; Holm over the
+    branch."""
+    top = method_grids[ranking[0]["attribution"]]
+    effects = [difference(method_grids[r["attribution"]], top, bootstrap) for r in ranking[1:]]
     adjusted = holm(np.array([e.p_value for e in effects])) if effects else []
     for row, effect, p in zip(ranking[1:], effects, adjusted, strict=True):
         row["vs top"] = {**_stat(effect), "p_value": float(p)}

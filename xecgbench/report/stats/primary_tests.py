@@ -6,19 +6,29 @@ stored with the run's config before it starts):
 
 - **Unit**: seeds. Each seed trains its own models; the explained windows are the same in every
   seed and are held fixed (the claim is about these windows) in the p-value and the interval.
-- **Statistic**: per seed, the log ratio of mean alignment (strategy vs baseline, same freezing
-  and method, paired windows), averaged over the declared methods that pass the run's sanity
-  checks and over the pooled freezing schedules: one number per seed.
+- **Reference**: the from-scratch model trained with nothing frozen (the original xECGArch), of
+  the same seed, for every freezing depth of the strategy: a from-scratch model with frozen
+  blocks keeps random weights frozen and is never a baseline.
+- **Statistic**: per seed, the log ratio of mean alignment (strategy at each schedule vs the
+  unfrozen baseline, same method, paired windows), averaged over the declared methods that pass
+  the run's sanity checks and over the pooled schedules: one number per seed.
+- **Controls**: the same statistic on regions where the claim predicts no gain
+  (:data:`~xecgbench.run.config.DEFAULT_CONTROLS`); per seed, target gain − control gain, each
+  t-tested. With the additive gain (share − baseline share), the trained model above its
+  untrained one and above chance, they decide whether a gain is *onto the target*.
 - **Test**: one-sample t over seeds with its t-interval (:func:`seed_t_test`), nominal under
-  normal per-seed values (``tests/test_primary.py`` checks coverage and size by simulation).
-- **Depth**: per seed, the least-squares slope of that log ratio on the number of frozen blocks,
-  over schedules declaring one fixed ``depth``; t over seeds; only with ≥ 3 depths.
+  normal per-seed values (``tests/test_primary.py`` checks coverage and size by simulation);
+  an interval inside ± the declared margin concludes *no effect*.
+- **Depth**: per seed, the least-squares slope of the strategy's *own* log mean score on the
+  number of frozen blocks, over schedules declaring one fixed ``depth``; t over seeds; only with
+  ≥ 3 depths (a ratio to a baseline would mix in how the baseline changes).
 
 :func:`minimum_detectable_effect` states what each test can find (docs/concepts.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,12 +39,20 @@ import pandas as pd
 from scipy import integrate, optimize, stats
 
 from xecgbench.report.board import MASK_INTERVAL, RunResults, display_label
+from xecgbench.report.stats.claim_evidence import (
+    CONFIG,
+    ControlResult,
+    Design,
+    above_nulls,
+    control_results,
+    own_scores,
+    pooled,
+    schedule_log_ratios,
+)
 from xecgbench.report.stats.inference import (
     MIN_SEEDS,
-    Grid,
     SeedTest,
     grids,
-    seed_log_ratios,
     seed_t_test,
 )
 from xecgbench.run.config import PrimaryTest
@@ -42,7 +60,6 @@ from xecgbench.run.config import PrimaryTest
 POWER = 0.8
 #: Fewest distinct freezing depths a trend is fitted on (two points always fit a line).
 MIN_DEPTHS = 3
-CONFIG = ("pretraining", "freezing", "attribution")
 
 
 def power(effect_sd: float, n_seeds: int, alpha: float = 0.05) -> float:
@@ -73,7 +90,7 @@ def minimum_detectable_effect(n_seeds: int, alpha: float = 0.05, target: float =
 
 @dataclass(frozen=True)
 class PrimaryResult:
-    """One primary test as run: what was pooled, what was left out, and the two tests."""
+    """One primary test as run: what was pooled, what was left out, and its tests."""
 
     test: PrimaryTest
     strategy: str
@@ -90,6 +107,15 @@ class PrimaryResult:
     n_records: int
     #: Whether higher ``metric`` means more relevance on the target (the claim's direction).
     up: bool
+    #: The baseline's schedule every depth is compared with (the unfrozen one).
+    reference: str = ""
+    controls: tuple[ControlResult, ...] = ()
+    #: Per seed, strategy share − baseline share on the target (additive scale).
+    additive: SeedTest | None = None
+    above_untrained: SeedTest | None = None
+    above_chance: SeedTest | None = None
+    #: Each pooled method alone: its per-seed log ratio, for the signs beside the pooled test.
+    per_method: tuple[tuple[str, SeedTest], ...] = ()
 
 
 def _label(value: str, specs: Sequence[Any]) -> str:
@@ -138,12 +164,12 @@ def _not_tested(test: PrimaryTest, note: str, **known: Any) -> PrimaryResult:
     return PrimaryResult(test=test, note=note, **{**fields, **known})
 
 
-def _trend(results: RunResults, log_ratios: Mapping[str, np.ndarray],
-           alpha: float) -> tuple[SeedTest | None, str]:
-    """Per-seed slope of the log ratio on frozen blocks, over schedules with a fixed depth."""
+def _depth_slopes(results: RunResults, per_schedule: Mapping[str, np.ndarray],
+                  alpha: float) -> tuple[SeedTest | None, str]:
+    """Per-seed slope of the per-schedule values on frozen blocks, over fixed depths."""
     if not results.schedules:
         return None, "depth not tested: the run's record declares no freezing depths"
-    depth = {f: results.schedules.get(f, {}).get("depth") for f in log_ratios}
+    depth = {f: results.schedules.get(f, {}).get("depth") for f in per_schedule}
     fixed = {f: d for f, d in depth.items() if d is not None}
     left = sorted(f for f, d in depth.items() if d is None)
     aside = f" ({', '.join(left)}: no fixed depth, left out)" if left else ""
@@ -153,34 +179,14 @@ def _trend(results: RunResults, log_ratios: Mapping[str, np.ndarray],
         return None, (f"depth not tested: needs ≥ {MIN_DEPTHS} freezing depths, "
                       f"the run has k = {shown}{aside}")
     x = np.array(list(fixed.values()), dtype=float)
-    y = np.stack([log_ratios[f] for f in fixed])  # (schedules, seeds)
+    y = np.stack([per_schedule[f] for f in fixed])  # (schedules, seeds)
     slopes = []
     for column in y.T:
         ok = np.isfinite(column)
         enough = len(set(x[ok])) >= MIN_DEPTHS
         slopes.append(np.polyfit(x[ok], column[ok], 1)[0] if enough else np.nan)
     levels_text = ", ".join(str(d) for d in levels)
-    return seed_t_test(np.array(slopes), alpha), f"trend over k = {levels_text}{aside}"
-
-
-def _column_means(stack: np.ndarray) -> np.ndarray:
-    """Per seed (column), the mean over the finite rows; NaN where none is finite."""
-    finite = np.isfinite(stack)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(finite, stack, 0.0).sum(axis=0) / finite.sum(axis=0)
-
-
-def schedule_log_ratios(pairs: Mapping[str, Sequence[tuple[Grid, Grid]]]
-                        ) -> dict[str, np.ndarray]:
-    """Per freezing schedule, the per-seed log ratio averaged over its methods'
-    (candidate, reference) grid pairs; schedules with no pair are left out."""
-    return {schedule: _column_means(np.stack([seed_log_ratios(c, r) for c, r in grids_]))
-            for schedule, grids_ in pairs.items() if grids_}
-
-
-def pooled(by_schedule: Mapping[str, np.ndarray]) -> np.ndarray:
-    """The test's one number per seed: the mean over schedules of their per-seed log ratios."""
-    return _column_means(np.stack(list(by_schedule.values())))
+    return seed_t_test(np.array(slopes), alpha), f"own score over k = {levels_text}{aside}"
 
 
 def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
@@ -196,6 +202,11 @@ def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
     if baseline is None:
         return _not_tested(test, "no baseline strategy (one that pre-trains nothing)", **known)
     known["baseline"] = baseline
+    reference = results.unfrozen_schedule
+    if reference is None:
+        return _not_tested(test, "no unfrozen from-scratch model (one with frozen blocks keeps "
+                                 "random weights frozen, so it is no baseline)", **known)
+    known["reference"] = reference
     region = _region(results, test, metric)
     if region is None:
         return _not_tested(test, f"no `{metric}` scores on the {test.branch} branch's target",
@@ -205,35 +216,66 @@ def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
         display_label(s) for s in config["freezing"])
     declared = tuple(_label(m, config["attributions"]) for m in test.methods) or tuple(
         display_label(s) for s in config["attributions"])
-    keep = pd.DataFrame([(p, f) for p in (strategy, baseline) for f in freezing],
+    keep = pd.DataFrame([*((strategy, f) for f in freezing), (baseline, reference)],
                         columns=["pretraining", "freezing"])
     failures = _sanity_failures(results, test, keep, declared)
     methods = tuple(m for m in declared if m not in failures)
     known |= {"freezing": freezing, "methods": methods, "excluded": tuple(failures.values())}
-    scores = results.scores
-    frame = scores[(scores["metric"] == metric) & (scores["branch"] == test.branch)
-                   & (scores["region"].fillna("") == region)
-                   & scores["attribution"].isin(methods)].merge(keep, how="inner")
+    design = Design.of(results, test.branch, strategy, baseline, reference, freezing, methods,
+                        test.alpha)
+    frame = design.rows(metric, region)
     if frame.empty:
         return _not_tested(test, "no scores for the declared configurations", **known)
     cells, _, records = grids(frame, CONFIG)
     known["n_records"] = len(records)
-    pairs = {schedule: [(cells[(strategy, schedule, m)], cells[(baseline, schedule, m)])
-                        for m in methods if {(strategy, schedule, m), (baseline, schedule, m)}
-                        <= cells.keys()] for schedule in freezing}
-    by_schedule = schedule_log_ratios(pairs)
+    by_schedule = schedule_log_ratios(design.pairs(cells, methods))
     if not by_schedule:
-        return _not_tested(test, "the strategy and the baseline share no configuration",
-                           **known)
-    effect = seed_t_test(pooled(by_schedule), test.alpha)
-    trend, trend_note = _trend(results, by_schedule, test.alpha)
+        return _not_tested(test, "the strategy and the baseline share no method", **known)
+    gain = pooled(by_schedule)
+    effect = seed_t_test(gain, test.alpha)
+    trend, trend_note = _depth_slopes(results, own_scores(results, design, metric, region),
+                                      test.alpha)
+    per_method = []
+    for method in methods:
+        alone = schedule_log_ratios(design.pairs(cells, [method]))
+        if alone:
+            per_method.append((method, seed_t_test(pooled(alone), test.alpha)))
+    additive, above_untrained, above_chance = above_nulls(results, design, metric, region)
     note = "" if effect.n_seeds >= MIN_SEEDS else \
         f"not tested: {effect.n_seeds} seed(s), a test over seeds needs ≥ {MIN_SEEDS}"
-    return PrimaryResult(test=test, effect=effect, trend=trend, trend_note=trend_note,
-                         note=note, **{**known, "baseline": baseline})
+    return PrimaryResult(
+        test=test, effect=effect, trend=trend, trend_note=trend_note, note=note,
+        controls=control_results(results, test, design, metric, region, gain), additive=additive,
+        above_untrained=above_untrained, above_chance=above_chance,
+        per_method=tuple(per_method), **known)
 
 
 def primary_results(results: RunResults) -> list[PrimaryResult]:
     """Every primary test the run declared (none for runs recorded before tests existed)."""
     return [run_primary_test(results, PrimaryTest.model_validate(t))
             for t in results.config.get("primary_tests", ())]
+
+
+def per_method_results(results: RunResults, tests: Sequence[PrimaryResult]) -> list[PrimaryResult]:
+    """Each method a pooled test pooled, tested alone with the same controls and nulls:
+    secondary (chosen after the declaration), so a claim is stated per method as far as it
+    holds and a pooled verdict carried by one method shows as such."""
+    out = []
+    for result in tests:
+        if result.note or len(result.methods) < 2:
+            continue
+        scores, null = results.scores, results.untrained
+        mine = dataclasses.replace(  # the rows these tests read, selected once
+            results,
+            scores=scores[(scores["branch"] == result.test.branch)
+                          & scores["pretraining"].isin((result.strategy, result.baseline))
+                          & scores["attribution"].isin(result.methods)],
+            untrained=null if null.empty else null[(null["branch"] == result.test.branch)
+                                                   & null["attribution"].isin(result.methods)])
+        for method in result.methods:
+            alone = result.test.model_copy(update={
+                "name": f"{result.test.name}: {method} alone", "methods": (method,),
+                "role": "secondary"})
+            out.append(run_primary_test(mine, alone))
+    return out
+

@@ -165,9 +165,9 @@ def confine_paths(config: Any, file: Path, root: Path, field: str = "run.config"
             confine_paths(value, file, root, where)
 
 
-def draw_cells(suite: Suite, n: int, seed: int) -> list[Cell]:
+def draw_cells(suite: Suite, system: PluginSystem, n: int, seed: int) -> list[Cell]:
     """``n`` distinct cells of the grid drawn with ``seed`` (all of them when ``n`` is larger)."""
-    grid = list(cells(suite))
+    grid = list(cells(suite, system))
     if n < 1:
         raise ResultsFileError(f"--cells must be at least 1, got {n}")
     return random.Random(seed).sample(grid, min(n, len(grid)))
@@ -281,7 +281,7 @@ def verify_leaderboard(
     checks = []
     with tempfile.TemporaryDirectory(prefix="xecgbench-verify-") as scratch:
         root = Path(work_dir) if work_dir is not None else Path(scratch)
-        for index, cell in enumerate(draw_cells(suite, n_cells, seed)):
+        for index, cell in enumerate(draw_cells(suite, system, n_cells, seed)):
             out = root / f"cell-{index}"
             summary = run_suite(cell_suite(suite, cell), system, out,
                                 workers=workers, quiet=True)

@@ -32,9 +32,11 @@ def _primary_region(summary: pd.DataFrame, primary: str, regions: Sequence[str])
 
 
 def _domain_specificity(
-    scores: pd.DataFrame, primary: str, region: str, branch: str, baseline: str
+    scores: pd.DataFrame, primary: str, region: str, branch: str, baseline: str,
+    reference_freezing: str | None,
 ) -> pd.DataFrame:
-    """Primary score relative to the ``baseline``-pretraining cell (see :mod:`inference`).
+    """Primary score relative to the ``baseline``-pretraining cell trained with nothing frozen
+    (``reference_freezing``; see :mod:`inference`).
 
     Geometric mean over seeds of the per-seed ratio of means over the same windows, with a
     t-interval and t-test over seeds (one unit for both), Holm-adjusted over the table's cells.
@@ -49,7 +51,7 @@ def _domain_specificity(
         return pd.DataFrame(columns=columns)
     out = []
     for (pretraining, freezing, attribution), grid in cells.items():
-        reference = cells.get((baseline, freezing, attribution))
+        reference = cells.get((baseline, reference_freezing, attribution))
         if pretraining == baseline or reference is None:
             continue
         effect = ratio(grid, reference)
@@ -127,7 +129,8 @@ def alignment_tables(
         pairs += [(primary, af_region)] if af_region else []
         pairs = [p for p in pairs if ((mine["metric"] == p[0]) & (mine["region"] == p[1])).any()]
         baseline = results.baseline or ""
-        dsi = _domain_specificity(scores, primary, region, branch, baseline)
+        dsi = _domain_specificity(scores, primary, region, branch, baseline,
+                                  results.unfrozen_schedule)
         by_class = _by_class(scores, primary, region, branch)
         shown = pd.MultiIndex.from_frame(mine[["metric", "region"]]).isin(pairs)
         null_values, null_status = cells_vs_untrained(results, primary, branch, region)
@@ -171,7 +174,8 @@ def alignment_tables(
                     f"ranked by the primary metric `{primary}` on `{region}`"
                     f"{' (higher is better)' if primary_up is not False else ' (lower is better)'}."
                     f" vs baseline: `{primary}` on `{region}` relative to "
-                    f"`{baseline}` pretraining with the same freezing and attribution "
+                    f"`{baseline}` pretraining trained with nothing frozen "
+                    f"(`{results.unfrozen_schedule}`), same attribution "
                     "(geometric mean over seeds of the per-seed ratio of means over the same "
                     "windows; t-interval and t-test over seeds, p Holm-adjusted over this "
                     "table)."

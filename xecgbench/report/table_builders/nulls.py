@@ -11,6 +11,8 @@
 - **Mask-informed methods** build relevance from the masks they are scored against; their
   natural null is about one over the number of interval types they spread relevance over,
   not the mask's share, so they are ranked against their own untrained null, apart.
+- **Ranking gates**: a plain method is ranked only above its untrained model, the
+  ``amplitude`` control and chance (:mod:`~xecgbench.report.table_builders.ranking_gates`).
 """
 
 from __future__ import annotations
@@ -23,14 +25,22 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from xecgbench.report.board import MASK_INTERVAL, RunResults
-from xecgbench.report.stats.inference import Grid, TwoWayBootstrap, difference, estimate, grids
+from xecgbench.report.stats.inference import (
+    Effect,
+    Grid,
+    TwoWayBootstrap,
+    difference,
+    estimate,
+    grids,
+)
+from xecgbench.report.table_builders import ranking_gates
 from xecgbench.run.stage_types import TRAINED, UNTRAINED
 
 #: Label of AF windows in score rows (the evaluate stage's convention: AF is class 1).
 AF_LABEL = 1
 #: Row roles in the method ranking: plain methods are ranked; these are shown apart.
 CONTROL, MASK_INFORMED = "control", "mask-informed"
-NOT_ABOVE = "not above untrained"
+NOT_ABOVE = f"not above {ranking_gates.UNTRAINED}"
 
 
 class AttributionRecord(BaseModel):
@@ -114,20 +124,14 @@ def role(results: RunResults, attribution: str) -> str:
     return CONTROL if record.get("family") == CONTROL else ""
 
 
-def untrained_status(value: float, low: float, p_value: float) -> str:
-    """How a trained score compares with its untrained null (difference, its interval, p).
-
-    ``not above untrained`` whenever training did not raise the score on average; an
-    increase whose interval reaches 0 or whose seed-level test is not significant is
-    ``not clearly above untrained``.
-    """
-    if not np.isfinite(value):
+def untrained_status(effect: Effect, up: bool) -> str:
+    """How a trained score compares with its untrained null (:func:`ranking_gates.versus`):
+    ``not above untrained`` whenever training did not raise the score on average (``below``
+    for a lower-is-better metric); ``not clearly above untrained`` when the difference's
+    interval reaches 0 or its seed-level test is not significant."""
+    if not np.isfinite(effect.value):
         return "no untrained baseline"
-    if value <= 0:
-        return NOT_ABOVE
-    if not (np.isfinite(low) and low > 0 and np.isfinite(p_value) and p_value < 0.05):
-        return "not clearly above untrained"
-    return "above untrained"
+    return ranking_gates.versus(effect, up, ranking_gates.UNTRAINED)
 
 
 def minus(grid: Grid, reference: Grid | None) -> Grid:
@@ -147,6 +151,7 @@ def cells_vs_untrained(results: RunResults, primary: str, branch: str, region: s
     null = primary_rows(results.untrained, primary, branch, region)
     if trained.empty or null.empty:
         return pd.DataFrame(), {}
+    up = results.direction(primary) is not False
     frame = pd.concat([trained.assign(model_state=TRAINED), null.assign(model_state=UNTRAINED)],
                       ignore_index=True)
     cells, seeds, records = grids(frame, ("model_state", "pretraining", "freezing",
@@ -167,6 +172,5 @@ def cells_vs_untrained(results: RunResults, primary: str, branch: str, region: s
                    {**cell, "metric": "above untrained", "mean": effect.value,
                     "ci_low": effect.low, "ci_high": effect.high, "p_value": effect.p_value,
                     "n_seeds": effect.n_seeds, "n_records": effect.n_records}]
-        status[(pretraining, freezing, attribution)] = untrained_status(
-            effect.value, effect.low, effect.p_value)
+        status[(pretraining, freezing, attribution)] = untrained_status(effect, up)
     return pd.DataFrame(values), status

@@ -7,6 +7,11 @@ the validation records (F1 of AF maximised there), sensitivity at the threshold 
 specificity on the validation records, and F1 / balanced accuracy at 0.5 for comparison. No
 threshold is ever tuned on the test windows.
 
+**Per record** (CinC 2017 is scored per record): where an evaluation record contributes several
+windows, :func:`record_probabilities` averages its windows' AF probabilities into one record
+probability and the same statistics are computed over records, thresholds again chosen on the
+validation records (one window each, as at window level).
+
 Each number is the mean over seeds of the per-seed value on all test windows. Its 95 % interval
 is the two-way bootstrap of :mod:`~xecgbench.report.stats.inference`: each draw weights seeds and
 test windows by multinomial counts and recomputes every statistic from the weighted confusion
@@ -25,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xecgbench.plugins.components import record_of
 from xecgbench.plugins.operating_points import f1_threshold, specificity_threshold
 from xecgbench.report.board import Column, Table, arrow, sorted_rows
 from xecgbench.report.stats.inference import MIN_SEEDS, TwoWayBootstrap
@@ -201,6 +207,26 @@ def operating_points(probabilities: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def record_probabilities(probabilities: pd.DataFrame) -> pd.DataFrame | None:
+    """The test windows averaged per record (mean AF probability; validation rows as they
+    are), numbered by record in one order for every cell; None when no record has more than
+    one window (the window-level table is then the record-level one)."""
+    test = probabilities[probabilities["split"] == "test"]
+    if test.empty:
+        return None
+    test = test.assign(record=test["record_id"].astype(str).map(record_of))
+    groups = [*KEYS, "seed", "record"]
+    if test.groupby(groups, sort=False).size().max() <= 1:
+        return None
+    records = test.groupby(groups, sort=False).agg(
+        probability=("probability", "mean"), label=("label", "max")).reset_index()
+    number = {r: i for i, r in enumerate(sorted(records["record"].unique()))}
+    records = records.assign(split="test", sample=records["record"].map(number),
+                             record_id=records["record"]).drop(columns="record")
+    validation = probabilities[probabilities["split"] == "validation"]
+    return pd.concat([records, validation[records.columns]], ignore_index=True)
+
+
 def _small_sample_interval(draws: np.ndarray, n_seeds: int,
                            alpha: float = 0.05) -> tuple[float, float]:
     """The bootstrap's percentile interval widened for few seeds, inside [0, 1].
@@ -259,12 +285,13 @@ COUNT_COLUMNS = {"AF prevalence (test)": "prevalence",
                  "AF called @ 95 % spec": "sensitivity_spec95"}
 
 
-def operating_point_table(values: pd.DataFrame | None,
-                          order: Mapping[str, Mapping[str, int]]) -> Table | None:
+def operating_point_table(values: pd.DataFrame | None, order: Mapping[str, Mapping[str, int]],
+                          per_record: bool = False) -> Table | None:
     """The table of :func:`operating_points` ``values`` (None when the run stored no
-    probabilities)."""
+    probabilities), over windows or (``per_record``) over :func:`record_probabilities`."""
     if values is None or values.empty:
         return None
+    unit = "record" if per_record else "window"
     rows = sorted_rows(values[list(KEYS)].drop_duplicates(), KEYS, order)
     for column, metric in COUNT_COLUMNS.items():
         counts = _count_text(values, metric)
@@ -278,18 +305,24 @@ def operating_point_table(values: pd.DataFrame | None,
                stat["sensitivity_val"], text["AF called @ val"],
                stat["specificity_val"], stat["sensitivity_spec95"],
                text["AF called @ 95 % spec"], stat["f1_050"], stat["balanced_050"])
+    source = (
+        "From the mean stored AF probability of each test record's windows (every 10-s "
+        "window of the record; val: threshold chosen on validation records, one window "
+        "each)" if per_record else
+        "From the stored AF probability of every test window (val: threshold chosen on "
+        "validation records)")
     return Table(
-        name="operating-points",
-        title="Operating points (thresholds chosen on validation records)",
+        name="operating-points-records" if per_record else "operating-points",
+        title=(f"Operating points per {unit} (thresholds chosen on validation records)"
+               if per_record else "Operating points (thresholds chosen on validation records)"),
         caption=(
-            "From the stored AF probability of every test window (val: threshold chosen on "
-            "validation records). AUPRC's chance level is the "
+            f"{source}. AUPRC's chance level is the "
             "AF prevalence beside it (not 0.5). Thresholds are chosen per model on the records "
             "fine-tuning held out for early stopping, never on the test windows: the one "
             "maximising F1 of AF there, and the one holding 95 % specificity there (its "
             "test sensitivity is shown); 0.5 for comparison. Mean over seeds [95 % interval: "
-            "two-way bootstrap over seeds and test windows]; a proportion over fewer than "
-            f"{SMALL_COUNT} windows has its interval widened to contain the Jeffreys interval "
+            f"two-way bootstrap over seeds and test {unit}s]; a proportion over fewer than "
+            f"{SMALL_COUNT} {unit}s has its interval widened to contain the Jeffreys interval "
             "of its seed-mean count k/n (shown beside it)."
         ),
         row_keys=KEYS,
