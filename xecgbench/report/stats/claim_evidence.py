@@ -17,7 +17,14 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.report.board import MASK_INTERVAL, RunResults
-from xecgbench.report.stats.inference import Grid, SeedTest, grids, seed_log_ratios, seed_t_test
+from xecgbench.report.stats.inference import (
+    Grid,
+    SeedTest,
+    grids,
+    paired_cells,
+    seed_log_ratios,
+    seed_t_test,
+)
 from xecgbench.run.config import DEFAULT_CONTROLS, PrimaryTest
 
 CONFIG = ("pretraining", "freezing", "attribution")
@@ -57,9 +64,8 @@ def pooled(by_schedule: Mapping[str, np.ndarray]) -> np.ndarray:
 
 def seed_difference(candidate: Grid, reference: Grid) -> np.ndarray:
     """Per seed, mean(candidate) − mean(reference) over the windows both define."""
-    both = candidate.defined & reference.defined
-    return (Grid(np.where(both, candidate.values, np.nan)).seed_means()
-            - Grid(np.where(both, reference.values, np.nan)).seed_means())
+    candidate, reference = paired_cells(candidate, reference)
+    return candidate.seed_means() - reference.seed_means()
 
 
 @dataclass(frozen=True)

@@ -201,7 +201,8 @@ class Effect:
     per_seed: tuple[float, ...]
 
 
-def _paired(candidate: Grid, reference: Grid) -> tuple[Grid, Grid]:
+def paired_cells(candidate: Grid, reference: Grid) -> tuple[Grid, Grid]:
+    """Both grids restricted to the seed × window cells both define."""
     both = candidate.defined & reference.defined
     return (Grid(np.where(both, candidate.values, np.nan)),
             Grid(np.where(both, reference.values, np.nan)))
@@ -250,7 +251,7 @@ def seed_t_test(per_seed: np.ndarray, alpha: float = 0.05, null: float = 0.0) ->
 def seed_log_ratios(candidate: Grid, reference: Grid) -> np.ndarray:
     """Per seed, ``log(mean(candidate) / mean(reference))`` over the windows both define
     (NaN for a seed where either mean is not positive)."""
-    candidate, reference = _paired(candidate, reference)
+    candidate, reference = paired_cells(candidate, reference)
     with np.errstate(invalid="ignore", divide="ignore"):
         per_seed = candidate.seed_means() / reference.seed_means()
         return np.log(np.where(per_seed > 0, per_seed, np.nan))
@@ -273,7 +274,7 @@ def difference(candidate: Grid, reference: Grid, bootstrap: TwoWayBootstrap) -> 
     """``mean(candidate) − mean(reference)`` over the pairs both define: the two-way bootstrap
     with the same draws for both cells (paired), corrected for few seeds; p-value: the
     seed-level t-test of the per-seed differences."""
-    candidate, reference = _paired(candidate, reference)
+    candidate, reference = paired_cells(candidate, reference)
     value = candidate.mean() - reference.mean()
     per_seed = candidate.seed_means() - reference.seed_means()
     low = high = float("nan")
