@@ -78,7 +78,9 @@ def test_cost_model_counts_every_planned_stage() -> None:
     units = cost_model.stage_units(suite, system, n_train=100, n_test=20)
     assert set(counts) <= set(units)
     seeds, pre, freeze = len(suite.seeds), len(suite.pretraining), len(suite.freezing)
-    assert sum(n for (stage, _), n in counts.items() if stage == "finetune") == seeds * pre * freeze
+    # the from-scratch strategy runs only with nothing frozen (no frozen random blocks)
+    expected = seeds * (pre - 1) * freeze + seeds
+    assert sum(n for (stage, _), n in counts.items() if stage == "finetune") == expected
     assert units[("evaluate", "")] == 20
 
 

@@ -145,7 +145,7 @@ def test_a_method_not_above_its_untrained_score_is_listed_unranked() -> None:
     assert rows.loc["learnt", "vs untrained"] == "above untrained"
     assert rows.loc["learnt", "rank"] == 1 and np.isnan(rows.loc["lucky", "rank"])
     assert rows.loc["lucky", "gates"] == NOT_ABOVE
-    assert rows.loc["learnt", "gates"] == "passes (amplitude: not in this run)"
+    assert rows.loc["learnt", "gates"] == "passes (controls: not in this run)"
     assert rows.loc["learnt", "best"] == "only ranked method"
     assert list(rows.index) == ["learnt", "lucky"]  # unranked below the ranked
 

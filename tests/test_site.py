@@ -119,7 +119,7 @@ def test_a_method_not_above_its_untrained_model_is_listed_unranked() -> None:
                      (v["mean"] for v in ranking["above untrained"]), strict=True))
     assert above["random"] == pytest.approx(0.15, abs=0.02)
     rows = ranking[["attribution", "rank", "gates"]].to_numpy().tolist()
-    assert rows[0] == ["random", 1, "passes (amplitude, chance: not in this run)"]
+    assert rows[0] == ["random", 1, "passes (controls, chance: not in this run)"]
     assert rows[1][:2] == ["dtd", 0]
     assert rows[1][2] in ("not above untrained", "not clearly above untrained")
     # the untrained rows never become a method of their own; the unranked row has no Δ vs top
@@ -146,12 +146,31 @@ def test_ranked_methods_are_ordered_by_alignment_and_gated_by_amplitude() -> Non
     assert "<td>not above amplitude</td>" in html and ">unranked</td>" in html
 
 
+def test_every_control_is_a_gate_found_by_its_family() -> None:
+    """A plugin's own control (family ``control``, any name) gates the ranking too."""
+    results = make_results(attributions=("dtd", "saliency", "flat_map"))
+    scores = results.scores.copy()
+    rhythm = (scores["branch"] == "rhythm") & (scores["metric"] == "relevance_mass_accuracy")
+    for method, shift in (("dtd", 0.4), ("saliency", -0.05), ("flat_map", 0.0)):
+        scores.loc[rhythm & (scores["attribution"] == method), "value"] += shift
+    attributions = {"flat_map": {"name": "flat_map", "family": "control"}}
+    ranking = branch_ranking(dataclasses.replace(results, scores=scores,
+                                                 attributions=attributions), "rhythm")
+    rows = ranking[["attribution", "rank", "gates"]].to_numpy().tolist()
+    assert rows[:2] == [["dtd", 1, "passes (untrained, chance: not in this run)"],
+                        ["saliency", 0, "not above flat_map"]]
+    assert "above flat_map" in ranking
+
+
 def test_controls_and_mask_informed_methods_are_listed_unranked() -> None:
     """A control or a method built from the masks it is scored on never takes a rank."""
     results = make_results()
+    scores = results.scores.copy()
+    scores.loc[scores["attribution"] == "dtd", "value"] += 0.3  # above the control it faces
     attributions = {"dtd": {"name": "dtd", "family": "propagation"},
                     "random": {"name": "random", "family": "control"}}
-    ranking = branch_ranking(dataclasses.replace(results, attributions=attributions), "rhythm")
+    ranking = branch_ranking(dataclasses.replace(results, scores=scores,
+                                                 attributions=attributions), "rhythm")
     rows = ranking[["attribution", "rank", "role"]].to_numpy().tolist()
     assert rows == [["dtd", 1, ""], ["random", 0, "control"]]
     assert "vs top" not in ranking or not isinstance(ranking["vs top"].iloc[1], dict)
@@ -199,7 +218,7 @@ PROBE = """<script>window.addEventListener('load',()=>{
 const table=document.querySelector('table.sortable');
 const first=()=>table.tBodies[0].rows[0].cells[1].textContent.trim();
 const before=first();
-table.tHead.rows[0].cells[3].click();
+table.tHead.rows[0].cells[4].click();
 const ascending=first();
 const imgs=[...document.images].filter(i=>i.src.endsWith('.svg'));
 const boxes=[...document.querySelectorAll('.xb-scroll')];

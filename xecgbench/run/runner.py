@@ -39,7 +39,7 @@ from xecgbench.run.faults import StorageError
 from xecgbench.run.layout import RunLayout
 from xecgbench.run.liveness import Heartbeat, reap_dead_runs
 from xecgbench.run.lock import run_lock
-from xecgbench.run.plan import PlannedTask, plan
+from xecgbench.run.plan import PlannedTask, plan, validate_components
 from xecgbench.run.preflight import check_classes, check_masks, preflight
 from xecgbench.run.provenance import provenance
 from xecgbench.run.stage_types import STAGES, StageContext, StageFailure, StageTask, load_data
@@ -200,10 +200,11 @@ def run_suite(
     ``interrupted`` and the ``KeyboardInterrupt`` propagates.
     """
     started = time.perf_counter()
-    planned = plan(suite, system)
+    validate_components(suite, system)  # unknown names first, then their parameters
     layout = RunLayout(out_dir)
     cache = ArtifactCache(layout.cache)
     preflight(suite, system, out_dir, cache.root)  # parameters, primary metric, writable dirs
+    planned = plan(suite, system)  # instantiates schedules: their parameters are checked
     context = StageContext(suite, system, cache)
     with run_lock(out_dir, wait, notify=lambda line: print(line, file=sys.stderr)):
         return _locked_run(suite, system, out_dir, planned, context, started, executor=executor,

@@ -160,14 +160,6 @@ def _position(order: Mapping[str, Mapping[str, int]], axis: Any, value: Any) -> 
     return (known.get(value, len(known)), str(value))
 
 
-def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
-    """Elementwise mean over configurations (NaN where every configuration is undefined)."""
-    stack = np.stack([g.values for g in grid_list])
-    defined = np.isfinite(stack)
-    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 -> NaN where none is defined
-        return Grid(np.where(defined, stack, 0.0).sum(axis=0) / defined.sum(axis=0))
-
-
 def headline_tables(results: RunResults, order: Mapping[str, Mapping[str, int]],
                     operating: pd.DataFrame | None = None,
                     detail: RunResults | None = None) -> list[Table]:

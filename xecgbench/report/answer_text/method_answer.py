@@ -1,11 +1,11 @@
 """The answer's section (b): which attribution method localises the clinical target, above
-what an untrained model, the amplitude control and chance reach?
+what an untrained model, the controls and chance reach?
 
 Per branch, each method's primary metric on the branch's target region (averaged over every
 pretraining × freezing configuration) beside its untrained-model score, chance, and the
-trained score above the untrained model, above the ``amplitude`` control and above chance
+trained score above the untrained model, above each control and above chance
 (each per window trained − reference on the same windows; two-way bootstrap interval;
-seed-level t-test). A plain method is ranked only when it passes all three gates
+seed-level t-test). A plain method is ranked only when it passes every gate
 (:mod:`xecgbench.report.table_builders.ranking_gates`); ranked methods are ordered by their
 score, the others listed unranked with the gates they fail. Controls (``random``,
 ``amplitude``) and mask-informed methods are shown apart, each against its own null. A "best
@@ -20,7 +20,6 @@ target is reported as its own labelled measure (see
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,8 +27,9 @@ import pandas as pd
 
 from xecgbench.report.board import BRANCH_ORDER, Column, RunResults, Table
 from xecgbench.report.stats.corrections import holm
-from xecgbench.report.stats.inference import Grid, TwoWayBootstrap, difference, estimate, grids
+from xecgbench.report.stats.inference import Grid, TwoWayBootstrap, difference, estimate
 from xecgbench.report.table_builders import ranking_gates
+from xecgbench.report.table_builders.method_grids import method_grids
 from xecgbench.report.table_builders.nulls import (
     MASK_INFORMED,
     af_regions,
@@ -39,73 +39,11 @@ from xecgbench.report.table_builders.nulls import (
     role,
     untrained_status,
 )
-from xecgbench.run.stage_types import TRAINED, UNTRAINED
 
 ALPHA = 0.05
 CLASS_NAMES = {1: "AF", 0: "non-AF"}
-KEYS = ("model_state", "pretraining", "freezing", "attribution")
 #: Row order within a branch: ranked, unranked (a gate failed), mask-informed, controls.
 RANKED, UNRANKED, APART, CONTROLS = range(4)
-
-
-def _mean_grid(grid_list: Sequence[Grid]) -> Grid:
-    """Elementwise mean over configurations (NaN where every configuration is undefined)."""
-    stack = np.stack([g.values for g in grid_list])
-    defined = np.isfinite(stack)
-    with np.errstate(invalid="ignore", divide="ignore"):  # 0 / 0 -> NaN where none is defined
-        return Grid(np.where(defined, stack, 0.0).sum(axis=0) / defined.sum(axis=0))
-
-
-def defined_share(grid_list: Sequence[Grid]) -> float:
-    """Share of defined scores over every configuration's seed × window cells.
-
-    Not the mean grid's coverage: that mean is defined wherever *any* configuration is, so it
-    read 100 % for a method with 2.1 % undefined scores (rhythm ``grad_cam`` on
-    ``cinc2017-paper``).
-    """
-    size = sum(g.values.size for g in grid_list)
-    return float(sum(g.defined.sum() for g in grid_list) / size) if size else float("nan")
-
-
-@dataclass(frozen=True)
-class MethodGrids:
-    """Per method, the trained grid (mean over configurations), the untrained grid and the
-    share of defined trained scores, on one seed × window axis shared by all."""
-
-    trained: dict[str, Grid]
-    untrained: dict[str, Grid]
-    coverage: dict[str, float]
-    seeds: list
-    records: list
-
-
-def method_grids(results: RunResults, branch: str, region: str, column: str = "value"
-                 ) -> MethodGrids:
-    """:class:`MethodGrids` of ``column`` (``value`` or ``chance``) on ``branch`` and
-    ``region``."""
-    primary = results.config["primary_metric"]
-    frames = [primary_rows(results.scores, primary, branch, region).assign(model_state=TRAINED),
-              primary_rows(results.untrained, primary, branch, region)
-              .assign(model_state=UNTRAINED)]
-    frames = [f for f in frames if not f.empty]
-    empty = MethodGrids({}, {}, {}, [], [])
-    if not frames:
-        return empty
-    frame = pd.concat(frames, ignore_index=True)
-    if column not in frame or frame[column].isna().all():
-        return empty
-    frame = frame.assign(value=frame[column])
-    cells, seeds, records = grids(frame, KEYS)
-    trained: dict[str, list[Grid]] = {}
-    untrained: dict[str, Grid] = {}
-    for key, grid in cells.items():
-        if key[0] == UNTRAINED:
-            untrained[key[3]] = grid
-        else:
-            trained.setdefault(key[3], []).append(grid)
-    return MethodGrids({m: _mean_grid(g) for m, g in trained.items()},
-                       {m: g for m, g in untrained.items() if m in trained},
-                       {m: defined_share(g) for m, g in trained.items()}, seeds, records)
 
 
 def _stat(record: Mapping[str, Any], metric: str, result: Any) -> dict[str, Any]:
@@ -164,12 +102,6 @@ def _af_measure(results: RunResults, branch: str, region: str) -> list[dict[str,
     return out
 
 
-#: The value rows holding each gate's difference.
-GATE_METRICS = {ranking_gates.UNTRAINED: "above untrained",
-                ranking_gates.AMPLITUDE: "above amplitude",
-                ranking_gates.CHANCE: "above chance"}
-
-
 def _branch_rows(results: RunResults, branch: str, region: str, up: bool
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     primary = results.config["primary_metric"]
@@ -179,7 +111,7 @@ def _branch_rows(results: RunResults, branch: str, region: str, up: bool
         return [], []
     chance = method_grids(results, branch, region, "chance").trained
     chance = {m: g for m, g in chance.items() if np.isfinite(g.values).any()}
-    amplitude = ranking_gates.amplitude_method(results, list(trained))
+    controls = {m: trained[m] for m in ranking_gates.control_methods(results, list(trained))}
     bootstrap = TwoWayBootstrap.draw(len(found.seeds), len(found.records))
     labels = _window_labels(results, branch, region, found.records)
     rows, values = [], []
@@ -197,13 +129,12 @@ def _branch_rows(results: RunResults, branch: str, region: str, up: bool
         if method in chance:
             values.append({**record, "metric": "chance", "mean": chance[method].mean()})
         # plain methods face every gate; controls and mask-informed methods only their null
-        against = ranking_gates.references(
-            method, untrained, trained[amplitude] if amplitude else None, chance)
+        against = ranking_gates.references(method, untrained, controls, chance)
         if row["role"] != "—":
             against = {k: v for k, v in against.items() if k == ranking_gates.UNTRAINED}
         effects, failed = ranking_gates.gates(grid, against, bootstrap, up)
         for gate, effect in effects.items():
-            values.append(_effect(record, GATE_METRICS[gate], effect, effect.p_value))
+            values.append(_effect(record, ranking_gates.column(gate), effect, effect.p_value))
         untrained_effect = effects.get(ranking_gates.UNTRAINED)
         row["vs untrained"] = ("no untrained baseline" if untrained_effect is None
                                else untrained_status(untrained_effect, up))
@@ -298,8 +229,10 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
                                   "difference"),
                                  ("chance", "chance", "stat"),
                                  ("above chance", "above chance [95 % CI] (p)", "difference"),
-                                 ("above amplitude", "above amplitude [95 % CI] (p)",
-                                  "difference")):
+                                 *((ranking_gates.column(c), f"{ranking_gates.column(c)} "
+                                    "[95 % CI] (p)", "difference")
+                                   for c in ranking_gates.control_methods(
+                                       results, list(results.attributions)))):
         if metric in present:
             columns.append(Column(metric, "", header, up if kind != "stat" else None, kind))
     columns += [Column("vs untrained", "", "vs untrained", None, "text"),
@@ -323,11 +256,11 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
             "pretraining × freezing configuration, with a two-way bootstrap 95 % interval "
             "over seeds and explained windows. Untrained model: the same method on each "
             "seed's re-initialised model (no training), same windows. Above untrained, above "
-            "chance, above amplitude: trained − reference per window (the untrained model; "
-            "chance, the target's share of each window; the `amplitude` control, the signal "
-            "above its median), interval from the same bootstrap, p from a t-test over seeds "
+            "chance, above a control: trained − reference per window (the untrained model; "
+            "chance, the target's share of each window; each control, attribution family "
+            "`control`), interval from the same bootstrap, p from a t-test over seeds "
             "of the per-seed differences. Ranking gates: a plain method is ranked only if its "
-            f"score is {word} its untrained model, {word} the `amplitude` control and {word} "
+            f"score is {word} its untrained model, {word} every control and {word} "
             "chance, each with the difference's interval excluding 0 and p < 0.05; ranked "
             "methods are ordered by their score, and the others are listed unranked (rank —) "
             "with the gates they fail (*not clearly*: on the right side, not significantly). "

@@ -191,7 +191,7 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
                   "P-wave pretraining moves the morphology branch's relevance onto P waves; "
                   "RR pretraining moves the rhythm branch's relevance onto R peaks), then the "
                   "method that ranks first on each branch among those above their untrained "
-                  "model, the amplitude control and chance. Every claim is read against the "
+                  "model, every control and chance. Every claim is read against the "
                   "from-scratch model trained with nothing frozen, and is *onto the target* "
                   "only when the gain beats its control regions (where no gain is predicted), "
                   "the untrained model and chance (docs/concepts.md); boards made before that "

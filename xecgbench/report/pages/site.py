@@ -29,6 +29,7 @@ from xecgbench.report.pages.site_ranking import (
 )
 from xecgbench.report.rendering.text_formats import format_p, format_stat, markdown_escape
 from xecgbench.report.results_files import committed_directories
+from xecgbench.report.table_builders import ranking_gates
 
 INDEX = "index.md"
 COMMAND = "xecgbench leaderboard site"
@@ -63,8 +64,8 @@ def _columns(ranking: pd.DataFrame, results: RunResults) -> list[tuple[str, str]
     primary = results.config["primary_metric"]
     up = "↑" if results.direction(primary) is not False else "↓"
     columns = [("alignment", f"alignment [{ranking['region'].iloc[0]}] {up}")]
-    columns += [(c, f"{c} {up}") for c in ("above untrained", "above amplitude", "above chance")
-                if c in ranking]
+    gates = [c for c in ranking.columns if c.startswith(ranking_gates.column(""))]
+    columns += [(c, f"{c} {up}") for c in gates]
     if "vs top" in ranking:
         columns.append(("vs top", "Δ vs top"))
     faithful = [m for m, meta in results.metrics.items()
@@ -128,9 +129,10 @@ CAPTION = (
     "two-way bootstrap over seeds and explained windows; below 3 seeds the mean alone). "
     "*Above chance*: minus the score of relevance spread uniformly over the same windows; "
     "*above untrained*: minus the same method on the untrained model of the same seed; "
-    "*above amplitude*: minus the `amplitude` control (the signal above its median). "
-    "*Ranking gates*: a method is ranked only if it is above its untrained model, the "
-    "amplitude control and chance (interval of the difference above 0, seed-level p < 0.05; "
+    "*above* a control (attribution family `control`, e.g. random relevance or the signal "
+    "above its median): minus that control's score. "
+    "*Ranking gates*: a method is ranked only if it is above its untrained model, every "
+    "control and chance (interval of the difference above 0, seed-level p < 0.05; "
     "below, for a lower-is-better metric); the others are listed unranked with the gates they "
     "fail (a gate whose reference the board lacks is not applied, and the column says so). "
     "*Δ vs top*: a ranked method's paired difference to the first row on the same seeds and "

@@ -8,11 +8,11 @@ and tested against the top method on the same seeds and windows (paired).
 
 Columns: alignment (the suite's primary metric on the branch's target region, averaged over
 configurations), above chance, above the untrained model when the board holds untrained-model
-rows, above the ``amplitude`` control, the paired difference to the top method with its
-seed-level p (Holm-adjusted per branch), faithfulness metrics, and the attribution cost per
-explained window. As in the board's own method table, a method is ranked only if it passes
-every gate (:mod:`~xecgbench.report.table_builders.ranking_gates`: above its untrained model,
-the amplitude control and chance), ranked methods ordered by alignment; the others are listed
+rows, above each control (``random``, ``amplitude``), the paired difference to the top method
+with its seed-level p (Holm-adjusted per branch), faithfulness metrics, and the attribution
+cost per explained window. As in the board's own method table, a method is ranked only if it
+passes every gate (:mod:`~xecgbench.report.table_builders.ranking_gates`: above its untrained
+model, every control and chance), ranked methods ordered by alignment; the others are listed
 below them, unranked, with the gates they fail, then the controls (``random``, ``amplitude``)
 and mask-informed methods (built from the masks they are scored on).
 """
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from xecgbench.report.answer_text.headline import CONFIG, _mean_grid, primary_region
+from xecgbench.report.answer_text.headline import CONFIG, primary_region
 from xecgbench.report.board import RunResults
 from xecgbench.report.results_files import ResultsFileError, validate_directory
 from xecgbench.report.stats.corrections import holm
@@ -43,6 +43,7 @@ from xecgbench.report.stats.inference import (
     grids,
 )
 from xecgbench.report.table_builders import ranking_gates
+from xecgbench.report.table_builders.method_grids import mean_grid
 from xecgbench.report.table_builders.nulls import primary_rows, role
 from xecgbench.report.tables import without_flagged
 
@@ -159,7 +160,7 @@ def _method_grids(frame: pd.DataFrame) -> tuple[dict[tuple[bool, str], Grid], li
     by_method: dict[tuple[bool, str], list[Grid]] = {}
     for key, grid in cells.items():
         by_method.setdefault((bool(key[0]), key[3]), []).append(grid)
-    return {k: _mean_grid(g) for k, g in by_method.items()}, seeds, records
+    return {k: mean_grid(g) for k, g in by_method.items()}, seeds, records
 
 
 def _cost(results: RunResults, method: str, windows: int) -> float:
@@ -188,12 +189,6 @@ def _faithfulness(results: RunResults, branch: str) -> dict[str, dict[str, dict[
     return out
 
 
-#: The ranking's column of each gate's difference.
-GATE_COLUMNS = {ranking_gates.UNTRAINED: "above untrained",
-                ranking_gates.AMPLITUDE: "above amplitude",
-                ranking_gates.CHANCE: "above chance"}
-
-
 def branch_ranking(results: RunResults, branch: str) -> pd.DataFrame | None:
     """One row per method on ``branch``: the methods that pass every ranking gate
     (:mod:`~xecgbench.report.table_builders.ranking_gates`) by alignment, with the paired test
@@ -218,21 +213,20 @@ def branch_ranking(results: RunResults, branch: str) -> pd.DataFrame | None:
     if "chance" in frame and frame["chance"].notna().any():
         chance = {m: g for (is_null, m), g in
                   _method_grids(frame.assign(value=frame["chance"]))[0].items() if not is_null}
-    amplitude = ranking_gates.amplitude_method(results, list(method_grids))
+    controls = {m: method_grids[m]
+                for m in ranking_gates.control_methods(results, list(method_grids))}
     rows = []
     for method, grid in method_grids.items():
         row: dict[str, Any] = {"attribution": method, "region": region,
                                "role": role(results, method), "gates": "",
                                "alignment": _stat(estimate(grid, bootstrap)),
                                "n_seeds": grid.n_seeds, "n_windows": grid.n_records}
-        against = ranking_gates.references(
-            method, nulls, method_grids[amplitude] if amplitude else None, chance)
+        against = ranking_gates.references(method, nulls, controls, chance)
         if row["role"]:  # controls and mask-informed methods: no gates, their nulls shown
-            against.pop(ranking_gates.AMPLITUDE, None)
+            against = {g: v for g, v in against.items() if g not in controls}
         effects, failed = ranking_gates.gates(grid, against, bootstrap, up)
-        for gate, column in GATE_COLUMNS.items():
-            if gate in effects:
-                row[column] = _stat(effects[gate])
+        for gate, effect in effects.items():
+            row[ranking_gates.column(gate)] = _stat(effect)
         if not row["role"]:
             row["gates"] = ranking_gates.gate_text(failed, list(against))
             row["_failed"] = bool(failed)
