@@ -125,7 +125,7 @@ def test_the_api_page_lists_every_public_name() -> None:
 #: ``report/`` from the bottom up: a part imports only parts before it (issue 30).
 REPORT_LAYERS = ("board", "stats", "board_format", "table_builders", "answer_text", "tables",
                  "built_boards", "examples", "rendering", "results_files", "published",
-                 "submission", "pages", "cli")
+                 "loaded_board", "submission", "pages", "cli")
 #: The house from the bottom up; ``scoring`` (``score_model``) uses the report's statistics, and
 #: ``cli`` and ``api`` sit on top of everything.
 HOUSE_LAYERS = ("errors", "moved", "suites", "plugins", "run", "report", "scoring", "cli", "api")

@@ -37,6 +37,7 @@ from xecgbench.plugins.operating_points import (
 )
 from xecgbench.plugins.receptive_field import receptive_field
 from xecgbench.plugins.registry import BoundRegistry, RegistryError
+from xecgbench.report.loaded_board import Board, load_board
 from xecgbench.run.from_python import SuiteRun, run_suite
 from xecgbench.run.store import load_scores
 from xecgbench.scoring import ScoreReport, load_windows, score_model
@@ -48,6 +49,7 @@ __all__ = [
     "METRIC_CATEGORIES",
     "AccuracyMetric",
     "AttributionMethod",
+    "Board",
     "BoundRegistry",
     "BranchedModel",
     "Dataset",
@@ -70,6 +72,7 @@ __all__ = [
     "WindowDelineator",
     "f1_threshold",
     "hookimpl",
+    "load_board",
     "load_scores",
     "load_windows",
     "receptive_field",

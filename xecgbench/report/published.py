@@ -209,3 +209,18 @@ def read_windows(board: Path, n_samples: int) -> ECGSet:
     for i, record in zip(index, arrays["record_ids"], strict=True):
         record_ids[int(i)] = str(record)
     return ECGSet(signals, labels, masks, tuple(record_ids), float(arrays["fs"]))
+
+
+def read_explained_windows(board: Path) -> tuple[np.ndarray, ECGSet]:
+    """The explained windows as published, not padded to the evaluation set, and their
+    indices into it: what a reader inspects (``read_windows`` is what re-scoring needs)."""
+    arrays = _window_arrays(Path(board))
+    index = arrays["index"]
+    masks = {name.removeprefix(_MASK_PREFIX): arrays[name] for name in arrays
+             if name.startswith(_MASK_PREFIX)}
+    try:
+        windows = ECGSet(arrays["signals"], arrays["all_labels"][index], masks,
+                         tuple(str(r) for r in arrays["record_ids"]), float(arrays["fs"]))
+    except (ValueError, IndexError) as exc:
+        raise ResultsFileError(f"{Path(board) / WINDOWS_FILE}: {exc}") from None
+    return index, windows
