@@ -96,6 +96,28 @@ def test_a_submission_is_ranked_beside_the_built_in_methods(board) -> None:
     assert np.isfinite(ranking["pixel_flipping"].iloc[0]["mean"])
 
 
+def test_a_submission_from_local_code_is_labelled_local(tmp_path: Path) -> None:
+    """An editable install names code only its author has: ranked, but never 'accepted'."""
+    save(make_results(), tmp_path / "b")
+    submitted = make_results(attributions=("zero_occlusion",))
+    editable = {"distribution": "zero-occlusion", "version": "0.1.0", "archive_sha256": None,
+                "source": {"install": "file:///home/me/zero-occlusion",
+                           "direct_url": {"url": "file:///home/me/zero-occlusion",
+                                          "dir_info": {"editable": True}}}}
+    provenance = {**submitted.run["provenance"],
+                  "component_plugins": {"attributions": {"zero_occlusion": "zero-occlusion"}},
+                  "plugin_distributions": {"zero-occlusion": editable}}
+    submitted = dataclasses.replace(submitted, run={**submitted.run, "provenance": provenance})
+    save(submitted, tmp_path / "b" / "submissions" / "zero-occ")
+    entries = board_entries(tmp_path / "b")
+    assert entries[1].local == ("zero-occlusion: an editable install of "
+                                "file:///home/me/zero-occlusion",)
+    page, _ = render_board(tmp_path / "b")
+    assert "0 accepted submission(s) and 1 local (not reproducible elsewhere)" in page
+    assert "| local (not reproducible elsewhere): zero-occlusion: an editable install" in page
+    assert "local (not reproducible elsewhere) submission zero-occ" in page
+
+
 def test_the_page_labels_submitted_rows_and_sorts(board) -> None:
     page, figures = render_board(board / "fake-board")
     assert "zero-occlusion 0.1.0" in page and "submission zero-occ" in page

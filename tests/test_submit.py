@@ -31,7 +31,7 @@ from xecgbench.report.results_files import (
 )
 from xecgbench.report.submission.submit import submission_suite, submit
 from xecgbench.run.config import load_suite
-from xecgbench.run.distributions import archive_sha256
+from xecgbench.run.distributions import archive_sha256, local_source
 from xecgbench.run.stage_types import StageContext, build_model
 from xecgbench.run.windows import evaluation_windows, explained_indices
 
@@ -151,8 +151,37 @@ def test_a_third_party_plugin_submission_names_its_distribution(
     assert (dist["distribution"], dist["version"]) == (DIST, "0.1.0")
     assert dist["source"]["install"].startswith("file://")
     assert len(dist["archive_sha256"]) == 64
+    # pip-installed from a folder on this machine: marked local, not reproducible elsewhere
+    (reason,) = record.submission.local.values()
+    assert list(record.submission.local) == [PLUGIN]
+    assert reason.startswith("installed from the local path file://")
     scores = validate_directory(plugin_submission).scores
     assert set(scores["attribution"]) == {METHOD} and scores["value"].notna().any()
+
+
+def test_a_publishable_submission_refuses_local_code_before_any_work(
+        board: Path, plugin_env: dict[str, str], tmp_path: Path) -> None:
+    out = tmp_path / "refused"
+    result = _cli("leaderboard", "submit", "--board", board, "--attribution", METHOD,
+                  "--out", out, "--publishable", env=plugin_env)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert f"plugin {PLUGIN!r} is installed from the local path file://" in line
+    assert not out.exists()
+
+
+def test_local_sources_are_told_apart_from_installable_ones() -> None:
+    def record(direct: dict | None) -> dict:
+        return {"source": {"install": "x", **({"direct_url": direct} if direct else {})}}
+
+    assert local_source(None) == "registered from code, not an installed distribution"
+    assert local_source(record({"url": "file:///src/p", "dir_info": {"editable": True}})) == (
+        "an editable install of file:///src/p")
+    assert local_source(record({"url": "file:///src/p", "dir_info": {}})) == (
+        "installed from the local path file:///src/p")
+    assert local_source(record({"url": "https://github.com/a/p",
+                                "vcs_info": {"vcs": "git", "commit_id": "abc"}})) is None
+    assert local_source(record(None)) is None  # from a package index
 
 
 def test_verify_reruns_the_submission_identically(plugin_submission: Path,

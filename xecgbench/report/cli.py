@@ -179,8 +179,10 @@ def export_command(store: Path | None, run_id: str | None, out: Path, n_examples
                    "--attribution's).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Submission directory (default: BOARD/submissions/<attribution or metric>).")
+@click.option("--publishable", is_flag=True,
+              help="Refuse a plugin whose code exists only here (editable install, local path).")
 def submit_command(board: Path, attribution: str | None, metric: str | None,
-                   out: Path | None) -> None:
+                   out: Path | None, publishable: bool) -> None:
     """Score an installed attribution method (or metric) on a board's published models.
 
     Uses the board's windows, explain settings and metrics; needs neither retraining nor the
@@ -194,7 +196,8 @@ def submit_command(board: Path, attribution: str | None, metric: str | None,
     out = out or board / SUBMISSIONS_DIR / str(attribution or metric)
     started = time.perf_counter()
     try:
-        submit(board, _system(), out, attribution=attribution, metric=metric)
+        submit(board, _system(), out, attribution=attribution, metric=metric,
+               publishable=publishable, notify=lambda line: click.echo(line, err=True))
     except ResultsFileError as exc:
         raise UserError(str(exc)) from None
     click.echo(f"wrote submission {out} in {time.perf_counter() - started:.1f} s")

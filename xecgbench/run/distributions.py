@@ -144,3 +144,27 @@ def require_installed(provenance: dict[str, Any], system: PluginSystem,
             f"distribution for it (plugin {plugin or 'unknown'}); install the plugin that "
             f"registers it"
         )
+
+
+def local_source(record: dict[str, Any] | None) -> str | None:
+    """Why a distribution record names code that only this machine has (an editable install,
+    a local path, or no distribution at all), else None: such a run cannot be reproduced
+    elsewhere from its record."""
+    if not record:
+        return "registered from code, not an installed distribution"
+    direct = record.get("source", {}).get("direct_url") or {}
+    url = str(direct.get("url", ""))
+    if (direct.get("dir_info") or {}).get("editable"):
+        return f"an editable install of {url}"
+    if url.startswith("file:") and not direct.get("vcs_info"):
+        return f"installed from the local path {url}"
+    return None
+
+
+def local_plugins(system: PluginSystem, plugins: set[str]) -> dict[str, str]:
+    """Plugin -> why its code is local (:func:`local_source`), for the non-bundled ones of
+    ``plugins``."""
+    bundled = {name for name, _ in DEFAULT_PLUGINS}
+    distributions = plugin_distributions(system)
+    return {plugin: reason for plugin in sorted(plugins - bundled)
+            if (reason := local_source(distributions.get(plugin))) is not None}

@@ -25,3 +25,8 @@ class SubmissionRecord(BaseModel):
                     "{'attributions': 'gradient_x_sign'}")
     attributions: list[str] = Field(description="attribution labels scored (config order)")
     metrics: list[str] = Field(description="explanation metric labels scored (config order)")
+    local: dict[str, str] = Field(
+        default_factory=dict,
+        description="plugin -> why its code exists only where the submission was made (an "
+                    "editable install, a local path, no distribution); empty when every "
+                    "submitted plugin can be installed elsewhere")

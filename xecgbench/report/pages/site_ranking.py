@@ -66,6 +66,8 @@ class Entry:
     source: str  # BUILT_IN, or the submitted plugins' distributions and versions
     results: RunResults
     directory: Path
+    #: why a submission's code exists only where it was made (editable install, local path)
+    local: tuple[str, ...] = ()
 
     @property
     def submitted(self) -> bool:
@@ -94,6 +96,21 @@ def _plugins(results: RunResults) -> str:
     return ", ".join(f"{p} {v}" for p, v in sorted(third.items())) or BUNDLED
 
 
+def local_reasons(results: RunResults) -> tuple[str, ...]:
+    """Why the third-party plugins a submission used cannot be installed elsewhere, from the
+    distributions its record names (:func:`~xecgbench.run.distributions.local_source`)."""
+    from xecgbench.plugins.manager import DEFAULT_PLUGINS
+    from xecgbench.run.distributions import local_source
+
+    bundled = {name for name, _module in DEFAULT_PLUGINS}
+    provenance = results.run.get("provenance", {})
+    used = {plugin for names in (provenance.get("component_plugins") or {}).values()
+            for plugin in names.values()} - bundled
+    named = provenance.get("plugin_distributions") or {}
+    return tuple(f"{plugin}: {reason}" for plugin in sorted(used)
+                 if (reason := local_source(named.get(plugin))) is not None)
+
+
 def board_entries(directory: Path) -> list[Entry]:
     """The board's run, then every submission under ``directory/submissions`` (by name)."""
     directory = Path(directory)
@@ -108,7 +125,8 @@ def board_entries(directory: Path) -> list[Entry]:
             results = validate_directory(sub.parent)
         except ResultsFileError as exc:
             raise ResultsFileError(f"submission {sub.parent}: {exc}") from None
-        entries.append(Entry(sub.parent.name, _plugins(results), results, sub.parent))
+        entries.append(Entry(sub.parent.name, _plugins(results), results, sub.parent,
+                             local_reasons(results)))
     return entries
 
 

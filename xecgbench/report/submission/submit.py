@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from xecgbench.report.results_files import (
 )
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import ComponentSpec, Suite
+from xecgbench.run.distributions import local_plugins
 from xecgbench.run.stage_types import UNTRAINED, StageContext, StageTask
 
 
@@ -158,9 +159,21 @@ def _board_record(board: Path) -> RunRecord:
     return record
 
 
+def local_components(system: PluginSystem, under_test: dict[str, str]) -> dict[str, str]:
+    """Plugin -> why its code is local, for the plugins of the submitted components."""
+    plugins = {system.registry[kind].registration(name).plugin
+               for kind, name in under_test.items() if name in system.registry[kind]}
+    return local_plugins(system, plugins)
+
+
 def submit(board: Path, system: PluginSystem, out: Path, *, attribution: str | None = None,
-           metric: str | None = None) -> Path:
-    """Score ``attribution`` (and/or ``metric``) on ``board``'s published models into ``out``."""
+           metric: str | None = None, publishable: bool = False,
+           notify: Callable[[str], None] = lambda line: None) -> Path:
+    """Score ``attribution`` (and/or ``metric``) on ``board``'s published models into ``out``.
+
+    A submitted plugin whose code exists only here (editable install, local path) is recorded
+    as ``local`` and ``notify`` is told; ``publishable`` refuses it before any work.
+    """
     from xecgbench.run.provenance import provenance
 
     if attribution is None and metric is None:
@@ -172,16 +185,23 @@ def submit(board: Path, system: PluginSystem, out: Path, *, attribution: str | N
     if out.exists() and not (out / "run.json").is_file() and any(out.iterdir()):
         raise UserError(f"{out} exists and is not a submission directory; choose another --out")
     started = time.time()
+    under_test = {kind: name for kind, name in (("attributions", attribution),
+                                                ("metrics", metric)) if name is not None}
+    local = local_components(system, under_test)
+    for plugin, reason in local.items():
+        if publishable:
+            raise UserError(f"plugin {plugin!r} is {reason}: a publishable submission needs "
+                            "code others can install (a package index or a VCS URL)")
+        notify(f"note: plugin {plugin!r} is {reason}; the submission is marked local "
+               "(not reproducible elsewhere)")
     scores, flags = score_on_board(board, suite, system, read_models(board), metrics)
     run_provenance = provenance(system, suite)
     catalogue = run_provenance.pop("catalogue")
-    under_test = {kind: name for kind, name in (("attributions", attribution),
-                                                ("metrics", metric)) if name is not None}
     submission = SubmissionRecord(
         board=board.resolve().name, board_run_id=record.run.run_id,
         board_config_hash=record.run.config_hash, under_test=under_test,
         attributions=[s.display for s in suite.attributions],
-        metrics=[s.display for s in metrics])
+        metrics=[s.display for s in metrics], local=local)
     run = RunInfo(run_id=f"{out.name}-{int(started)}", suite=f"{record.run.suite}+{out.name}",
                   config_hash=suite.config_hash(), config=suite.model_dump(mode="json"),
                   provenance=run_provenance, started=started, finished=time.time(),
