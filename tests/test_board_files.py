@@ -219,3 +219,22 @@ def test_text_within_the_budget_reads_as_plain_strings() -> None:
     scores = parse_scores(_dictionary_bomb(1000, "A00001#0"), Path("scores.parquet"))
     assert len(scores) == 1000 and set(scores["record_id"]) == {"A00001#0"}
     assert scores["metric"].dtype == object  # not a pandas Categorical
+
+
+def test_a_reader_of_a_few_metrics_gets_exactly_their_rows() -> None:
+    """The site reads only the metrics it shows: the same rows as a full read, nothing else."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    from xecgbench.report.results_files import validate_directory
+
+    board = Path(__file__).resolve().parent.parent / "leaderboards" / "smoke-verify"
+    full = validate_directory(board)
+    wanted = {"relevance_mass_accuracy", "pixel_flipping"}
+    part = validate_directory(board, wanted)
+    for name in ("scores", "untrained"):
+        mine, theirs = getattr(part, name), getattr(full, name)
+        theirs = theirs[theirs["metric"].isin(wanted)].reset_index(drop=True)
+        assert set(mine["metric"]) == wanted & set(theirs["metric"]) and len(mine) > 0
+        pd.testing.assert_frame_equal(mine.reset_index(drop=True), theirs)

@@ -19,6 +19,7 @@ from test_leaderboard import make_results
 
 from xecgbench.report.board import RunResults
 from xecgbench.report.pages.site import ranking_table, render_board, stale_site, write_site
+from xecgbench.report.pages.site_output import MANIFEST
 from xecgbench.report.pages.site_ranking import (
     BUILT_IN,
     Entry,
@@ -208,7 +209,7 @@ def test_site_command_writes_pages_and_reports_bad_submissions(board, tmp_path) 
     out = tmp_path / "site"
     done = xecgbench("leaderboard", "site", "--boards", str(board), "--out", str(out))
     assert done.returncode == 0, done.stderr
-    assert {p.name for p in out.iterdir()} == {
+    assert {p.name for p in out.iterdir()} - {MANIFEST} == {
         "index.md", "fake-board.md", "fake-board-morphology.svg", "fake-board-rhythm.svg"}
     assert stale_site(board, out) == []
     (out / "fake-board.md").write_text("edited by hand\n", encoding="utf-8")
@@ -287,5 +288,27 @@ def test_rebuilding_some_pages_keeps_every_board_in_the_index(board, tmp_path) -
     """`site --match` rewrites the matched pages only; the index still lists every board."""
     out = tmp_path / "site"
     write_site(board, out, match="no-such-board*")
-    assert {p.name for p in out.iterdir()} == {"index.md"}
+    assert {p.name for p in out.iterdir()} - {MANIFEST} == {"index.md"}
     assert "[fake-board](fake-board.md)" in (out / "index.md").read_text()
+
+
+def test_the_site_never_overwrites_a_page_edited_since_it_wrote_it(board, tmp_path) -> None:
+    from xecgbench.errors import UserError
+
+    out = tmp_path / "pages"
+    written = write_site(board, out)
+    assert (out / MANIFEST).is_file() and written
+    assert write_site(board, out) == written  # a rerun replaces what the site wrote itself
+    page = out / "fake-board.md"
+    page.write_text(page.read_text(encoding="utf-8") + "a reader's note\n", encoding="utf-8")
+    figure = next(out.glob("*.svg"))
+    before = figure.read_bytes()
+    with pytest.raises(UserError, match=r"fake-board\.md: changed since"):
+        write_site(board, out)
+    assert "a reader's note" in page.read_text(encoding="utf-8")
+    assert figure.read_bytes() == before  # refused before anything was written
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "index.md").write_text("my own index\n", encoding="utf-8")
+    with pytest.raises(UserError, match=r"index\.md: changed since"):
+        write_site(board, foreign)

@@ -242,7 +242,8 @@ def rebuild_command(root: Path, check: bool) -> None:
 @click.option("--boards", "root", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=DEFAULT_ROOT, show_default=True, help="Folder of committed boards.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("docs/leaderboards"), show_default=True)
+              default=Path("leaderboard-site"), show_default=True,
+              help="Folder for the pages (this repository's own: docs/leaderboards).")
 @click.option("--match", default="*", show_default=True,
               help="Only boards whose folder name matches this glob, e.g. 'synthetic-*'.")
 def site_command(root: Path, out: Path, match: str) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -380,8 +380,10 @@ def read_record(directory: Path) -> RunRecord:
     return _record(directory, data)
 
 
-def read_board(directory: Path) -> tuple[RunRecord, pd.DataFrame]:
-    """A board's run record and scores, every file checked (the one loader every reader uses)."""
+def read_board(directory: Path, metrics: Collection[str] | None = None
+               ) -> tuple[RunRecord, pd.DataFrame]:
+    """A board's run record and scores (only ``metrics``' rows when given), every file checked
+    (the one loader every reader uses)."""
     directory = Path(directory)
     record = read_record(directory)
     manifest = checksums(directory)
@@ -390,7 +392,7 @@ def read_board(directory: Path) -> tuple[RunRecord, pd.DataFrame]:
         data = read_checked(directory, name, manifest)
         assert data is not None
         parts.append((data, directory / name))
-    return record, parse_score_parts(parts)
+    return record, parse_score_parts(parts, metrics)
 
 
 def read_examples(directory: Path) -> Any:
@@ -402,10 +404,11 @@ def read_examples(directory: Path) -> Any:
     return None if data is None else load_npz(data, directory / EXAMPLES_FILE)
 
 
-def validate_directory(directory: Path) -> RunResults:
-    """Check a results directory (schema, columns, labels) and return its :class:`RunResults`."""
+def validate_directory(directory: Path, metrics: Collection[str] | None = None) -> RunResults:
+    """Check a results directory (schema, columns, labels) and return its :class:`RunResults`
+    (with only ``metrics``' score rows when given: every file is still checked whole)."""
     directory = Path(directory)
-    record, scores = read_board(directory)
+    record, scores = read_board(directory, metrics)
     names = scores_names(directory)
     path = directory / names[0] if len(names) == 1 else directory
     unknown = sorted(set(scores["metric"]) - set(record.metrics))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -139,14 +139,17 @@ def _decoded(parquet: pq.ParquetFile, path: Path) -> pd.DataFrame:
     return _as_pandas(_table(parquet, path), path)
 
 
-def _table(parquet: pq.ParquetFile, path: Path) -> pa.Table:
-    """The table, its text columns read as dictionaries first so that their decoded size is
-    known (and held to :data:`MAX_DECODED_TEXT_BYTES`) before any text is expanded."""
+def _table(parquet: pq.ParquetFile, path: Path,
+           metrics: Collection[str] | None = None) -> pa.Table:
+    """The table (only ``metrics``' rows when given), its text columns read as dictionaries
+    first so that their decoded size is known (and held to :data:`MAX_DECODED_TEXT_BYTES`)
+    before any text is expanded."""
     import pyarrow as pa
 
     try:
         table = parquet.read()  # opened with its text columns as dictionaries
         _check_decoded_text(table, path)
+        table = _rows_of(table, metrics)
         return pa.table({name: (column.cast(column.type.value_type)
                                 if pa.types.is_dictionary(column.type) else column)
                          for name, column in zip(table.column_names, table.columns,
@@ -266,18 +269,43 @@ def parse_scores(data: bytes, path: Path) -> pd.DataFrame:
     return parse_score_parts([(data, path)])
 
 
-def parse_score_parts(parts: Sequence[tuple[bytes, Path]]) -> pd.DataFrame:
+def parse_score_parts(parts: Sequence[tuple[bytes, Path]],
+                      metrics: Collection[str] | None = None) -> pd.DataFrame:
     """One scores frame from a board's score files in order (see :func:`read_parquet_parts`;
-    a row repeated in two parts is a duplicate like any other)."""
+    a row repeated in two parts is a duplicate like any other); only the rows of ``metrics``
+    when given (a reader that shows a few metrics need not decode millions of others)."""
     if len(parts) == 1 and parts[0][1].name.endswith(".csv.gz"):
-        return _normalised(_read_csv(*parts[0]), parts[0][1])
-    scores = read_parquet_parts(parts, SCORES_LAYOUT)
+        scores = _read_csv(*parts[0])
+        if metrics is not None:
+            scores = scores[scores["metric"].isin(list(metrics))].reset_index(drop=True)
+        return _normalised(scores, parts[0][1])
+    scores = read_parquet_parts(parts, SCORES_LAYOUT, metrics)
     return _normalised(scores, parts[0][1] if len(parts) == 1 else parts[0][1].parent)
 
 
-def read_parquet_parts(parts: Sequence[tuple[bytes, Path]], layout: Layout) -> pd.DataFrame:
-    """One frame from a table's Parquet parts in order. Every footer is checked, and the rows
-    of all parts counted against :data:`MAX_ROWS`, before any part is decoded."""
+def _rows_of(table: pa.Table, metrics: Collection[str] | None) -> pa.Table:
+    """``table``'s rows whose ``metric`` is one of ``metrics`` (every row when None), chosen
+    on the dictionary-encoded column so that no other row's text is ever expanded."""
+    if metrics is None:
+        return table
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wanted = pa.array(sorted(metrics), pa.string())
+    column = table["metric"]
+    if not pa.types.is_dictionary(column.type):
+        return table.filter(pc.is_in(column, value_set=wanted))
+    keep = pa.chunked_array(
+        [pc.take(pc.is_in(chunk.dictionary, value_set=wanted), chunk.indices)
+         for chunk in column.chunks], pa.bool_())
+    return table.filter(keep)
+
+
+def read_parquet_parts(parts: Sequence[tuple[bytes, Path]], layout: Layout,
+                       metrics: Collection[str] | None = None) -> pd.DataFrame:
+    """One frame from a table's Parquet parts in order (only ``metrics``' rows when given).
+    Every footer is checked, and the rows of all parts counted against :data:`MAX_ROWS`,
+    before any part is decoded."""
     import pyarrow as pa
 
     files, rows = [], 0
@@ -286,7 +314,7 @@ def read_parquet_parts(parts: Sequence[tuple[bytes, Path]], layout: Layout) -> p
         rows += files[-1][0].metadata.num_rows
         if rows > MAX_ROWS:
             raise _fail(path, f"the parts hold over {MAX_ROWS:,} rows together")
-    tables = [_table(parquet, path) for parquet, path in files]
+    tables = [_table(parquet, path, metrics) for parquet, path in files]
     if len(tables) == 1:
         return _as_pandas(tables[0], files[0][1])
     where = files[0][1].parent

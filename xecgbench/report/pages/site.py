@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from xecgbench.report.board import BRANCH_ORDER, RunResults
-from xecgbench.report.board_format.confined_write import write_inside
+from xecgbench.report.pages.site_output import write_generated
 from xecgbench.report.pages.site_ranking import (
     BUILT_IN,
     Entry,
@@ -234,9 +234,9 @@ def site_files(root: Path, match: str = "*") -> dict[str, str]:
 
 
 def write_site(root: Path, out: Path, match: str = "*") -> list[Path]:
-    """Write the site's pages and figures into ``out``."""
-    out.mkdir(parents=True, exist_ok=True)
-    return [Path(write_inside(out, name, text)) for name, text in site_files(root, match).items()]
+    """Write the site's pages and figures into ``out``, never over a file edited since the
+    site wrote it (:mod:`~xecgbench.report.pages.site_output`)."""
+    return write_generated(out, site_files(root, match))
 
 
 def stale_site(root: Path, out: Path) -> list[str]:

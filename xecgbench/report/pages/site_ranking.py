@@ -31,7 +31,7 @@ import pandas as pd
 
 from xecgbench.report.answer_text.headline import CONFIG, primary_region
 from xecgbench.report.board import RunResults
-from xecgbench.report.results_files import ResultsFileError, validate_directory
+from xecgbench.report.results_files import ResultsFileError, read_record, validate_directory
 from xecgbench.report.stats.corrections import holm
 from xecgbench.report.stats.inference import (
     Effect,
@@ -111,18 +111,28 @@ def local_reasons(results: RunResults) -> tuple[str, ...]:
                  if (reason := local_source(named.get(plugin))) is not None)
 
 
+def shown_metrics(directory: Path) -> set[str]:
+    """The metrics a ranking shows: the primary one and the faithfulness ones (read from the
+    run record, so that the other metrics' millions of rows are never decoded)."""
+    record = read_record(directory)
+    return {record.run.config["primary_metric"],
+            *(m for m, meta in record.metrics.items() if meta.category == "faithfulness")}
+
+
 def board_entries(directory: Path) -> list[Entry]:
-    """The board's run, then every submission under ``directory/submissions`` (by name)."""
+    """The board's run, then every submission under ``directory/submissions`` (by name), each
+    with the score rows of the metrics a ranking shows."""
     directory = Path(directory)
     for name in (directory.name, *(p.parent.name for p in
                                    (directory / SUBMISSIONS_DIR).glob("*/run.json"))):
         if not re.fullmatch(SAFE_FOLDER, name):
             raise ResultsFileError(f"{directory}: folder name {name[:60]!r} is not a board or "
                                    "submission name (letters, digits, '.', '_', '-')")
-    entries = [Entry(directory.name, BUILT_IN, validate_directory(directory), directory)]
+    entries = [Entry(directory.name, BUILT_IN,
+                     validate_directory(directory, shown_metrics(directory)), directory)]
     for sub in sorted((directory / SUBMISSIONS_DIR).glob("*/run.json")):
         try:
-            results = validate_directory(sub.parent)
+            results = validate_directory(sub.parent, shown_metrics(sub.parent))
         except ResultsFileError as exc:
             raise ResultsFileError(f"submission {sub.parent}: {exc}") from None
         entries.append(Entry(sub.parent.name, _plugins(results), results, sub.parent,
