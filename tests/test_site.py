@@ -234,7 +234,7 @@ def test_committed_site_pages_are_current() -> None:
     assert boards == pages, "every committed board has one site page"
     stale = stale_site(REPO / "leaderboards", REPO / "docs" / "leaderboards")
     assert stale == [], (
-        "docs/leaderboards is stale: run `xecgbench leaderboard site`")
+        "docs/leaderboards is stale: run `xecgbench leaderboard site --out docs/leaderboards`")
 
 
 PROBE = """<script>window.addEventListener('load',()=>{
