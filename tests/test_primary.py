@@ -338,14 +338,53 @@ def test_a_primary_test_naming_nothing_in_the_suite_is_refused(override: str,
     from xecgbench.run.config import SuiteError, load_suite
 
     with pytest.raises(SuiteError, match=re.escape(message)):
-        load_suite("quick", [override])
+        load_suite("quick-pretraining", [override])
 
 
 def test_suites_without_primary_tests_keep_their_config_hash() -> None:
     from xecgbench.run.config import content_hash, load_suite
 
-    suite = load_suite("quick", ["primary_tests=[]"])
+    suite = load_suite("quick-pretraining", ["primary_tests=[]"])
     before = suite.model_dump(mode="json",
-                              exclude={"device", "primary_tests", "random_features"})
+                              exclude={"device", "primary_tests", "random_features", "about"})
     assert suite.config_hash() == content_hash(before)[:12]
-    assert load_suite("quick").config_hash() != suite.config_hash()
+    assert load_suite("quick-pretraining").config_hash() != suite.config_hash()
+
+
+def test_a_model_above_its_untrained_initialisation_is_tested_against_it() -> None:
+    """``model: above_untrained``: the trained model against its own initialisation (the
+    fixture's untrained rows score half the trained ones: ×2), with the same controls."""
+    test = {"name": "dtd finds it", "branch": "morphology", "pretraining": "none",
+            "model": "above_untrained", "methods": ["dtd"], "region": "p_wave",
+            "controls": ["interval_profile:TP"]}
+    (result,) = primary_results(make_results(tests=(test,)))
+    assert result.baseline == "its untrained initialisation"
+    assert np.exp(result.effect.estimate) == pytest.approx(2.0, rel=0.05)
+    assert result.effect.p_value < 0.001 and result.effect.n_seeds == 5
+    assert result.controls[0].gain is not None  # the control compared with its null too
+    text = answer_paragraph([result])
+    assert "`dtd` on the trained model (none pretraining, vs its untrained initialisation) " \
+           "raised the morphology branch's relevance on `p_wave` by ×2.00" in text
+
+
+def test_a_test_against_the_untrained_model_needs_its_rows() -> None:
+    from xecgbench.run.config import SuiteError, load_suite
+
+    with pytest.raises(SuiteError, match=r"needs explain\.untrained_baseline: true"):
+        load_suite("quick", ["explain.untrained_baseline=false"])
+    with pytest.raises(SuiteError, match="remove baseline"):
+        load_suite("quick", ["primary_tests=[{name: a, branch: morphology, pretraining: none, "
+                             "baseline: none, model: above_untrained}]"])
+
+
+def test_the_default_runs_board_opens_with_what_its_data_can_show() -> None:
+    """The committed result of `xecgbench run` names its data, what it cannot show and where
+    the real-data answer is, before the answer per method."""
+    from pathlib import Path
+
+    board = Path(__file__).resolve().parent.parent / "leaderboards" / "synthetic-planted"
+    first = (board / "leaderboard.md").read_text(encoding="utf-8").split("\n\n")[1]
+    assert first.startswith("**About this data.** These are synthetic ECGs")
+    assert "docs/results.md" in first and "cannot show" in first
+    for method in ("dtd", "lrp_epsilon", "saliency", "integrated_gradients"):
+        assert f"`{method}` on the trained model (none pretraining" in first

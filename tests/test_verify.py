@@ -142,14 +142,14 @@ def test_verify_refuses_a_nan_tolerance() -> None:
 def test_one_cell_suite_keeps_the_full_grids_stage_keys() -> None:
     """No key depends on the other cells, so a one-cell rerun recomputes the same stages."""
     system = load_plugins()
-    suite = load_suite("quick")
+    suite = load_suite("quick-pretraining")
     full = {p.task.key for p in plan(suite, system)}
     for cell in draw_cells(suite, system, 3, 7):
         assert {p.task.key for p in plan(cell_suite(suite, cell), system)} <= full
 
 
 def test_draw_is_seeded_and_distinct() -> None:
-    suite, system = load_suite("quick"), load_plugins()
+    suite, system = load_suite("quick-pretraining"), load_plugins()
     first = draw_cells(suite, system, 4, 3)
     labels = [(c.seed, c.pretraining.display, c.freezing.display) for c in first]
     assert first == draw_cells(suite, system, 4, 3) and len(set(labels)) == 4
@@ -168,7 +168,7 @@ def test_the_from_scratch_strategy_is_never_run_with_frozen_random_blocks() -> N
     from xecgbench.run.plan import cells
 
     system = load_plugins()
-    suite = load_suite("quick")
+    suite = load_suite("quick-pretraining")
     grid = {(c.pretraining.name, c.freezing.display) for c in cells(suite, system)}
     assert ("none", "none") in grid
     assert not any(p == "none" and f != "none" for p, f in grid)

@@ -28,6 +28,7 @@ import pandas as pd
 
 from xecgbench.report.answer_text.headline import headline_tables
 from xecgbench.report.answer_text.primary_answer import (
+    about_the_data,
     answer_paragraph,
     per_method_table,
     primary_table,
@@ -186,7 +187,7 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         tables=tuple(t for t in tables if t is not None and not t.rows.empty),
         footer=footer(results),
         notes=notes,
-        answer=answer_paragraph(primary, results.config.get("seeds", ()),
-                                results.run.get("planned_seeds")),
+        answer=about_the_data(results.config.get("about", "")) + answer_paragraph(
+            primary, results.config.get("seeds", ()), results.run.get("planned_seeds")),
     )
 

@@ -146,7 +146,10 @@ class PrimaryTest(_Frozen):
     ``branch``: per seed, the log ratio of mean ``metric`` on ``region`` (defaults: the suite's
     primary metric, the branch's first paired mask), averaged over ``methods`` (default: every
     attribution) that pass the run's sanity checks and over ``freezing`` (default: every
-    schedule); then a t-test and t-interval over seeds at ``alpha``.
+    schedule); then a t-test and t-interval over seeds at ``alpha``. ``model:
+    above_untrained`` compares the trained model with its own untrained initialisation
+    instead (same seed, method and windows; no ``baseline``): did training put the relevance
+    on the target, where synthetic data planted the only cue?
     """
 
     name: str
@@ -158,7 +161,7 @@ class PrimaryTest(_Frozen):
     freezing: tuple[str, ...] = ()
     methods: tuple[str, ...] = ()
     alpha: float = Field(0.05, gt=0, lt=1)
-    model: Literal["seed_log_ratio"] = "seed_log_ratio"
+    model: Literal["seed_log_ratio", "above_untrained"] = "seed_log_ratio"
     #: Regions where the claim predicts no gain, as ``region`` (the test's metric) or
     #: ``metric:region``; empty: :data:`DEFAULT_CONTROLS` of the target. "Onto the target"
     #: needs the target's gain above every control's gain that the run scored.
@@ -169,6 +172,9 @@ class PrimaryTest(_Frozen):
     #: ``secondary``: reported beside the primary tests, labelled, never the answer.
     role: Literal["primary", "secondary"] = "primary"
 
+
+#: The primary-test model that compares a trained model with its own initialisation.
+ABOVE_UNTRAINED = "above_untrained"
 
 #: Per target region, the controls a claim about it predicts no gain on: the same statistic
 #: on AF windows (``atrial_interval``: the P mask's template where no P wave exists) and the
@@ -213,6 +219,12 @@ def check_primary_tests(tests: Sequence[PrimaryTest], data: Mapping[str, Any]) -
         if test.region and test.region not in paired:
             problems.append(f"region {test.region!r} is not paired with {test.branch} "
                             f"(explain.alignment: {', '.join(paired) or 'no mask'})")
+        if test.model == ABOVE_UNTRAINED:
+            if test.baseline:
+                problems.append("model above_untrained compares with the untrained model: "
+                                "remove baseline")
+            if not explain.untrained_baseline:
+                problems.append("model above_untrained needs explain.untrained_baseline: true")
         problem = next((p for p in problems if p), None)
         if problem:
             raise ValueError(f"{where}: {problem} (a changed grid voids the pre-registered "
@@ -224,6 +236,9 @@ class Suite(_Frozen):
 
     name: str
     description: str = ""
+    #: What the suite's data can and cannot show, and where a real-data answer stands: the
+    #: leaderboard's first words (hashed only when set, so older runs keep their hash).
+    about: str = ""
     seeds: tuple[Annotated[int, Field(ge=0, lt=2**32)], ...] = (0,)
     data: DataConfig
     model: ComponentSpec
@@ -276,6 +291,7 @@ class Suite(_Frozen):
         primary tests hash as before they existed, so older runs keep their hash)."""
         exclude = {"device"} | (set() if self.primary_tests else {"primary_tests"})
         exclude |= set() if self.random_features else {"random_features"}
+        exclude |= set() if self.about else {"about"}
         config = self.model_dump(mode="json", exclude=exclude)
         for test in config.get("primary_tests", ()):  # fields added later hash only when set
             for name, default in _LATER_TEST_DEFAULTS.items():

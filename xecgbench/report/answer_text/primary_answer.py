@@ -17,6 +17,7 @@ import pandas as pd
 from xecgbench.report.board import Column, Table
 from xecgbench.report.stats.inference import SeedTest
 from xecgbench.report.stats.primary_tests import PrimaryResult, minimum_detectable_effect
+from xecgbench.run.config import ABOVE_UNTRAINED
 
 NO_TESTS = ("This run declares no pre-registered primary test, so every table below is "
             "exploratory.")
@@ -96,7 +97,10 @@ def _trend_sentence(test: PrimaryResult) -> str:
 
 def sentence(test: PrimaryResult) -> str:
     """One test in plain words, with its interval, seeds, p-value and what it lacks."""
-    who = f"{test.strategy} (vs {test.baseline}, nothing frozen)"
+    methods = ", ".join(f"`{m}`" for m in test.methods) or "the declared methods"
+    who = (f"{methods} on the trained model ({test.strategy} pretraining, vs "
+           f"{test.baseline})" if test.test.model == ABOVE_UNTRAINED
+           else f"{test.strategy} (vs {test.baseline}, nothing frozen)")
     where = f"the {test.test.branch} branch's relevance"
     if test.note or test.effect is None:
         return f"{who} on {where}: not tested ({test.note.removeprefix('not tested: ')})."
@@ -125,6 +129,11 @@ def sentence(test: PrimaryResult) -> str:
     return text + _trend_sentence(test)
 
 
+def about_the_data(about: str) -> str:
+    """The suite's own words on what its data can show, before the answer (or nothing)."""
+    return f"**About this data.** {' '.join(about.split())} " if about.strip() else ""
+
+
 def answer_paragraph(tests: Sequence[PrimaryResult], seeds: Sequence[int] = (),
                      planned: Sequence[int] | None = None) -> str:
     """The leaderboard's first paragraph: every primary test in plain words, called an interim
@@ -151,7 +160,8 @@ def interim_seeds(seeds: Sequence[int], planned: Sequence[int] | None) -> str | 
 
 
 def _record(test: PrimaryResult, metric: str, effect: SeedTest) -> dict[str, Any]:
-    return {"branch": test.test.branch, "pretraining": test.strategy, "metric": metric,
+    return {"branch": test.test.branch, "pretraining": test.strategy,
+            "claim": test.test.name, "metric": metric,
             "region": "", "mean": np.exp(effect.estimate), "ci_low": np.exp(effect.low),
             "ci_high": np.exp(effect.high), "p_value": effect.p_value,
             "n_seeds": effect.n_seeds, "n_records": test.n_records}
@@ -224,7 +234,7 @@ def primary_table(tests: Sequence[PrimaryResult]) -> Table | None:
             values.append(_record(test, "primary effect", effect))
         if test.trend is not None and not test.note:
             values.append(_record(test, "own score per frozen block", test.trend))
-    text = ("claim", "role", "against", "target")
+    text = ("role", "against", "target")
     return Table(
         name="answer-primary",
         title="Pre-registered primary tests",
@@ -251,7 +261,9 @@ def primary_table(tests: Sequence[PrimaryResult]) -> Table | None:
             "own log mean score on the number of frozen blocks, t-tested over seeds, where "
             "≥ 3 fixed depths exist. Secondary tests are labelled and are not the answer."
         ),
-        row_keys=("branch", "pretraining"),
+        # the claim is a key: two tests of one strategy on one branch (a method alone, or
+        # the pooled one beside the study's) must not share their numbers
+        row_keys=("branch", "pretraining", "claim"),
         rows=pd.DataFrame(rows),
         columns=(*(Column(name, "", name, None, "text") for name in text),
                  Column("primary effect", "", "ratio [CI] (p)", None, "effect"),
@@ -266,7 +278,8 @@ def primary_table(tests: Sequence[PrimaryResult]) -> Table | None:
                         None, "effect"),
                  Column("depth", "", "depth", None, "text"),
                  Column("verdict", "", "verdict", None, "text")),
-        values=pd.DataFrame(values, columns=["branch", "pretraining", "metric", "region", "mean",
+        values=pd.DataFrame(values, columns=["branch", "pretraining", "claim", "metric",
+                                             "region", "mean",
                                              "ci_low", "ci_high", "p_value", "n_seeds",
                                              "n_records"]),
     )

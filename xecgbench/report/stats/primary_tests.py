@@ -19,6 +19,9 @@ stored with the run's config before it starts):
 - **Test**: one-sample t over seeds with its t-interval (:func:`seed_t_test`), nominal under
   normal per-seed values (``tests/test_primary.py`` checks coverage and size by simulation);
   an interval inside ± the declared margin concludes *no effect*.
+- **Against the untrained model** (``model: above_untrained``): the same statistic with the
+  trained model's own initialisation (same seed, method and windows) as the reference: what
+  a synthetic variant can answer, where the generator planted the only cue.
 - **Depth**: per seed, the least-squares slope of the strategy's *own* log mean score on the
   number of frozen blocks, over schedules declaring one fixed ``depth``; t over seeds; only with
   ≥ 3 depths (a ratio to a baseline would mix in how the baseline changes).
@@ -55,9 +58,11 @@ from xecgbench.report.stats.inference import (
     grids,
     seed_t_test,
 )
-from xecgbench.run.config import PrimaryTest
+from xecgbench.run.config import ABOVE_UNTRAINED, PrimaryTest
 
 POWER = 0.8
+#: The reference's label when a test compares a model with its own initialisation.
+UNTRAINED_REFERENCE = "its untrained initialisation"
 #: Fewest distinct freezing depths a trend is fitted on (two points always fit a line).
 MIN_DEPTHS = 3
 
@@ -189,18 +194,37 @@ def _depth_slopes(results: RunResults, per_schedule: Mapping[str, np.ndarray],
     return seed_t_test(np.array(slopes), alpha), f"own score over k = {levels_text}{aside}"
 
 
+def untrained_as_reference(results: RunResults) -> RunResults:
+    """``results`` with each seed's untrained-model rows also among the scores, as the
+    strategy :data:`UNTRAINED_REFERENCE` trained with nothing frozen: the reference of a
+    ``model: above_untrained`` test, compared by the same code as any baseline."""
+    null, reference = results.untrained, results.unfrozen_schedule
+    if null.empty or reference is None:
+        return results
+    rows = null.assign(pretraining=UNTRAINED_REFERENCE, freezing=reference)
+    return dataclasses.replace(results, scores=pd.concat([results.scores, rows],
+                                                         ignore_index=True))
+
+
 def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
     """Run one declared test on a run's scores (flagged models already left out)."""
     config = results.config
     strategy = _label(test.pretraining, config.get("pretraining", ()))
     baseline = _label(test.baseline, config.get("pretraining", ())) if test.baseline \
         else results.baseline
+    if test.model == ABOVE_UNTRAINED:
+        results = untrained_as_reference(results)
+        has_null = not results.untrained.empty
+        baseline = UNTRAINED_REFERENCE if has_null else None
     metric = _label(test.metric, config.get("metrics", ())) if test.metric \
         else config["primary_metric"]
     known: dict[str, Any] = {"strategy": strategy, "metric": metric,
                              "up": results.direction(metric) is not False}
     if baseline is None:
-        return _not_tested(test, "no baseline strategy (one that pre-trains nothing)", **known)
+        missing = ("no untrained-model rows (explain.untrained_baseline)"
+                   if test.model == ABOVE_UNTRAINED
+                   else "no baseline strategy (one that pre-trains nothing)")
+        return _not_tested(test, missing, **known)
     known["baseline"] = baseline
     reference = results.unfrozen_schedule
     if reference is None:
