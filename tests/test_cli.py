@@ -62,6 +62,15 @@ def test_unknown_suite_is_one_line_and_exit_2() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_click_usage_errors_carry_the_same_prefix() -> None:
+    """A bad option (refused by click) and a bad suite (refused by xecgbench) both say
+    ``error:``; click's own ``Error:`` never reaches the user."""
+    result = xecgbench("run", "--no-such-option")
+    assert result.returncode == 2
+    assert result.stderr.rstrip().splitlines()[-1].startswith("error: No such option")
+    assert "Error:" not in result.stderr and "Try 'xecgbench run --help'" in result.stderr
+
+
 def test_unknown_plugin_in_suite_lists_valid_names(tmp_path: Path) -> None:
     suite = tmp_path / "s.yaml"
     suite.write_text("attributions: [no_such_method]\n")

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from xecgbench import __version__
-from xecgbench.errors import XecgbenchError
+from xecgbench.errors import PREFIX, XecgbenchError, show_click_error
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.plugins.plain_text import summary
 from xecgbench.plugins.registry import KINDS, KindRegistry, Registration
@@ -304,8 +304,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except XecgbenchError as exc:  # every user error, UserError included: one "error:" line
         _fail(str(exc), exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
+    except click.ClickException as exc:  # click's own usage errors, with the same prefix
+        show_click_error(exc)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("aborted; finished stages are kept, run again to resume", err=True)
@@ -318,7 +318,7 @@ def _fail(message: str, code: int = 2) -> None:
     """Print a user error as one line (after its traceback under --debug) and exit ``code``."""
     if debugging():
         traceback.print_exc()
-    click.echo(f"error: {message}", err=True)
+    click.echo(PREFIX + message, err=True)
     sys.exit(code)
 
 
