@@ -29,6 +29,7 @@ from xecgbench.plugins.components import (
     WindowDelineator,
     record_of,
 )
+from xecgbench.plugins.data_root import DATA_ENV, data_root
 from xecgbench.plugins.hookspecs import hookimpl
 from xecgbench.plugins.operating_points import (
     ValidationScores,
@@ -37,12 +38,13 @@ from xecgbench.plugins.operating_points import (
 )
 from xecgbench.plugins.receptive_field import receptive_field
 from xecgbench.plugins.registry import BoundRegistry, RegistryError
-from xecgbench.run.from_python import SuiteRun, run_suite
 from xecgbench.run.store import load_scores
 from xecgbench.scoring import ScoreReport, load_windows, score_model
+from xecgbench.suite_run import SuiteRun, run_suite
 
 __all__ = [
     "BRANCHES",
+    "DATA_ENV",
     "EXPLAINED_BRANCHES",
     "MASK_NAMES",
     "METRIC_CATEGORIES",
@@ -68,6 +70,7 @@ __all__ = [
     "UserError",
     "ValidationScores",
     "WindowDelineator",
+    "data_root",
     "f1_threshold",
     "hookimpl",
     "load_scores",
