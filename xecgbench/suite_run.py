@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.run.config import Suite, load_suite
+from xecgbench.run.preflight import validate_components
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,16 +76,19 @@ def run_suite(
     system : the plugins to run with (default: every installed one, refused if one is broken).
     runner : ``executor``, ``workers``, ``address``, ``wait``, as ``xecgbench run``'s options.
     """
+    extra = [*overrides, *([f"seeds={list(seeds)}"] if seeds is not None else []),
+             *([f"device={device}"] if device else [])]
+    config = load_suite(str(suite_or_path), extra)
+    system = system if system is not None else load_plugins()
+    system.check()
+    validate_components(config, system)
+    # only now: a mistake in the suite (its file, a field, an unknown name) is reported before
+    # torch, pandas and the report load
     from xecgbench.report.results_files import write_leaderboard
     from xecgbench.run.device import resolve_device
     from xecgbench.run.runner import run_suite as run_grid
 
-    extra = [*overrides, *([f"seeds={list(seeds)}"] if seeds is not None else []),
-             *([f"device={device}"] if device else [])]
-    config = load_suite(str(suite_or_path), extra)
     resolve_device(config.device)  # an unavailable GPU is a one-line error before any stage
-    system = system if system is not None else load_plugins()
-    system.check()
     out = Path(out)
     summary = run_grid(config, system, out, quiet=quiet, **runner)
     board = write_leaderboard(summary.store_path, system, out / "leaderboard.md", summary.run_id)

@@ -10,7 +10,6 @@ import click
 from xecgbench.cli.context import plugin_system
 from xecgbench.plugins.plain_text import summary
 from xecgbench.plugins.registry import KINDS, KindRegistry, Registration
-from xecgbench.run.config import builtin_suites, load_suite
 
 
 @click.command("plugins")
@@ -73,6 +72,8 @@ def _describe_component(registration: Registration, registry: KindRegistry) -> d
 @click.pass_context
 def list_command(ctx: click.Context, kind: str, as_json: bool) -> None:
     """List registered components of KIND (or the built-in suites)."""
+    from xecgbench.run.config import builtin_suites, load_suite
+
     if kind == "suites":
         rows = [
             {"name": name, "path": str(path), "description": load_suite(name).description}
