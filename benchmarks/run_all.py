@@ -45,6 +45,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "memory": ("attribution_memory.py", ["--memory"], None),
     "cost_model": ("cost_model.py", [], ["--quick"]),
     "report": ("bench_report.py", [], ["--repeats", "1"]),
+    "cli_start": ("cli_start.py", [], ["--quick"]),
 }
 MIN_METRIC_SPEEDUP, MAX_METRIC_DIFF = 50.0, 1e-6
 #: The batched quality metrics (issue 17): per-window speed-up over their Quantus backend.

@@ -20,6 +20,7 @@ import bench_generator  # noqa: E402
 import bench_report  # noqa: E402
 import bench_submit  # noqa: E402
 import bench_training  # noqa: E402
+import cli_start  # noqa: E402
 import cost_model  # noqa: E402
 import run_all  # noqa: E402
 
@@ -109,3 +110,16 @@ def test_run_all_parses_the_quantus_comparison() -> None:
     assert met["pixel_flipping vs Quantus (per window), speed-up"] is True
     assert met["mprt vs Quantus (per window), speed-up"] is False
     assert result["metrics"]["mprt"]["max_abs_diff"] == pytest.approx(1.1e-16)
+
+
+def test_cli_start_benchmark_times_each_command_against_a_bare_interpreter() -> None:
+    result = cli_start.run(repeats=1)
+    _check_rows(result)
+    assert set(result["medians"]) == {cli_start.REFERENCE, *cli_start.COMMANDS}
+    assert set(result["heavy_imports"]) == set(cli_start.COMMANDS)
+
+
+def test_the_cli_start_section_is_generated_from_its_committed_results() -> None:
+    assert cli_start.write_docs(check=True), (
+        "docs/benchmarks.md's CLI start-up section is stale: run "
+        "python benchmarks/cli_start.py --docs")

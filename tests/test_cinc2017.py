@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -178,3 +179,25 @@ def test_default_path_comes_from_the_data_root(monkeypatch: pytest.MonkeyPatch,
     assert CinC2017().path == tmp_path / "cinc2017"
     monkeypatch.delenv("XECGBENCH_DATA")
     assert CinC2017().path == Path("data") / "cinc2017"
+
+
+def test_data_dir_wins_over_the_environment_and_writes_none(monkeypatch: pytest.MonkeyPatch,
+                                                            tmp_path: Path) -> None:
+    """``--data-dir`` sets the root for its command only, without touching ``os.environ``."""
+    import click
+    from click.testing import CliRunner
+
+    from xecgbench.cli.context import data_dir_option
+
+    monkeypatch.setenv("XECGBENCH_DATA", str(tmp_path / "env"))
+    seen = []
+
+    @click.command()
+    @data_dir_option
+    def probe() -> None:
+        seen.append((CinC2017().path, os.environ["XECGBENCH_DATA"]))
+
+    result = CliRunner().invoke(probe, ["--data-dir", str(tmp_path / "flag")])
+    assert result.exit_code == 0, result.output
+    assert seen == [((tmp_path / "flag" / "cinc2017").resolve(), str(tmp_path / "env"))]
+    assert CinC2017().path == tmp_path / "env" / "cinc2017"  # put back when the command ended

@@ -62,6 +62,15 @@ def test_unknown_suite_is_one_line_and_exit_2() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_click_usage_errors_carry_the_same_prefix() -> None:
+    """A bad option (refused by click) and a bad suite (refused by xecgbench) both say
+    ``error:``; click's own ``Error:`` never reaches the user."""
+    result = xecgbench("run", "--no-such-option")
+    assert result.returncode == 2
+    assert result.stderr.rstrip().splitlines()[-1].startswith("error: No such option")
+    assert "Error:" not in result.stderr and "Try 'xecgbench run --help'" in result.stderr
+
+
 def test_unknown_plugin_in_suite_lists_valid_names(tmp_path: Path) -> None:
     suite = tmp_path / "s.yaml"
     suite.write_text("attributions: [no_such_method]\n")
@@ -87,3 +96,24 @@ def test_run_smoke_writes_store_and_leaderboard(tmp_path: Path) -> None:
     board = (out / "leaderboard.md").read_text()
     assert "| rank |" in board and "dtd" in board and "saliency" in board
     assert "relevance_mass_accuracy [p_wave]" in board and "f1_af" in board
+
+
+@pytest.mark.parametrize("args", [["--help"], ["plugins"], ["run", "{suite}"]],
+                         ids=["help", "plugins", "preflight error"])
+def test_the_cli_answers_without_importing_torch(args: list[str], tmp_path: Path) -> None:
+    """``--help``, ``plugins`` and a one-line preflight error load no heavy library: plugin
+    modules import torch, captum, zennit and Quantus when a component runs (speed is measured
+    by ``benchmarks/cli_start.py``, not here)."""
+    suite = tmp_path / "bad.yaml"
+    suite.write_text("attributions: [no_such_method]\n")
+    argv = [a.format(suite=suite) for a in args] + (["--out", str(tmp_path / "o")]
+                                                   if args[0] == "run" else [])
+    code = ("import sys\nfrom xecgbench.cli import main\ntry:\n    main(sys.argv[1:])\n"
+            "except SystemExit as exit:\n    code = exit.code\n"
+            "print('LOADED', *[m for m in ('torch', 'captum', 'zennit', 'quantus') "
+            "if m in sys.modules], 'EXIT', code)\n")
+    env = {**os.environ, "XECGBENCH_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    result = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
+                            env=env, timeout=300)
+    last = result.stdout.strip().splitlines()[-1]
+    assert last == f"LOADED EXIT {2 if args[0] == 'run' else 0}", (last, result.stderr)

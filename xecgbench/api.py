@@ -2,7 +2,16 @@
 
 Import from here (``from xecgbench.api import MetricInfo``); the modules behind these names may
 move, this list does not. ``docs/api.md`` documents each name and a test imports every one.
+
+The names that need torch, pandas or the runner (``receptive_field``, ``load_scores``,
+``score_model``, ``run_suite`` …) load on first use (:data:`_LAZY`): a plugin's hook module
+imports this one, and ``xecgbench --help`` must not pay for torch.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from xecgbench.errors import UserError
 from xecgbench.plugins.attribution_checks import validate_inputs
@@ -29,21 +38,47 @@ from xecgbench.plugins.components import (
     WindowDelineator,
     record_of,
 )
+from xecgbench.plugins.data_root import DATA_ENV, data_root
 from xecgbench.plugins.hookspecs import hookimpl
 from xecgbench.plugins.operating_points import (
     ValidationScores,
     f1_threshold,
     specificity_threshold,
 )
-from xecgbench.plugins.receptive_field import receptive_field
 from xecgbench.plugins.registry import BoundRegistry, RegistryError
-from xecgbench.report.loaded_board import Board, load_board
-from xecgbench.run.from_python import SuiteRun, run_suite
-from xecgbench.run.store import load_scores
-from xecgbench.scoring import ScoreReport, load_windows, score_model
+
+if TYPE_CHECKING:  # for type checkers and readers; at run time through __getattr__
+    from xecgbench.plugins.receptive_field import receptive_field
+    from xecgbench.report.loaded_board import Board, load_board
+    from xecgbench.run.store import load_scores
+    from xecgbench.scoring import ScoreReport, load_windows, score_model
+    from xecgbench.suite_run import SuiteRun, run_suite
+
+#: public name -> the module that defines it, imported when the name is first used.
+_LAZY: dict[str, str] = {
+    "receptive_field": "xecgbench.plugins.receptive_field",
+    "Board": "xecgbench.report.loaded_board",
+    "load_board": "xecgbench.report.loaded_board",
+    "load_scores": "xecgbench.run.store",
+    "ScoreReport": "xecgbench.scoring",
+    "load_windows": "xecgbench.scoring",
+    "score_model": "xecgbench.scoring",
+    "SuiteRun": "xecgbench.suite_run",
+    "run_suite": "xecgbench.suite_run",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A :data:`_LAZY` name, imported now and kept (PEP 562)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "BRANCHES",
+    "DATA_ENV",
     "EXPLAINED_BRANCHES",
     "MASK_NAMES",
     "METRIC_CATEGORIES",
@@ -70,6 +105,7 @@ __all__ = [
     "UserError",
     "ValidationScores",
     "WindowDelineator",
+    "data_root",
     "f1_threshold",
     "hookimpl",
     "load_board",

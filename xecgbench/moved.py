@@ -64,6 +64,11 @@ MOVED: dict[str, str] = {
     "xecgbench.report.verify": "xecgbench.report.submission.verify_board",
     "xecgbench.report.submission_verify": "xecgbench.report.submission.verify_submission",
     "xecgbench.report.explain": "xecgbench.run.explain",
+    # one CLI package (issue 30, item 2)
+    "xecgbench.report.cli": "xecgbench.cli.leaderboard",
+    "xecgbench.run.show_cli": "xecgbench.cli.show",
+    "xecgbench.run.status_cli": "xecgbench.cli.status",
+    "xecgbench.run.from_python": "xecgbench.suite_run",
 }
 
 

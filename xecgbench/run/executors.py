@@ -21,6 +21,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
 
+from xecgbench.plugins.data_root import explicit_data_root, set_data_root
 from xecgbench.run.cache import ArtifactCache
 from xecgbench.run.config import Suite
 from xecgbench.run.reaper import die_with_parent, start_reaper, stop_reaper
@@ -91,13 +92,18 @@ class LocalExecutor:
 _WORKER_CONTEXTS: dict[tuple[str, str], StageContext] = {}
 
 
-def run_in_worker(suite_json: str, cache_root: str, task: StageTask) -> Result:
-    """Entry point of pool and Ray workers: build (once per process) a context, run ``task``."""
+def run_in_worker(suite_json: str, cache_root: str, data_root: str | None,
+                  task: StageTask) -> Result:
+    """Entry point of pool and Ray workers: build (once per process) a context, run ``task``.
+
+    ``data_root`` is the driver's ``--data-dir`` (None: the worker's own ``$XECGBENCH_DATA``).
+    """
     import torch
 
     from xecgbench.plugins.manager import load_plugins
 
     torch.set_num_threads(STAGE_THREADS)
+    set_data_root(Path(data_root) if data_root is not None else None)
     key = (suite_json, cache_root)
     if key not in _WORKER_CONTEXTS:
         _WORKER_CONTEXTS[key] = StageContext(
@@ -106,8 +112,10 @@ def run_in_worker(suite_json: str, cache_root: str, task: StageTask) -> Result:
     return execute(_WORKER_CONTEXTS[key], task)
 
 
-def _worker_args(suite: Suite, cache: ArtifactCache) -> tuple[str, str]:
-    return suite.model_dump_json(), str(Path(cache.root).resolve())
+def _worker_args(suite: Suite, cache: ArtifactCache) -> tuple[str, str, str | None]:
+    root = explicit_data_root()
+    return (suite.model_dump_json(), str(Path(cache.root).resolve()),
+            str(root) if root is not None else None)
 
 
 def _init_worker(driver: int) -> None:

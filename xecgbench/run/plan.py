@@ -15,6 +15,7 @@ from typing import Any
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, content_hash
 from xecgbench.run.param_defaults import key_params
+from xecgbench.run.preflight import validate_components
 from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, UNTRAINED, StageTask
 from xecgbench.run.training import FINE_TUNING_VERSION
 
@@ -50,18 +51,6 @@ def _component_id(system: PluginSystem, kind: str, spec: ComponentSpec) -> dict[
     registration = system.registry[kind].registration(spec.name)
     params = key_params(registration.component, spec.params)
     return {"name": spec.name, "params": params, "version": registration.version}
-
-
-def validate_components(suite: Suite, system: PluginSystem) -> None:
-    """Raise :class:`~xecgbench.plugins.registry.UnknownComponentError` for unregistered names."""
-    data_specs = [suite.data.dataset, *([suite.data.test] if suite.data.test else [])]
-    checks = [("datasets", s) for s in data_specs] + [("models", suite.model)]
-    checks += [("pretraining", s) for s in suite.pretraining]
-    checks += [("freezing", s) for s in suite.freezing]
-    checks += [("attributions", s) for s in suite.attributions]
-    checks += [("metrics", s) for s in suite.metrics]
-    for kind, spec in checks:
-        system.registry[kind].registration(spec.name)
 
 
 #: Budget fields added after keys existed, with the value that reproduces the older behaviour:

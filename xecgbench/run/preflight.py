@@ -81,6 +81,13 @@ def _specs(suite: Suite) -> Iterator[tuple[str, str, ComponentSpec]]:
             yield kind, field, spec
 
 
+def validate_components(suite: Suite, system: PluginSystem) -> None:
+    """Raise :class:`~xecgbench.plugins.registry.UnknownComponentError` for the first
+    unregistered name; the registry alone answers, so the error comes before torch loads."""
+    for kind, _, spec in _specs(suite):
+        system.registry[kind].registration(spec.name)
+
+
 def check_parameters(suite: Suite, system: PluginSystem) -> None:
     """Every component parameter is one its constructor accepts (else: did you mean …?)."""
     for kind, field, spec in _specs(suite):

@@ -39,8 +39,8 @@ from xecgbench.run.faults import StorageError
 from xecgbench.run.layout import RunLayout
 from xecgbench.run.liveness import Heartbeat, reap_dead_runs
 from xecgbench.run.lock import run_lock
-from xecgbench.run.plan import PlannedTask, plan, validate_components
-from xecgbench.run.preflight import check_classes, check_masks, preflight
+from xecgbench.run.plan import PlannedTask, plan
+from xecgbench.run.preflight import check_classes, check_masks, preflight, validate_components
 from xecgbench.run.provenance import provenance
 from xecgbench.run.stage_types import STAGES, StageContext, StageFailure, StageTask, load_data
 from xecgbench.run.store import ResultsStore

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import Annotated, ClassVar, TypeVar
 
 import numpy as np
-import scipy.fft
 from pydantic import Field
 
 from xecgbench.plugins.components import MASK_NAMES, ECGSet
@@ -172,6 +171,8 @@ def _render_beats(
     qrst_train = np.zeros((n, span + n_samples), dtype=np.float32)
     p_train[rows, pos[keep]] = p_gain[keep]
     qrst_train[rows, pos[keep]] = qrst_gain[keep]
+    import scipy.fft  # here, not at the top: registering the dataset must not load scipy
+
     nfft = scipy.fft.next_fast_len(2 * span + n_samples, real=True)
     rfft = lambda x: scipy.fft.rfft(x.astype(np.float32), nfft, axis=1)  # noqa: E731
     spectrum = rfft(p_train) * rfft(p_tpl) + rfft(qrst_train) * rfft(qrst_tpl)

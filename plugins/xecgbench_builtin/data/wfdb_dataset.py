@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from xecgbench.api import DATA_ENV, data_root
 from xecgbench.plugins.components import MASK_NAMES, ECGSet
 from xecgbench_builtin.data.ecg_windows import (
     DEFAULT_MIN_WINDOW_SHARE,
@@ -40,15 +41,13 @@ from xecgbench_builtin.data.fiducials import Fiducials, interval_mask
 from xecgbench_builtin.data.files import SIGNAL_LIMIT, TABLE_LIMIT, file_problem
 from xecgbench_builtin.data.wfdb_checks import check_header
 
-DATA_ENV = "XECGBENCH_DATA"
 SPLITS: tuple[str, ...] = ("train", "test", "all")
 BAD_RECORD_POLICIES: tuple[str, ...] = ("skip", "error")
 
 
 def default_path(name: str) -> Path:
-    """``$XECGBENCH_DATA/<name>``, else ``./data/<name>``."""
-    root = os.environ.get(DATA_ENV)
-    return (Path(root) if root else Path("data")) / name
+    """``<data root>/<name>``: under ``--data-dir``, else ``$XECGBENCH_DATA``, else ``./data``."""
+    return data_root() / name
 
 
 @dataclass(frozen=True)

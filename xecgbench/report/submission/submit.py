@@ -44,7 +44,7 @@ def submission_suite(board_config: dict[str, Any], system: PluginSystem,
     pre-registered primary tests (they name the board's methods, and are the board's)."""
     from pydantic import ValidationError
 
-    from xecgbench.run.plan import validate_components
+    from xecgbench.run.preflight import validate_components
 
     config = dict(board_config)
     if attribution is not None:

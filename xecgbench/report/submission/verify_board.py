@@ -11,7 +11,6 @@ rounding otherwise. Differing rows are listed, so a reviewer sees which numbers 
 
 from __future__ import annotations
 
-import os
 import platform
 import random
 import tempfile
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from xecgbench.plugins.data_root import data_root
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
@@ -144,9 +144,9 @@ PATH_KEYS = ("path", "folder")
 
 
 def _data_root() -> Path:
-    """Where data loaders resolve relative folders: ``$XECGBENCH_DATA`` (``--data-dir``),
+    """Where data loaders resolve relative folders: ``--data-dir``, else ``$XECGBENCH_DATA``,
     else ``./data``."""
-    return Path(os.environ.get("XECGBENCH_DATA") or "data").resolve()
+    return data_root().resolve()
 
 
 def confine_paths(config: Any, file: Path, root: Path, field: str = "run.config") -> None:

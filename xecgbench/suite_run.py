@@ -1,15 +1,21 @@
-"""``xecgbench run`` from Python: the same steps as the command, returning the results instead
-of printing them (no subprocess, so a notebook or a script keeps the DataFrames)."""
+"""Run a suite and write its leaderboard: the one code path of ``xecgbench run`` and
+:func:`xecgbench.api.run_suite` (the command prints the returned :class:`SuiteRun`; Python
+keeps it, and its DataFrame, without a subprocess).
+
+It sits above ``report/`` (it writes ``leaderboard.md``) and below the CLI and the API.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.run.config import Suite, load_suite
+from xecgbench.run.preflight import validate_components
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,7 +34,6 @@ class SuiteRun:
     summary: RunSummary
     suite: Suite
     leaderboard: Path
-    scores: pd.DataFrame
 
     @property
     def ok(self) -> bool:
@@ -39,6 +44,14 @@ class SuiteRun:
     def store(self) -> Path:
         """The results store (``results.sqlite``) the run wrote."""
         return self.summary.store_path
+
+    @cached_property
+    def scores(self) -> pd.DataFrame:
+        """The run's per-sample scores, read from the store on first use (the command, which
+        only prints counts, never pays for them)."""
+        from xecgbench.run.store import load_scores
+
+        return load_scores(self.summary.store_path, self.summary.run_id)
 
 
 def run_suite(
@@ -60,20 +73,23 @@ def run_suite(
     overrides : ``key=value`` strings, as ``--set`` (e.g. ``"training.epochs=1"``).
     seeds : replaces the suite's seeds.
     device : ``auto``, ``cpu`` or ``cuda`` (default: the suite's).
+    system : the plugins to run with (default: every installed one, refused if one is broken).
     runner : ``executor``, ``workers``, ``address``, ``wait``, as ``xecgbench run``'s options.
     """
-    from xecgbench.report.results_files import write_leaderboard
-    from xecgbench.run.device import resolve_device
-    from xecgbench.run.runner import run_suite as run_locally
-    from xecgbench.run.store import load_scores
-
     extra = [*overrides, *([f"seeds={list(seeds)}"] if seeds is not None else []),
              *([f"device={device}"] if device else [])]
     config = load_suite(str(suite_or_path), extra)
-    resolve_device(config.device)
-    system = system or load_plugins()
+    system = system if system is not None else load_plugins()
     system.check()
+    validate_components(config, system)
+    # only now: a mistake in the suite (its file, a field, an unknown name) is reported before
+    # torch, pandas and the report load
+    from xecgbench.report.results_files import write_leaderboard
+    from xecgbench.run.device import resolve_device
+    from xecgbench.run.runner import run_suite as run_grid
+
+    resolve_device(config.device)  # an unavailable GPU is a one-line error before any stage
     out = Path(out)
-    summary = run_locally(config, system, out, quiet=quiet, **runner)
+    summary = run_grid(config, system, out, quiet=quiet, **runner)
     board = write_leaderboard(summary.store_path, system, out / "leaderboard.md", summary.run_id)
-    return SuiteRun(summary, config, board, load_scores(summary.store_path, summary.run_id))
+    return SuiteRun(summary, config, board)

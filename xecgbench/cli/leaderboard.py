@@ -1,7 +1,8 @@
 """``xecgbench leaderboard …``: build tables and reports, export and rebuild committed results.
 
-Long because every `leaderboard` subcommand (build, export, rebuild, validate, verify, submit,
-site, checksum) keeps its options and its one-line errors beside the others.
+Every subcommand (build, export, rebuild, validate, verify, submit, site, checksum, schema)
+raises its errors (a damaged board, an unsafe path) as they come; they are XecgbenchErrors,
+and the group shows each as one ``error:`` line.
 """
 
 from __future__ import annotations
@@ -14,42 +15,38 @@ from typing import Any
 
 import click
 
+from xecgbench.cli.context import UserErrorGroup, data_dir_option, plugin_system
 from xecgbench.errors import UserError
+from xecgbench.plugins.manager import PluginSystem
 
 DEFAULT_ROOT = Path("leaderboards")
 FORMATS = ("md", "csv", "latex", "html")
 
 
-
-def _system() -> Any:
-    return click.get_current_context().find_root().obj
+def _system() -> PluginSystem:
+    """The plugins, unchecked: reading a board needs no plugin, a broken one must not stop it."""
+    return plugin_system(check=False)
 
 
 def _results(store: Path | None, results_dir: Path | None, run_id: str | None) -> Any:
-    from xecgbench.report.results_files import ResultsFileError, load_store, validate_directory
+    from xecgbench.report.results_files import load_store, validate_directory
 
     if (store is None) == (results_dir is None):
         raise click.UsageError("give exactly one of --store or --results")
-    try:
-        if store is not None:
-            return load_store(store, _system(), run_id)
-        assert results_dir is not None
-        return validate_directory(results_dir)
-    except ResultsFileError as exc:
-        raise UserError(str(exc)) from None
+    if store is not None:
+        return load_store(store, _system(), run_id)
+    assert results_dir is not None
+    return validate_directory(results_dir)
 
 
 def _examples(store: Path | None, results_dir: Path | None, run_id: str, n: int) -> Any:
     from xecgbench.report.examples import collect_examples
-    from xecgbench.report.results_files import ResultsFileError, read_examples
+    from xecgbench.report.results_files import read_examples
 
     if n <= 0:
         return None
     if results_dir is not None:
-        try:
-            return read_examples(results_dir)
-        except ResultsFileError as exc:
-            raise UserError(str(exc)) from None
+        return read_examples(results_dir)
     assert store is not None
     return collect_examples(store, _system(), run_id, n)
 
@@ -69,7 +66,7 @@ class _Steps:
         self(f"done in {time.perf_counter() - self.started:.1f} s")
 
 
-@click.group("leaderboard")
+@click.group("leaderboard", cls=UserErrorGroup)
 def leaderboard() -> None:
     """Leaderboard tables and reports from a results store or committed raw results."""
 
@@ -130,7 +127,6 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
 def _write_out(out: Path, text: str | None) -> None:
     """``--out`` through the safe writer; None only checks the target (before a long build)."""
     from xecgbench.report.board_format.confined_write import (
-        UnsafePathError,
         checked_target,
         write_inside,
     )
@@ -141,8 +137,6 @@ def _write_out(out: Path, text: str | None) -> None:
             return
         out.parent.mkdir(parents=True, exist_ok=True)
         write_inside(out.parent, out.name, text)
-    except UnsafePathError as exc:
-        raise UserError(str(exc)) from None
     except OSError as exc:
         raise UserError(f"{out}: cannot write: {exc.strerror}") from None
 
@@ -156,17 +150,14 @@ def _write_out(out: Path, text: str | None) -> None:
               help="Records kept for the report's heatmaps (0: none).")
 def export_command(store: Path | None, run_id: str | None, out: Path, n_examples: int) -> None:
     """Export a run's raw results (and its generated tables) for committing."""
-    from xecgbench.report.results_files import ResultsFileError, export_results
+    from xecgbench.report.results_files import export_results
 
     if store is None:
         raise click.UsageError("--store is required")
     from xecgbench.report.published import publish_run
 
-    try:
-        export_results(store, _system(), out, run_id, n_examples)
-        publish_run(store, _system(), out)
-    except ResultsFileError as exc:
-        raise UserError(str(exc)) from None
+    export_results(store, _system(), out, run_id, n_examples)
+    publish_run(store, _system(), out)
     click.echo(f"exported to {out} (with its models and explained windows)")
 
 
@@ -190,16 +181,12 @@ def submit_command(board: Path, attribution: str | None, metric: str | None,
     archive hash) and the raw scores; check it with `xecgbench leaderboard verify OUT`.
     """
     from xecgbench.report.board_format.submission_record import SUBMISSIONS_DIR
-    from xecgbench.report.results_files import ResultsFileError
     from xecgbench.report.submission.submit import submit
 
     out = out or board / SUBMISSIONS_DIR / str(attribution or metric)
     started = time.perf_counter()
-    try:
-        submit(board, _system(), out, attribution=attribution, metric=metric,
-               publishable=publishable, notify=lambda line: click.echo(line, err=True))
-    except ResultsFileError as exc:
-        raise UserError(str(exc)) from None
+    submit(board, _system(), out, attribution=attribution, metric=metric,
+           publishable=publishable, notify=lambda line: click.echo(line, err=True))
     click.echo(f"wrote submission {out} in {time.perf_counter() - started:.1f} s")
 
 
@@ -212,7 +199,6 @@ def rebuild_command(root: Path, check: bool) -> None:
     ROOT is a folder of boards, or one board; a ROOT holding no board is an error (exit 2).
     """
     from xecgbench.report.results_files import (
-        ResultsFileError,
         committed_directories,
         stale_tables,
         validate_directory,
@@ -220,16 +206,13 @@ def rebuild_command(root: Path, check: bool) -> None:
     )
 
     stale: list[Any] = []
-    try:
-        directories = committed_directories(root)
-        for directory in directories:
-            if check:
-                stale += stale_tables(directory)
-            else:
-                for path in write_tables(validate_directory(directory), directory, root):
-                    click.echo(f"wrote {path}")
-    except ResultsFileError as exc:
-        raise UserError(str(exc)) from None
+    directories = committed_directories(root)
+    for directory in directories:
+        if check:
+            stale += stale_tables(directory)
+        else:
+            for path in write_tables(validate_directory(directory), directory, root):
+                click.echo(f"wrote {path}")
     if check:
         for path in stale:
             click.echo(f"stale: {path}", err=True)
@@ -249,12 +232,8 @@ def rebuild_command(root: Path, check: bool) -> None:
 def site_command(root: Path, out: Path, match: str) -> None:
     """One mkdocs page per board: built-in methods and accepted submissions ranked together."""
     from xecgbench.report.pages.site import write_site
-    from xecgbench.report.results_files import ResultsFileError
 
-    try:
-        written = write_site(root, out, match)
-    except ResultsFileError as exc:
-        raise UserError(str(exc)) from None
+    written = write_site(root, out, match)
     for path in written:
         click.echo(f"wrote {path}")
 
@@ -264,12 +243,9 @@ def site_command(root: Path, out: Path, match: str) -> None:
 def checksum_command(directory: Path) -> None:
     """Write DIRECTORY's checksums.json for the raw files it holds now (a board exported before
     checksums, or raw files you have checked by hand); export writes it itself."""
-    from xecgbench.report.results_files import ResultsFileError, write_checksums
+    from xecgbench.report.results_files import write_checksums
 
-    try:
-        click.echo(f"wrote {write_checksums(directory)}")
-    except ResultsFileError as exc:
-        raise UserError(str(exc)) from None
+    click.echo(f"wrote {write_checksums(directory)}")
 
 
 @leaderboard.command("validate")
@@ -281,31 +257,19 @@ def validate_command(path: Path) -> None:
     submission is executed, nothing outside it is read.
     """
     from xecgbench.report.results_files import (
-        ResultsFileError,
         read_examples,
         validate_directory,
     )
     from xecgbench.report.tables import build_leaderboard
 
     directory = path.parent if path.is_file() else path
-    try:
-        results = validate_directory(directory)
-        read_examples(directory)
-        board = build_leaderboard(results)
-    except ResultsFileError as exc:
-        raise UserError(str(exc)) from None
+    results = validate_directory(directory)
+    read_examples(directory)
+    board = build_leaderboard(results)
     click.echo(
         f"{directory}: valid ({len(results.scores)} scores, run {results.run['run_id']}, "
         f"{len(board.tables)} tables)"
     )
-
-
-def _set_data_root(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
-    """``--data-dir``: the root real-data loaders resolve their default path under."""
-    if value is not None:
-        import os
-
-        os.environ["XECGBENCH_DATA"] = str(value.resolve())
 
 
 @leaderboard.command("verify")
@@ -318,9 +282,7 @@ def _set_data_root(ctx: click.Context, param: click.Parameter, value: Path | Non
                    "finite and >= 0 (default: 0, i.e. identical at the committed %.9g, when "
                    "the CPU fingerprint, Python, packages and plugins match the run; else 64 "
                    "float32 ulps, 7.6e-06).")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path),
-              callback=_set_data_root, expose_value=False, is_eager=True,
-              help="Root of local PhysioNet data (sets XECGBENCH_DATA).")
+@data_dir_option
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Keep the rerun's results here (default: a temporary directory).")
@@ -334,19 +296,16 @@ def verify_command(directory: Path, n_cells: int, seed: int, atol: float | None,
     A board's cells are retrained and re-scored; a submission is re-scored on N drawn models
     its board publishes. Exits 1 when any score differs, listing the differing rows.
     """
-    from xecgbench.report.results_files import ResultsFileError, read_record
+    from xecgbench.report.results_files import read_record
     from xecgbench.report.submission.verify_board import verify_leaderboard
     from xecgbench.report.submission.verify_submission import verify_submission
 
-    try:
-        if read_record(directory).submission is not None:
-            report = verify_submission(directory, _system(), n_cells=n_cells, seed=seed,
-                                       atol=atol, board=board)
-        else:
-            report = verify_leaderboard(directory, _system(), n_cells=n_cells, seed=seed,
-                                        atol=atol, work_dir=keep, workers=workers)
-    except ResultsFileError as exc:
-        raise UserError(str(exc)) from None
+    if read_record(directory).submission is not None:
+        report = verify_submission(directory, _system(), n_cells=n_cells, seed=seed,
+                                   atol=atol, board=board)
+    else:
+        report = verify_leaderboard(directory, _system(), n_cells=n_cells, seed=seed,
+                                    atol=atol, work_dir=keep, workers=workers)
     if report.same_environment:
         click.echo("environment matches the committed run (CPU fingerprint, Python, packages, "
                    "plugins)")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import click
-import yaml
 
 
 @click.group("show")
@@ -23,6 +22,8 @@ def suite_command(name: str, overrides: tuple[str, ...], resolved: bool) -> None
     Save it, edit it and run it: `xecgbench show suite quick > my.yaml`,
     then `xecgbench run my.yaml`.
     """
+    import yaml
+
     from xecgbench.run.config import load_suite, resolve_suite_path
 
     if not resolved and not overrides:

@@ -1,0 +1,78 @@
+"""``xecgbench run``: the options of :func:`xecgbench.suite_run.run_suite`, and its summary
+printed (the Python API returns the same run instead)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from xecgbench.cli.context import data_dir_option, plugin_system
+
+
+@click.command("run")
+@click.argument("suite", default="quick")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("xecgbench-results"),
+    show_default=True,
+    help="Results directory.",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a suite field, e.g. --set training.epochs=2.",
+)
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Parallel workers.")
+@click.option("--address", default=None, help="Ray cluster address (default: start a local one).")
+@data_dir_option
+@click.option("--quiet", is_flag=True, help="No progress bars (for logs and CI).")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default=None,
+    help="Where models, attributions and batched metrics run (default: the suite's, auto).",
+)
+@click.option("--wait", is_flag=True,
+              help="If another run holds --out, wait for it instead of exiting.")
+@click.pass_context
+def run_command(
+    ctx: click.Context,
+    suite: str,
+    out_dir: Path,
+    overrides: tuple[str, ...],
+    executor: str,
+    workers: int,
+    address: str | None,
+    quiet: bool,
+    device: str | None,
+    wait: bool,
+) -> None:
+    """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
+    from xecgbench.suite_run import run_suite
+
+    run = run_suite(suite, out_dir, overrides=overrides, device=device, quiet=quiet,
+                    system=plugin_system(ctx, check=False), executor=executor, workers=workers,
+                    address=address, wait=wait)
+    summary = run.summary
+    done = sum(summary.computed.values())
+    reused = sum(summary.reused.values())
+    click.echo(
+        f"run {summary.run_id}: {done} stages computed, {reused} reused, "
+        f"{len(summary.failed)} failed, {summary.skipped} skipped in {summary.seconds:.1f} s"
+    )
+    click.echo(f"results: {summary.store_path}\nleaderboard: {run.leaderboard}")
+    if not run.ok:
+        grouped = Counter((f.component, f.plugin, f.error) for f in summary.failed)
+        for (component, plugin, error), count in grouped.items():
+            cells = f" in {count} cells" if count > 1 else ""
+            click.echo(f"FAILED {component} (plugin {plugin}){cells}: {error}", err=True)
+        click.echo(f"details: xecgbench status --store {summary.store_path}", err=True)
+        ctx.exit(1)
