@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from xecgbench.report.board_format.arrow_rows import rows_of_metrics, text_columns
 from xecgbench.report.board_format.reader import ResultsFileError
 from xecgbench.run.store import SCORE_COLUMNS
 
@@ -149,20 +150,13 @@ def _table(parquet: pq.ParquetFile, path: Path,
     try:
         table = parquet.read()  # opened with its text columns as dictionaries
         _check_decoded_text(table, path)
-        table = _rows_of(table, metrics)
+        table = rows_of_metrics(table, metrics)
         return pa.table({name: (column.cast(column.type.value_type)
                                 if pa.types.is_dictionary(column.type) else column)
                          for name, column in zip(table.column_names, table.columns,
                                                  strict=True)})
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot read Parquet: {str(exc).splitlines()[0]}") from None
-
-
-def _text_columns(schema: pa.Schema) -> list[str]:
-    import pyarrow as pa
-
-    return [f.name for f in schema
-            if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
 
 
 def _check_decoded_text(table: pa.Table, path: Path) -> None:
@@ -215,7 +209,7 @@ def _checked_parquet(data: bytes, path: Path, layout: Layout) -> pq.ParquetFile:
         for field in parquet.schema_arrow:
             _check_type(field, path, layout)
         return pq.ParquetFile(pa.BufferReader(data),
-                              read_dictionary=_text_columns(parquet.schema_arrow))
+                              read_dictionary=text_columns(parquet.schema_arrow))
     except (OSError, ValueError, pa.ArrowException) as exc:
         raise _fail(path, f"cannot read Parquet: {str(exc).splitlines()[0]}") from None
 
@@ -281,24 +275,6 @@ def parse_score_parts(parts: Sequence[tuple[bytes, Path]],
         return _normalised(scores, parts[0][1])
     scores = read_parquet_parts(parts, SCORES_LAYOUT, metrics)
     return _normalised(scores, parts[0][1] if len(parts) == 1 else parts[0][1].parent)
-
-
-def _rows_of(table: pa.Table, metrics: Collection[str] | None) -> pa.Table:
-    """``table``'s rows whose ``metric`` is one of ``metrics`` (every row when None), chosen
-    on the dictionary-encoded column so that no other row's text is ever expanded."""
-    if metrics is None:
-        return table
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    wanted = pa.array(sorted(metrics), pa.string())
-    column = table["metric"]
-    if not pa.types.is_dictionary(column.type):
-        return table.filter(pc.is_in(column, value_set=wanted))
-    keep = pa.chunked_array(
-        [pc.take(pc.is_in(chunk.dictionary, value_set=wanted), chunk.indices)
-         for chunk in column.chunks], pa.bool_())
-    return table.filter(keep)
 
 
 def read_parquet_parts(parts: Sequence[tuple[bytes, Path]], layout: Layout,
