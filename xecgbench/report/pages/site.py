@@ -221,9 +221,11 @@ def site_files(root: Path, match: str = "*") -> dict[str, str]:
 
 
 def write_site(root: Path, out: Path, match: str = "*") -> list[Path]:
-    """Write the site's pages and figures into ``out``."""
+    """Write the site's pages and figures into ``out`` (built first: a refused board leaves
+    nothing behind, not even ``out``)."""
+    files = site_files(root, match)
     out.mkdir(parents=True, exist_ok=True)
-    return [Path(write_inside(out, name, text)) for name, text in site_files(root, match).items()]
+    return [Path(write_inside(out, name, text)) for name, text in files.items()]
 
 
 def stale_site(root: Path, out: Path) -> list[str]:

@@ -11,7 +11,6 @@ rounding otherwise. Differing rows are listed, so a reviewer sees which numbers 
 
 from __future__ import annotations
 
-import os
 import platform
 import random
 import tempfile
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.board_format.config_paths import confine_declared, data_root
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
     ResultsFileError,
@@ -139,32 +139,6 @@ def environment_diff(record: RunRecord, system: PluginSystem,
             if then.get(k) != now.get(k)}
 
 
-#: Config keys that name a place on disk: a submitted config may only point inside the data root.
-PATH_KEYS = ("path", "folder")
-
-
-def _data_root() -> Path:
-    """Where data loaders resolve relative folders: ``$XECGBENCH_DATA`` (``--data-dir``),
-    else ``./data``."""
-    return Path(os.environ.get("XECGBENCH_DATA") or "data").resolve()
-
-
-def confine_paths(config: Any, file: Path, root: Path, field: str = "run.config") -> None:
-    """Refuse any ``path``/``folder`` (or ``*_path``) in a submitted config that is absolute
-    or resolves outside ``root``: ``verify`` must read nothing but the data root."""
-    items = (config.items() if isinstance(config, dict)
-             else enumerate(config) if isinstance(config, list) else ())
-    for key, value in items:
-        where = f"{field}.{key}"
-        if isinstance(value, str) and (key in PATH_KEYS or str(key).endswith("_path")):
-            target = ((root if key == "folder" else Path.cwd()) / value).resolve()
-            if Path(value).is_absolute() or (target != root and root not in target.parents):
-                raise ResultsFileError(f"{file}: field {where!r}: {value!r} is outside the "
-                                       f"data root {root} (--data-dir)")
-        else:
-            confine_paths(value, file, root, where)
-
-
 def draw_cells(suite: Suite, system: PluginSystem, n: int, seed: int) -> list[Cell]:
     """``n`` distinct cells of the grid drawn with ``seed`` (all of them when ``n`` is larger)."""
     grid = list(cells(suite, system))
@@ -269,13 +243,13 @@ def verify_leaderboard(
 
     directory = Path(directory)
     record, committed = read_board(directory)
-    confine_paths(record.run.config, directory / "run.json", _data_root())
     try:
         suite = Suite.model_validate(record.run.config)
     except Exception as exc:  # pydantic's message names the field
         raise ResultsFileError(
             f"{directory}/run.json: config is not a valid suite: {exc}"
         ) from None
+    confine_declared(record.run.config, directory / "run.json", data_root(), system, suite)
     diff = environment_diff(record, system, directory)
     tolerance = tolerance_for(atol, diff)
     checks = []

@@ -14,6 +14,7 @@ import random
 from pathlib import Path
 
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.board_format.config_paths import confine_declared, data_root
 from xecgbench.report.board_format.submission_record import SUBMISSIONS_DIR
 from xecgbench.report.published import read_models
 from xecgbench.report.results_files import ResultsFileError, read_record, validate_directory
@@ -58,6 +59,7 @@ def verify_submission(directory: Path, system: PluginSystem, *, n_cells: int = 1
     directory = Path(directory)
     board = board_of(directory, board)
     record = read_record(directory)
+    confine_declared(record.run.config, directory / "run.json", data_root(), system)
     diff = environment_diff(record, system, directory)
     tolerance = tolerance_for(atol, diff)
     if n_cells < 1:
