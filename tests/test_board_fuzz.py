@@ -254,6 +254,17 @@ def _declared_path(key: str, value: str) -> Callable[[Path], None]:
         dataset={"label": "", "name": "cinc2017", "params": {key: value}}))
 
 
+def _config_field(dotted: str, value: object) -> Callable[[Path], None]:
+    """``run.config.<dotted>`` set to ``value`` (a budget verify must refuse before work)."""
+    def edit(record: dict) -> None:
+        *parents, last = dotted.split(".")
+        target = record["run"]["config"]
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        target[last] = value
+    return _edit_record(edit)
+
+
 def _linked_submissions(board: Path) -> None:
     """``submissions/`` a link to a folder outside holding a copy of the board."""
     outside = board.parent.parent / "outside-submissions"
@@ -284,6 +295,8 @@ BUILD = ("leaderboard", "build", "--results", "{board}", "--format", "html",
          "--out", "{root}/report.html")
 VERIFY = ("leaderboard", "verify", "{board}", "--data-dir", "{root}/data")
 SITE = ("leaderboard", "site", "--boards", "{root}", "--out", "{root}/site")
+#: verify with a stage time limit no stage of the smoke cell meets: the first stage fails.
+VERIFY_IN_NO_TIME = (*VERIFY, "--stage-time-limit", "0.0001")
 
 #: name -> (damage, command, file named in the error line)
 CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
@@ -400,6 +413,30 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
     "symlink inside a submission": (_linked_submission_file, SITE, "scores.parquet"),
     "symlink in models/": (_link_in_tree("models", "seed0.pt"), VALIDATE, "seed0.pt"),
     "stray symlink in the board": (_link_in_tree(".", "notes.txt"), VERIFY, "notes.txt"),
+    # issue 32 item 4: budgets refused before any work, and no stage runs forever
+    "verify epochs 1e9": (_config_field("training.epochs", 10**9), VERIFY, "training.epochs"),
+    "verify patience 1e9": (_config_field("training.patience", 10**9), VERIFY,
+                            "training.patience"),
+    "verify pretraining epochs 1e9": (_config_field("pretraining_budget.epochs", 1e9), VERIFY,
+                                      "pretraining_budget.epochs"),
+    "verify batch 1e9": (_config_field("training.batch_size", 10**9), VERIFY,
+                         "training.batch_size"),
+    "verify n_samples 1e9": (_config_field("explain.n_samples", 10**9), VERIFY,
+                             "explain.n_samples"),
+    "verify n_costly 1e9": (_config_field("explain.n_costly", 10**9), VERIFY,
+                            "explain.n_costly"),
+    "verify 1e9 samples per window": (_config_field("data.fs", 1e8), VERIFY, "data.fs"),
+    "verify n_train 1e9": (_config_field("data.dataset.params.n_train", 10**9), VERIFY,
+                           "n_train"),
+    "verify attribution n_steps 1e9": (_config_field("attributions.0.params", {
+        "n_steps": 10**9}), VERIFY, "attributions.0.params.n_steps"),
+    "verify nested param 1e12": (_config_field("metrics.0.params", {"steps": [1, 1e12]}),
+                                 VERIFY, "metrics.0.params.steps.1"),
+    "verify stage time limit reached": (lambda b: None, VERIFY_IN_NO_TIME, "time limit"),
+    "verify stage time limit 0": (lambda b: None, (*VERIFY, "--stage-time-limit", "0"),
+                                  "--stage-time-limit"),
+    "verify stage time limit NaN": (lambda b: None, (*VERIFY, "--stage-time-limit", "nan"),
+                                    "--stage-time-limit"),
 }
 
 
@@ -479,9 +516,9 @@ def test_a_damaged_board_is_one_line(case: str, tmp_path: Path) -> None:
 
 
 def test_the_corpus_is_large_enough_and_the_clean_board_passes(tmp_path: Path) -> None:
-    """The corpus holds >= 40 attacks, and the undamaged board is valid (so each case fails
+    """The corpus holds >= 85 attacks, and the undamaged board is valid (so each case fails
     on its own damage)."""
-    assert len(CASES) >= 40
+    assert len(CASES) >= 85
     board = tmp_path / "smoke-verify"
     board.mkdir()
     for name in ("run.json", "scores.parquet", "checksums.json"):
