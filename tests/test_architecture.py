@@ -164,6 +164,7 @@ INTERNAL_ERRORS = {
     "CorruptArtifactError": "a damaged cache entry is recomputed",
     "AttributionError": "a broken method fails its stage, recorded in the store",
     "SuiteYAMLError": "re-raised as SuiteError with the suite's name",
+    "StageTimeLimit": "a stage past its time limit fails, recorded in the store",
 }
 
 

@@ -35,12 +35,15 @@ import xecgbench.report.rendering.html
 import xecgbench.report.submission.verify_board
 import xecgbench.run.runner
 from xecgbench.cli import cli
+from xecgbench.plugins.manager import load_plugins
 from xecgbench.report.board_format.reader import SCORE_PARTS
 from xecgbench.report.board_format.score_parts import MAX_ROWS
 
 #: Imported here, before any fork: a case's time and memory are the reading, not the imports.
 PRELOADED = (xecgbench.report.rendering.html, xecgbench.report.submission.verify_board,
              xecgbench.run.runner)
+#: The plugins ``main`` would give the CLI (verify builds components from them).
+SYSTEM = load_plugins()
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE = REPO / "leaderboards" / "smoke-verify"
@@ -235,9 +238,55 @@ def _long_line_csv(board: Path) -> None:
     _seal(board)
 
 
-def _outside_path(key: str, value: str) -> Callable[[Path], None]:
-    return _edit_record(lambda r: r["run"]["config"]["data"]["dataset"]["params"].update(
-        {key: value}))
+def _outside_path(key: str, value: object, spec: str = "dataset") -> Callable[[Path], None]:
+    """``key: value`` among the params of the dataset (or the first entry of ``spec``)."""
+    def edit(record: dict) -> None:
+        config = record["run"]["config"]
+        target = config["data"]["dataset"] if spec == "dataset" else config[spec][0]
+        target["params"][key] = value
+    return _edit_record(edit)
+
+
+def _declared_path(key: str, value: str) -> Callable[[Path], None]:
+    """The dataset swapped for a WFDB loader whose ``key`` is annotated as a path; ``value``
+    is relative (so no reader refuses it) but lands outside ``--data-dir``."""
+    return _edit_record(lambda r: r["run"]["config"]["data"].update(
+        dataset={"label": "", "name": "cinc2017", "params": {key: value}}))
+
+
+def _config_field(dotted: str, value: object) -> Callable[[Path], None]:
+    """``run.config.<dotted>`` set to ``value`` (a budget verify must refuse before work)."""
+    def edit(record: dict) -> None:
+        *parents, last = dotted.split(".")
+        target = record["run"]["config"]
+        for part in parents:
+            target = target[int(part)] if isinstance(target, list) else target[part]
+        target[last] = value
+    return _edit_record(edit)
+
+
+def _linked_submissions(board: Path) -> None:
+    """``submissions/`` a link to a folder outside holding a copy of the board."""
+    outside = board.parent.parent / "outside-submissions"
+    shutil.copytree(board, outside / "copy")
+    (board / "submissions").symlink_to(outside, target_is_directory=True)
+
+
+def _link_in_tree(folder: str, name: str) -> Callable[[Path], None]:
+    """``folder/name`` inside the board a link to a decoy outside it."""
+    def damage(board: Path) -> None:
+        (board / folder).mkdir(parents=True, exist_ok=True)
+        (board / folder / name).symlink_to(board.parent.parent / "decoy.txt")
+    return damage
+
+
+def _linked_submission_file(board: Path) -> None:
+    """A real submission folder whose scores file is a link out of the board."""
+    sub = board / "submissions" / "copy"
+    sub.mkdir(parents=True)
+    for name in ("run.json", "checksums.json"):
+        shutil.copy(board / name, sub / name)
+    (sub / "scores.parquet").symlink_to(board / "scores.parquet")
 
 
 VALIDATE = ("leaderboard", "validate", "{board}")
@@ -245,6 +294,9 @@ CHECK = ("leaderboard", "rebuild", "--check", "{root}")
 BUILD = ("leaderboard", "build", "--results", "{board}", "--format", "html",
          "--out", "{root}/report.html")
 VERIFY = ("leaderboard", "verify", "{board}", "--data-dir", "{root}/data")
+SITE = ("leaderboard", "site", "--boards", "{root}", "--out", "{root}/site")
+#: verify with a stage time limit no stage of the smoke cell meets: the first stage fails.
+VERIFY_IN_NO_TIME = (*VERIFY, "--stage-time-limit", "0.0001")
 
 #: name -> (damage, command, file named in the error line)
 CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
@@ -340,6 +392,51 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
     "board dir symlink": (_symlinked_board, CHECK, "smoke-verify"),
     "verify absolute path": (_outside_path("path", "/etc"), VERIFY, "run.json"),
     "verify ../ folder": (_outside_path("folder", "../../.."), VERIFY, "run.json"),
+    # issue 32 item 3: confined by what a value is, not by its key's name
+    "cache_dir absolute": (_outside_path("cache_dir", "/tmp/xecgbench-cache"), VERIFY,
+                           "cache_dir"),
+    "cache_dir ../": (_outside_path("cache_dir", "../../cache"), VALIDATE, "cache_dir"),
+    "any key absolute": (_outside_path("where", "/etc"), VALIDATE, "run.json"),
+    "any key ~": (_outside_path("home", "~/.ssh"), CHECK, "run.json"),
+    "nested list ../": (_outside_path("files", ["a.txt", {"more": "x/../../y"}]), VALIDATE,
+                        "files.1.more"),
+    "Windows drive": (_outside_path("where", "C:\\Windows"), VALIDATE, "run.json"),
+    "attribution param absolute": (_outside_path("out", "/tmp/x", "attributions"), BUILD,
+                                   "attributions.0"),
+    "metric param ../": (_outside_path("out", "../x", "metrics"), VERIFY, "metrics.0"),
+    "verify declared cache_dir outside": (_declared_path("cache_dir", "cache"), VERIFY,
+                                          "cache_dir"),
+    "verify declared path outside": (_declared_path("path", "boards/smoke-verify"), VERIFY,
+                                     "params.path"),
+    "submissions symlink (site)": (_linked_submissions, SITE, "submissions"),
+    "submissions symlink (rebuild)": (_linked_submissions, CHECK, "submissions"),
+    "symlink inside a submission": (_linked_submission_file, SITE, "scores.parquet"),
+    "symlink in models/": (_link_in_tree("models", "seed0.pt"), VALIDATE, "seed0.pt"),
+    "stray symlink in the board": (_link_in_tree(".", "notes.txt"), VERIFY, "notes.txt"),
+    # issue 32 item 4: budgets refused before any work, and no stage runs forever
+    "verify epochs 1e9": (_config_field("training.epochs", 10**9), VERIFY, "training.epochs"),
+    "verify patience 1e9": (_config_field("training.patience", 10**9), VERIFY,
+                            "training.patience"),
+    "verify pretraining epochs 1e9": (_config_field("pretraining_budget.epochs", 1e9), VERIFY,
+                                      "pretraining_budget.epochs"),
+    "verify batch 1e9": (_config_field("training.batch_size", 10**9), VERIFY,
+                         "training.batch_size"),
+    "verify n_samples 1e9": (_config_field("explain.n_samples", 10**9), VERIFY,
+                             "explain.n_samples"),
+    "verify n_costly 1e9": (_config_field("explain.n_costly", 10**9), VERIFY,
+                            "explain.n_costly"),
+    "verify 1e9 samples per window": (_config_field("data.fs", 1e8), VERIFY, "data.fs"),
+    "verify n_train 1e9": (_config_field("data.dataset.params.n_train", 10**9), VERIFY,
+                           "n_train"),
+    "verify attribution n_steps 1e9": (_config_field("attributions.0.params", {
+        "n_steps": 10**9}), VERIFY, "attributions.0.params.n_steps"),
+    "verify nested param 1e12": (_config_field("metrics.0.params", {"steps": [1, 1e12]}),
+                                 VERIFY, "metrics.0.params.steps.1"),
+    "verify stage time limit reached": (lambda b: None, VERIFY_IN_NO_TIME, "time limit"),
+    "verify stage time limit 0": (lambda b: None, (*VERIFY, "--stage-time-limit", "0"),
+                                  "--stage-time-limit"),
+    "verify stage time limit NaN": (lambda b: None, (*VERIFY, "--stage-time-limit", "nan"),
+                                    "--stage-time-limit"),
 }
 
 
@@ -363,7 +460,7 @@ def _in_child(args: list[str], cwd: Path) -> dict[str, object]:
             os.chdir(cwd)
             before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             start = time.perf_counter()
-            result = CliRunner().invoke(cli, args)
+            result = CliRunner().invoke(cli, args, obj=SYSTEM)
             crashed = (result.exception is not None
                        and not isinstance(result.exception, SystemExit))
             report = {"code": result.exit_code, "stdout": result.stdout,
@@ -419,9 +516,9 @@ def test_a_damaged_board_is_one_line(case: str, tmp_path: Path) -> None:
 
 
 def test_the_corpus_is_large_enough_and_the_clean_board_passes(tmp_path: Path) -> None:
-    """The corpus holds >= 40 attacks, and the undamaged board is valid (so each case fails
+    """The corpus holds >= 85 attacks, and the undamaged board is valid (so each case fails
     on its own damage)."""
-    assert len(CASES) >= 40
+    assert len(CASES) >= 85
     board = tmp_path / "smoke-verify"
     board.mkdir()
     for name in ("run.json", "scores.parquet", "checksums.json"):

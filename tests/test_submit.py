@@ -282,7 +282,7 @@ def _drop_a_window_key(copy: Path) -> None:
 
 
 @pytest.mark.parametrize(("damage", "message"), [
-    (_symlink_a_model, "cannot read"),
+    (_symlink_a_model, "refusing a symlink inside the board"),
     (_flip_a_model_byte, "SHA-256 differs from models.json"),
     (_drop_a_window_key, "field 'all_labels' missing"),
     (lambda c: (c / "windows.npz").write_bytes(b"not a zip"), "SHA-256 differs"),

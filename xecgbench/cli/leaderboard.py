@@ -289,8 +289,12 @@ def validate_command(path: Path) -> None:
 @click.option("--board", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=None, help="Submissions only: the board it joins (default: the "
                                  "directory above its submissions/ folder).")
+@click.option("--stage-time-limit", "stage_time_limit", type=float, default=None,
+              help="Seconds one stage may run before the verify stops (default 3600; a "
+                   "board's own limit applies when lower).")
 def verify_command(directory: Path, n_cells: int, seed: int, atol: float | None,
-                   workers: int, keep: Path | None, board: Path | None) -> None:
+                   workers: int, keep: Path | None, board: Path | None,
+                   stage_time_limit: float | None) -> None:
     """Rerun N drawn cells of a committed leaderboard (or submission) from its run.json.
 
     A board's cells are retrained and re-scored; a submission is re-scored on N drawn models
@@ -302,10 +306,11 @@ def verify_command(directory: Path, n_cells: int, seed: int, atol: float | None,
 
     if read_record(directory).submission is not None:
         report = verify_submission(directory, _system(), n_cells=n_cells, seed=seed,
-                                   atol=atol, board=board)
+                                   atol=atol, board=board, stage_time_limit_s=stage_time_limit)
     else:
         report = verify_leaderboard(directory, _system(), n_cells=n_cells, seed=seed,
-                                    atol=atol, work_dir=keep, workers=workers)
+                                    atol=atol, work_dir=keep, workers=workers,
+                                    stage_time_limit_s=stage_time_limit)
     if report.same_environment:
         click.echo("environment matches the committed run (CPU fingerprint, Python, packages, "
                    "plugins)")

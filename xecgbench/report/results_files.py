@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board import Leaderboard, RunResults
 from xecgbench.report.board_format import probability_parts as probs
+from xecgbench.report.board_format.config_paths import refuse_escapes
 from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
 from xecgbench.report.board_format.reader import (
     CHECKSUMS_FILE,
@@ -48,6 +49,7 @@ from xecgbench.report.board_format.reader import (
     present,
     read_checked,
     read_raw,
+    refuse_links,
     scores_names,
     sha256,
 )
@@ -366,6 +368,7 @@ def _record(directory: Path, data: bytes) -> RunRecord:
     seeds = record.run.config.get("seeds", [])
     if not (isinstance(seeds, list) and all(type(s) is int for s in seeds)):
         raise ResultsFileError(f"{path}: field 'run.config.seeds': must be a list of integers")
+    refuse_escapes(record.run.config, path)
     return record
 
 
@@ -377,6 +380,7 @@ def read_record(directory: Path) -> RunRecord:
                                "`xecgbench leaderboard export`)")
     data = read_checked(directory, RUN_FILE, checksums(directory))
     assert data is not None
+    refuse_links(directory)
     return _record(directory, data)
 
 
@@ -465,6 +469,7 @@ def export_results(store_path: Path, system: PluginSystem, out: Path,
                    run_id: str | None = None, n_examples: int = 2) -> Path:
     """Write a run's raw results, heatmap examples and generated tables into ``out``."""
     record, scores = record_from_store(store_path, system, run_id)
+    refuse_escapes(record.run.config, Path(store_path))  # a board must read back
     write_raw_results(record, scores, out)
     probs.write_probabilities(probs.store_probabilities(store_path, record.run.run_id), out)
     if n_examples > 0:

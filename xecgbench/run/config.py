@@ -257,6 +257,9 @@ class Suite(_Frozen):
     random_features: bool = False
     #: Where models, attributions and batched metrics run (``--device``); not in any key.
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    #: Wall-clock seconds one stage may run before it fails naming its component (None: no
+    #: limit; ``verify`` always sets one). Changes no result, so it is in no key or hash.
+    stage_time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
 
     @field_validator("seeds")
     @classmethod
@@ -287,9 +290,11 @@ class Suite(_Frozen):
         return value
 
     def config_hash(self) -> str:
-        """A short content hash of the resolved config (the device is not part of it; no
-        primary tests hash as before they existed, so older runs keep their hash)."""
-        exclude = {"device"} | (set() if self.primary_tests else {"primary_tests"})
+        """A short content hash of the resolved config (the device and the stage time limit
+        are not part of it; no primary tests hash as before they existed, so older runs keep
+        their hash)."""
+        exclude = {"device", "stage_time_limit_s"} | (
+            set() if self.primary_tests else {"primary_tests"})
         exclude |= set() if self.random_features else {"random_features"}
         exclude |= set() if self.about else {"about"}
         config = self.model_dump(mode="json", exclude=exclude)

@@ -22,6 +22,7 @@ from xecgbench.run.stage_types import (
     StageOutcome,
     StageTask,
 )
+from xecgbench.run.time_limit import StageTimeLimit, time_limit
 
 RUNNERS = {
     "pretrain": run_pretrain,
@@ -33,15 +34,17 @@ RUNNERS = {
 
 
 def execute(context: StageContext, task: StageTask) -> StageOutcome | StageFailure:
-    """Run ``task``; any exception becomes a :class:`StageFailure` naming the component."""
+    """Run ``task`` within the suite's ``stage_time_limit_s``; any exception, and running past
+    the limit, becomes a :class:`StageFailure` naming the component."""
     started = time.perf_counter()
     try:
-        outcome = RUNNERS[task.stage](context, task)
+        with time_limit(context.suite.stage_time_limit_s):
+            outcome = RUNNERS[task.stage](context, task)
     except StorageError as exc:  # the disk, not a plugin: never blamed on the component
         return StageFailure(key=task.key, component="storage", plugin="xecgbench",
                             error=str(exc), traceback=traceback.format_exc(),
                             infrastructure=True)
-    except (Exception, SystemExit) as exc:
+    except (Exception, SystemExit, StageTimeLimit) as exc:
         # A component calling sys.exit() would otherwise end the whole run with its exit
         # code (0: a run that "succeeded" with nothing written); it fails its stage instead.
         kind, spec = STAGE_KIND[task.stage], task.component

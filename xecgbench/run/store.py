@@ -163,6 +163,9 @@ class ResultsStore:
         store on a read-only mount or a damaged one is read or refused without a write.
         """
         self.path = Path(path)
+        if self.path.exists() and not self.path.is_file():  # SQLite blocks opening a FIFO
+            raise StorageError(f"{self.path}: not a results store (not a regular file: a "
+                               "FIFO, a device or a directory)")
         self.timeout_s = timeout_s
         #: Set when the store opened without commits it had made (its -wal file was lost).
         self.lost_commits = 0

@@ -7,7 +7,10 @@ Every reader of a leaderboard directory (``validate``, ``rebuild``, ``build --re
   through a symlink (``O_NOFOLLOW`` on the file, the directory itself refused when a link) and
   never a FIFO, device or directory (``O_NONBLOCK`` then ``fstat``: nothing blocks);
 * checks the size against :data:`LIMITS` before reading, and reads at most that much;
-* checks the SHA-256 of what it read against the board's ``checksums.json``.
+* checks the SHA-256 of what it read against the board's ``checksums.json``;
+* refuses a board whose tree (``models/``, ``submissions/`` and theirs included) holds a
+  symlink anywhere (:func:`refuse_links`): ``site`` once followed a ``submissions/`` link to
+  a folder outside the board.
 
 Parsing then checks row, column and unpacked-size limits before building a frame
 (:mod:`~.board_scores`). Every problem is a :class:`ResultsFileError` whose one line names the
@@ -68,6 +71,8 @@ LIMITS = {
     LICENCE_FILE: 64 << 10,
     CHECKSUMS_FILE: 64 << 10,
 }
+#: Entries a board's tree may hold (its files, models and submissions together).
+MAX_TREE_ENTRIES = 100_000
 #: Pointer to scores kept outside the board (retired): raw scores must be inside the board.
 RETIRED_POINTER = "scores.external.json"
 
@@ -137,6 +142,28 @@ def _read_guarded(directory: Path, name: str, limit: int, required: bool) -> byt
         return data
     finally:
         os.close(dir_fd)
+
+
+def refuse_links(directory: Path) -> None:
+    """No symlink anywhere under ``directory``, one line naming the first found (a board is
+    regular files and folders only), and at most :data:`MAX_TREE_ENTRIES` entries."""
+    folders, seen = [Path(directory)], 0
+    while folders:
+        folder = folders.pop()
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    seen += 1
+                    if seen > MAX_TREE_ENTRIES:
+                        raise ResultsFileError(f"{directory}: holds more than "
+                                               f"{MAX_TREE_ENTRIES:,} files and folders")
+                    if entry.is_symlink():
+                        raise ResultsFileError(f"{entry.path}: refusing a symlink inside the "
+                                               f"board {directory}")
+                    if entry.is_dir(follow_symlinks=False):
+                        folders.append(Path(entry.path))
+        except OSError as exc:
+            raise ResultsFileError(f"{folder}: cannot list: {exc.strerror}") from None
 
 
 def present(directory: Path) -> list[str]:

@@ -234,8 +234,9 @@ def site_files(root: Path, match: str = "*") -> dict[str, str]:
 
 
 def write_site(root: Path, out: Path, match: str = "*") -> list[Path]:
-    """Write the site's pages and figures into ``out``, never over a file edited since the
-    site wrote it (:mod:`~xecgbench.report.pages.site_output`)."""
+    """Write the site's pages and figures into ``out`` (every page built first: a refused
+    board leaves nothing behind, not even ``out``), never over a file edited since the site
+    wrote it (:mod:`~xecgbench.report.pages.site_output`)."""
     return write_generated(out, site_files(root, match))
 
 

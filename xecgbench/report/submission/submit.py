@@ -81,13 +81,14 @@ def _run(stage: Any, context: StageContext, task: StageTask) -> Any:
     """A stage, with a failure of the component turned into one line naming it and its plugin."""
     from xecgbench.run.executors import stage_threads
     from xecgbench.run.stage_types import STAGE_KIND
+    from xecgbench.run.time_limit import StageTimeLimit, time_limit
 
     try:
-        with stage_threads():
+        with stage_threads(), time_limit(context.suite.stage_time_limit_s):
             return stage(context, task)
     except UserError:
         raise
-    except Exception as exc:
+    except (Exception, StageTimeLimit) as exc:
         kind = STAGE_KIND[task.stage]
         spec = task.specs[kind]
         cell = " ".join(f"{k}={task.labels[k]}" for k in ("seed", "pretraining", "freezing"))
@@ -215,11 +216,14 @@ def submit(board: Path, system: PluginSystem, out: Path, *, attribution: str | N
 
 
 def rescore(submission_dir: Path, board: Path, system: PluginSystem,
-            models: Sequence[PublishedModel]) -> pd.DataFrame:
-    """The submission's rows rerun from its ``run.json`` on ``models`` (as written by submit)."""
+            models: Sequence[PublishedModel],
+            stage_time_limit_s: float | None = None) -> pd.DataFrame:
+    """The submission's rows rerun from its ``run.json`` on ``models`` (as written by submit),
+    no stage past ``stage_time_limit_s``."""
     record = read_record(submission_dir)
     assert record.submission is not None
     suite = Suite.model_validate(record.run.config)
+    suite = suite.model_copy(update={"stage_time_limit_s": stage_time_limit_s})
     metrics = [s for s in suite.metrics if s.display in record.submission.metrics]
     scores, _ = score_on_board(board, suite, system, models, metrics)
     with tempfile.TemporaryDirectory(prefix="xecgbench-rescore-") as scratch:

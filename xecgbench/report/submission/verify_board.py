@@ -13,9 +13,14 @@ from __future__ import annotations
 
 import platform
 import random
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -23,6 +28,7 @@ import pandas as pd
 
 from xecgbench.plugins.data_root import data_root
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.board_format.config_paths import confine_declared
 from xecgbench.report.results_files import (
     RAW_SCORE_COLUMNS,
     ResultsFileError,
@@ -30,6 +36,7 @@ from xecgbench.report.results_files import (
     read_board,
     record_from_store,
 )
+from xecgbench.report.submission.verify_limits import check_budget, stage_limit
 from xecgbench.report.table_builders.nulls import with_model_state
 from xecgbench.run.config import Suite
 from xecgbench.run.distributions import require_installed, used_plugins
@@ -139,32 +146,6 @@ def environment_diff(record: RunRecord, system: PluginSystem,
             if then.get(k) != now.get(k)}
 
 
-#: Config keys that name a place on disk: a submitted config may only point inside the data root.
-PATH_KEYS = ("path", "folder")
-
-
-def _data_root() -> Path:
-    """Where data loaders resolve relative folders: ``--data-dir``, else ``$XECGBENCH_DATA``,
-    else ``./data``."""
-    return data_root().resolve()
-
-
-def confine_paths(config: Any, file: Path, root: Path, field: str = "run.config") -> None:
-    """Refuse any ``path``/``folder`` (or ``*_path``) in a submitted config that is absolute
-    or resolves outside ``root``: ``verify`` must read nothing but the data root."""
-    items = (config.items() if isinstance(config, dict)
-             else enumerate(config) if isinstance(config, list) else ())
-    for key, value in items:
-        where = f"{field}.{key}"
-        if isinstance(value, str) and (key in PATH_KEYS or str(key).endswith("_path")):
-            target = ((root if key == "folder" else Path.cwd()) / value).resolve()
-            if Path(value).is_absolute() or (target != root and root not in target.parents):
-                raise ResultsFileError(f"{file}: field {where!r}: {value!r} is outside the "
-                                       f"data root {root} (--data-dir)")
-        else:
-            confine_paths(value, file, root, where)
-
-
 def draw_cells(suite: Suite, system: PluginSystem, n: int, seed: int) -> list[Cell]:
     """``n`` distinct cells of the grid drawn with ``seed`` (all of them when ``n`` is larger)."""
     grid = list(cells(suite, system))
@@ -173,8 +154,9 @@ def draw_cells(suite: Suite, system: PluginSystem, n: int, seed: int) -> list[Ce
     return random.Random(seed).sample(grid, min(n, len(grid)))
 
 
-def cell_suite(suite: Suite, cell: Cell) -> Suite:
-    """The suite reduced to one cell; every other field (so every stage key) unchanged.
+def cell_suite(suite: Suite, cell: Cell, stage_time_limit_s: float | None = None) -> Suite:
+    """The suite reduced to one cell; every other field (so every stage key) unchanged but
+    the stage time limit (:func:`~.verify_limits.stage_limit`, in no key).
 
     The seed's untrained baseline is left out: it belongs to no cell (and shapes no key).
     """
@@ -182,7 +164,27 @@ def cell_suite(suite: Suite, cell: Cell) -> Suite:
     return suite.model_copy(update={
         "seeds": (cell.seed,), "pretraining": (cell.pretraining,), "freezing": (cell.freezing,),
         "explain": explain,
+        "stage_time_limit_s": stage_limit(suite.stage_time_limit_s, stage_time_limit_s),
     })
+
+
+@contextmanager
+def interrupt_on_sigterm() -> Iterator[None]:
+    """SIGTERM stops the block as Ctrl-C does (workers stopped, the rerun's store marked
+    interrupted, the temporary directory removed); its default action killed the process and
+    left an ``xecgbench-verify-*`` directory behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _keyed(scores: pd.DataFrame) -> pd.DataFrame:
@@ -258,35 +260,45 @@ def verify_leaderboard(
     atol: float | None = None,
     work_dir: Path | None = None,
     workers: int = 1,
+    stage_time_limit_s: float | None = None,
 ) -> VerifyReport:
     """Rerun ``n_cells`` drawn cells of the leaderboard in ``directory`` and compare scores.
 
     ``atol``: None picks 0 (identical at the committed precision) when the environment
     (fingerprint included) matches the committed provenance and :data:`CROSS_PLATFORM_ATOL`
-    otherwise (:func:`tolerance_for`).
+    otherwise (:func:`tolerance_for`). A config over :mod:`~.verify_limits` is refused before
+    any work; no stage runs past ``stage_time_limit_s`` (default
+    :data:`~.verify_limits.STAGE_TIME_LIMIT_S`), and a stage that fails stops the verify.
     """
     from xecgbench.run.runner import run_suite
 
     directory = Path(directory)
     record, committed = read_board(directory)
-    confine_paths(record.run.config, directory / "run.json", _data_root())
+    check_budget(record.run.config, directory / "run.json")
     try:
         suite = Suite.model_validate(record.run.config)
     except Exception as exc:  # pydantic's message names the field
         raise ResultsFileError(
             f"{directory}/run.json: config is not a valid suite: {exc}"
         ) from None
+    confine_declared(record.run.config, directory / "run.json", data_root(), system, suite)
     diff = environment_diff(record, system, directory)
     tolerance = tolerance_for(atol, diff)
     checks = []
-    with tempfile.TemporaryDirectory(prefix="xecgbench-verify-") as scratch:
+    with (interrupt_on_sigterm(),
+          tempfile.TemporaryDirectory(prefix="xecgbench-verify-") as scratch):
         root = Path(work_dir) if work_dir is not None else Path(scratch)
         for index, cell in enumerate(draw_cells(suite, system, n_cells, seed)):
             out = root / f"cell-{index}"
-            summary = run_suite(cell_suite(suite, cell), system, out,
+            summary = run_suite(cell_suite(suite, cell, stage_time_limit_s), system, out,
                                 workers=workers, quiet=True)
-            _, rerun = record_from_store(summary.store_path, system, summary.run_id)
             check = CellCheck(cell.seed, cell.pretraining.display, cell.freezing.display)
+            if summary.failed:
+                failure = summary.failed[0]
+                raise ResultsFileError(
+                    f"{directory}: rerunning {check.label}: {failure.component} (plugin "
+                    f"{failure.plugin}) failed: {(failure.error.splitlines() or [''])[0]}")
+            _, rerun = record_from_store(summary.store_path, system, summary.run_id)
             mine = committed[(committed["seed"] == cell.seed)
                              & (committed["pretraining"] == check.pretraining)
                              & (committed["freezing"] == check.freezing)]

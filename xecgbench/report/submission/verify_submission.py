@@ -13,7 +13,9 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from xecgbench.plugins.data_root import data_root
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.report.board_format.config_paths import confine_declared
 from xecgbench.report.board_format.submission_record import SUBMISSIONS_DIR
 from xecgbench.report.published import read_models
 from xecgbench.report.results_files import ResultsFileError, read_record, validate_directory
@@ -23,8 +25,10 @@ from xecgbench.report.submission.verify_board import (
     VerifyReport,
     compare_scores,
     environment_diff,
+    interrupt_on_sigterm,
     tolerance_for,
 )
+from xecgbench.report.submission.verify_limits import check_budget, stage_limit
 
 
 def board_of(submission_dir: Path, board: Path | None = None) -> Path:
@@ -52,19 +56,26 @@ def board_of(submission_dir: Path, board: Path | None = None) -> Path:
 
 
 def verify_submission(directory: Path, system: PluginSystem, *, n_cells: int = 1,
-                      seed: int = 0, atol: float | None = None,
-                      board: Path | None = None) -> VerifyReport:
-    """Rerun the submission in ``directory`` on ``n_cells`` drawn models of its board."""
+                      seed: int = 0, atol: float | None = None, board: Path | None = None,
+                      stage_time_limit_s: float | None = None) -> VerifyReport:
+    """Rerun the submission in ``directory`` on ``n_cells`` drawn models of its board, under
+    the same budget and stage time limit as a board's verify."""
     directory = Path(directory)
     board = board_of(directory, board)
     record = read_record(directory)
+    check_budget(record.run.config, directory / "run.json")
+    confine_declared(record.run.config, directory / "run.json", data_root(), system)
+    declared = record.run.config.get("stage_time_limit_s")
+    limit = stage_limit(declared if isinstance(declared, int | float) else None,
+                        stage_time_limit_s)
     diff = environment_diff(record, system, directory)
     tolerance = tolerance_for(atol, diff)
     if n_cells < 1:
         raise ResultsFileError(f"--cells must be at least 1, got {n_cells}")
     models = read_models(board)
     drawn = random.Random(seed).sample(models, min(n_cells, len(models)))
-    rerun = rescore(directory, board, system, drawn)
+    with interrupt_on_sigterm():
+        rerun = rescore(directory, board, system, drawn, limit)
     committed = validate_directory(directory).scores
     checks = []
     for model in drawn:
