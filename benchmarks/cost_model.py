@@ -59,7 +59,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 #: Full CinC 2017 training set: 8,528 records of which 284 are noisy (``~``), 80/20 split.
 CINC_USABLE_RECORDS = 8528 - 284
 FULL_CINC = (6595, CINC_USABLE_RECORDS - 6595)  # 80 % of 8,244 usable records for training
-#: Fit sizes; ``n_costly`` = ``n_samples`` as in the paper suite (every explained window gets
+#: Fit sizes; ``n_costly`` = ``n_samples`` as in the quick suite (every explained window gets
 #: every metric, since the quality metrics are batched).
 SMALL = {"n_train": 128, "n_test": 64, "n_samples": 8, "n_costly": 8}
 LARGE = {"n_train": 1024, "n_test": 512, "n_samples": 64, "n_costly": 64}

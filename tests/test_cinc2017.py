@@ -58,6 +58,16 @@ def test_is_a_dataset_and_loads_labelled_windows(small: Path, cache: Path) -> No
     assert all(8 <= b <= 30 for b in beats)  # 10 s at 48-180 bpm
 
 
+def test_each_window_carries_its_reference_rhythm_class(small: Path, cache: Path) -> None:
+    """N, O and AF from REFERENCE.csv, whatever the binary label map makes of them."""
+    data = CinC2017(path=small, cache_dir=cache, label_map={"A": 1, "N": 0, "O": 0, "~": 0}
+                    ).load("all", fs=FS, duration_s=10.0)
+    by_record = dict(zip(data.record_ids, data.rhythm_class.tolist(), strict=True))
+    assert by_record == {"A00001#0": "N", "A00002#0": "N", "A00004#0": "AF", "A00005#0": "AF",
+                         "A00008#0": "O", "A00022#0": "noisy"}
+    assert data.subset(np.array([4])).rhythm_class.tolist() == [by_record[data.record_ids[4]]]
+
+
 def test_af_p_wave_mask_is_the_atrial_window_before_each_qrs(small: Path, cache: Path) -> None:
     data = CinC2017(path=small, cache_dir=cache).load("all", fs=FS, duration_s=10.0)
     end = round(ATRIAL_WINDOW_MS[1] / 1000 * FS)

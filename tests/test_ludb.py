@@ -86,6 +86,21 @@ def test_af_labels_and_atrial_windows(ludb_all, shared_data: Path) -> None:
         assert np.isin(p_ends - 1 + 15, qrs_starts).all()  # 30 ms before an onset
 
 
+def test_rhythm_classes_come_from_the_rhythms_column(ludb_all, shared_data: Path) -> None:
+    """AF as labelled, N for every rhythm of sinus origin, O for the rest (atrial flutter)."""
+    import pandas as pd
+
+    table = pd.read_csv(shared_data / "ludb" / "ludb.csv", dtype={"ID": str})
+    rhythm = {i: str(r).splitlines()[0] for i, r in zip(table["ID"], table["Rhythms"],
+                                                       strict=True)}
+    for window_id, label, rhythm_class in zip(ludb_all.record_ids, ludb_all.labels,
+                                              ludb_all.rhythm_class, strict=True):
+        named = rhythm[window_id.split("#")[0].split("/")[-1]]
+        expected = "AF" if label == 1 else "N" if "sinus" in named.lower() else "O"
+        assert rhythm_class == expected, (window_id, named)
+    assert set(ludb_all.rhythm_class.tolist()) == {"N", "O", "AF"}
+
+
 def test_af_atrial_window_can_be_switched_off(shared_data: Path) -> None:
     data = LUDB(path=shared_data / "ludb", limit=12, atrial_window_in_af=False).load(
         "all", fs=FS, duration_s=10.0)

@@ -18,12 +18,18 @@ def _keys(name: str) -> dict[str, set[str]]:
 
 
 def test_paper_ludb_is_paper_with_an_external_test_source() -> None:
+    """The same grid; only the test source and the windows drawn from it differ."""
     paper = load_suite("paper").model_dump(exclude={"name", "description"})
     ludb = load_suite("paper-ludb").model_dump(exclude={"name", "description"})
     assert ludb["data"].pop("test")["name"] == "ludb"
     assert ludb["data"].pop("test_split") == "test"
     paper["data"].pop("test_split")
     assert paper["data"].pop("test") is None
+    paper_sample, ludb_sample = paper["explain"].pop("sample"), ludb["explain"].pop("sample")
+    assert set(ludb_sample["per_class"].values()) == {"all"}  # LUDB: every test record
+    assert paper_sample["rule"] == ludb_sample["rule"] == "stratified"
+    assert sum(paper_sample["per_class"].values()) == paper["explain"].pop("n_samples") >= 400
+    ludb["explain"].pop("n_samples")
     assert ludb == paper
 
 

@@ -99,7 +99,7 @@ def test_export_publishes_every_fine_tuned_model_and_the_explained_windows(board
     # 2 strategies × 2 schedules, less `none` with frozen blocks (not run: random weights)
     assert len(cells) == len(models) == len(suite.seeds) * 3
     system = load_plugins(autoload=False)
-    published = read_windows(board, suite.explain.n_samples)
+    published = read_windows(board, suite)
     context = StageContext(suite, system, cache=None)  # type: ignore[arg-type]
     for model in models:
         state = torch.load(board / model.file, weights_only=True)

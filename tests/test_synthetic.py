@@ -56,10 +56,21 @@ def test_shapes_dtypes_ids_and_class_balance(variant: str) -> None:
     assert ("shortcut" in data.masks) == (variant == "shortcut")
 
 
+@pytest.mark.parametrize("variant", ["both", "morphology_only", "rhythm_only"])
+def test_rhythm_class_is_af_by_label_else_sinus_or_a_confounder(variant: str) -> None:
+    data = load("test", fs=100.0, seconds=4.0, variant=variant, n_test=60, af_fraction=0.3)
+    rhythm = data.rhythm_class
+    assert ((rhythm == "AF") == (data.labels == 1)).all()
+    non_af = data.labels == 0
+    assert ((rhythm[non_af] == "N") == (data.extras["rhythm"][non_af] == "sinus")).all()
+    assert set(rhythm[non_af].tolist()) == {"N", "O"}
+
+
 def test_empty_split_and_many_chunks() -> None:
     empty = load(n_train=0, variant="shortcut")
     assert len(empty) == 0 and empty.signals.shape == (0, 1, 2500)
     assert set(empty.masks) == {*MASK_NAMES, "shortcut"} and "rhythm" in empty.extras
+    assert empty.rhythm_class.shape == (0,)
     many = load(fs=50.0, seconds=2.0, n_train=CHUNK + 8, mains_hz=60)  # hum above Nyquist
     assert len({row.tobytes() for row in many.signals}) == CHUNK + 8
     assert not (many.masks["p_wave"] & many.masks["qrs"]).any()

@@ -39,6 +39,9 @@ BRANCHES: tuple[str, ...] = ("morphology", "rhythm")
 EXPLAINED_BRANCHES: tuple[str, ...] = (*BRANCHES, "ensemble")
 #: The trivial predictor scored beside every model: the training set's majority class.
 TRIVIAL_BRANCH = "majority"
+#: Rhythm classes of the windows a dataset can name: normal sinus rhythm, other rhythms, AF
+#: (CinC 2017's N / O / A); :attr:`ECGSet.rhythm_class` falls back to AF / non-AF.
+RHYTHM_NORMAL, RHYTHM_OTHER, RHYTHM_AF, RHYTHM_NON_AF = "N", "O", "AF", "non-AF"
 #: Below this spread over the evaluation windows a branch's AF probability counts as
 #: constant: the branch learnt nothing and is flagged, never averaged in silently.
 CONSTANT_OUTPUT_SPREAD = 1e-6
@@ -63,6 +66,8 @@ class ECGSet:
         part of each record), or ``None`` when they are valid everywhere.
     extras : per-window arrays a task may need (e.g. ``"rr_rmssd_ms"``), first axis ``N``.
     skipped : record id -> reason, for records the loader refused (never silently dropped).
+    rhythm_labels : the dataset's rhythm class of each window (``"N"``, ``"O"``, ``"AF"`` …),
+        or ``None`` when it knows only the binary label (see :attr:`rhythm_class`).
     """
 
     signals: np.ndarray
@@ -73,6 +78,7 @@ class ECGSet:
     annotated: np.ndarray | None = None
     extras: Mapping[str, np.ndarray] = field(default_factory=dict)
     skipped: Mapping[str, str] = field(default_factory=dict)
+    rhythm_labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.labels)
@@ -83,6 +89,16 @@ class ECGSet:
                 raise ValueError(f"mask {name!r} has shape {mask.shape}, not {self.signals.shape}")
         if len(self.record_ids) != n:
             raise ValueError(f"{len(self.record_ids)} record ids for {n} windows")
+        if self.rhythm_labels is not None and len(self.rhythm_labels) != n:
+            raise ValueError(f"{len(self.rhythm_labels)} rhythm labels for {n} windows")
+
+    @property
+    def rhythm_class(self) -> np.ndarray:
+        """Each window's rhythm class (str array ``(N,)``): the dataset's own, else AF / non-AF
+        from the label, so a stratified sample can always name the classes it draws from."""
+        if self.rhythm_labels is not None:
+            return np.asarray(self.rhythm_labels, dtype=str)
+        return np.where(self.labels == 1, RHYTHM_AF, RHYTHM_NON_AF).astype(str)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -99,6 +115,8 @@ class ECGSet:
             annotated=None if self.annotated is None else self.annotated[index],
             extras={k: v[index] for k, v in self.extras.items()},
             skipped=self.skipped,
+            rhythm_labels=None if self.rhythm_labels is None
+            else tuple(np.asarray(self.rhythm_labels, dtype=object)[index]),
         )
 
 

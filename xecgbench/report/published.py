@@ -4,8 +4,10 @@ Joining a board is re-scoring on its models, not retraining them, and needs neit
 datasets nor a GPU. Export therefore copies every fine-tuned state dict of the run (the bytes of
 the run's cache, so each file's SHA-256 is the checksum the store recorded; they load with
 ``torch.load(weights_only=True)``) into ``models/``, indexes them in ``models.json``, writes the
-explained evaluation windows with labels, record ids and every mask into ``windows.npz``, and
-the dataset plugin's licence and citation (``data_licence``) into ``DATA_LICENCE``.
+explained evaluation windows with labels, record ids, rhythm classes and every mask into
+``windows.npz`` (with the record id and rhythm class of every evaluation window, from which the
+explained ones were drawn), and the dataset plugin's licence and citation (``data_licence``)
+into ``DATA_LICENCE``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from xecgbench.errors import XecgbenchError
 from xecgbench.plugins.components import ECGSet
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
@@ -32,12 +35,13 @@ from xecgbench.report.board_format.reader import (
     read_nested,
     sha256,
 )
+from xecgbench.report.board_format.window_fields import check_window_fields
 from xecgbench.report.results_files import ResultsFileError, read_record, write_checksums
 from xecgbench.run.cache import ArtifactCache, CorruptArtifactError
 from xecgbench.run.config import Suite
 from xecgbench.run.layout import RunLayout
 from xecgbench.run.store import ResultsStore
-from xecgbench.run.windows import evaluation_source, evaluation_windows, explained_indices
+from xecgbench.run.windows import evaluation_source, evaluation_windows, explained_windows
 
 MODELS_DIR = "models"
 #: A published model file's size limit (a width-8 model is ~40 KB).
@@ -92,11 +96,13 @@ def _publish_models(store_path: Path, run_id: str, out: Path) -> list[PublishedM
 
 def _publish_windows(suite: Suite, system: PluginSystem, out: Path) -> None:
     test = evaluation_windows(suite, system)
-    index = explained_indices(test.labels, suite.explain.n_samples)
+    index = explained_windows(suite, test)
+    record_ids = np.array(test.record_ids, dtype=str)
     arrays: dict[str, Any] = {
         "index": index, "all_labels": test.labels.astype(np.int64),
         "signals": test.signals[index].astype(np.float32), "labels": test.labels[index],
-        "record_ids": np.array([test.record_ids[i] for i in index], dtype=str),
+        "record_ids": record_ids[index], "all_record_ids": record_ids,
+        "rhythm": test.rhythm_class[index], "all_rhythm": test.rhythm_class,
         "fs": np.float64(test.fs),
         **{f"{_MASK_PREFIX}{name}": mask[index] for name, mask in test.masks.items()},
     }
@@ -183,21 +189,39 @@ def _window_arrays(board: Path) -> dict[str, np.ndarray]:
     missing = [k for k in _WINDOW_KEYS if k not in arrays]
     if missing:
         raise ResultsFileError(f"{path}: field {missing[0]!r} missing")
+    check_window_fields(path, arrays)
     return arrays
 
 
-def read_windows(board: Path, n_samples: int) -> ECGSet:
+def _labelled(path: Path, arrays: dict[str, np.ndarray], suite: Suite
+              ) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """Record ids (of the explained windows only, in boards exported before the draw could be
+    checked) and rhythm classes (None there) of every evaluation window."""
+    if suite.explain.sample.rule != "alternating":
+        absent = [k for k in ("all_record_ids", "all_rhythm") if k not in arrays]
+        if absent:
+            raise ResultsFileError(f"{path}: field {absent[0]!r} missing (the board's "
+                                   f"{suite.explain.sample.rule} draw cannot be checked)")
+    if "all_record_ids" in arrays:
+        record_ids = [str(r) for r in arrays["all_record_ids"]]
+    else:
+        record_ids = [""] * len(arrays["all_labels"])
+        for i, record in zip(arrays["index"], arrays["record_ids"], strict=True):
+            record_ids[int(i)] = str(record)
+    rhythm = tuple(map(str, arrays["all_rhythm"])) if "all_rhythm" in arrays else None
+    return tuple(record_ids), rhythm
+
+
+def read_windows(board: Path, suite: Suite) -> ECGSet:
     """The board's evaluation set, holding the published (explained) windows at their indices.
 
     Full length because a score row's ``sample`` is an index into the evaluation set and the
-    stage functions pick the explained indices from all labels; windows that were not
-    explained are zeros and never read.
+    stage functions pick the explained indices from all windows by ``suite``'s rule; windows
+    that were not explained are zeros and never read.
     """
     path = Path(board) / WINDOWS_FILE
     arrays = _window_arrays(Path(board))
     index, labels = arrays["index"], arrays["all_labels"]
-    if not np.array_equal(explained_indices(labels, n_samples), index):
-        raise ResultsFileError(f"{path}: its windows are not the board's explained windows")
     shape = (len(labels), *arrays["signals"].shape[1:])
     signals = np.zeros(shape, dtype=np.float32)
     signals[index] = arrays["signals"]
@@ -205,22 +229,31 @@ def read_windows(board: Path, n_samples: int) -> ECGSet:
     for name in (n for n in arrays if n.startswith(_MASK_PREFIX)):
         masks[name.removeprefix(_MASK_PREFIX)] = np.zeros(shape, dtype=bool)
         masks[name.removeprefix(_MASK_PREFIX)][index] = arrays[name]
-    record_ids = [""] * len(labels)
-    for i, record in zip(index, arrays["record_ids"], strict=True):
-        record_ids[int(i)] = str(record)
-    return ECGSet(signals, labels, masks, tuple(record_ids), float(arrays["fs"]))
+    record_ids, rhythm = _labelled(path, arrays, suite)
+    windows = ECGSet(signals, labels, masks, record_ids, float(arrays["fs"]),
+                     rhythm_labels=rhythm)
+    try:
+        drawn = explained_windows(suite, windows)
+    except XecgbenchError as exc:
+        raise ResultsFileError(f"{path}: {exc}") from None
+    if not np.array_equal(drawn, index):
+        raise ResultsFileError(f"{path}: its windows are not the board's explained windows")
+    return windows
 
 
 def read_explained_windows(board: Path) -> tuple[np.ndarray, ECGSet]:
-    """The explained windows as published, not padded to the evaluation set, and their
-    indices into it: what a reader inspects (``read_windows`` is what re-scoring needs)."""
+    """The explained windows as published (with their rhythm class where the board stores
+    it), not padded to the evaluation set, and their indices into it: what a reader inspects
+    (``read_windows`` is what re-scoring needs)."""
     arrays = _window_arrays(Path(board))
     index = arrays["index"]
     masks = {name.removeprefix(_MASK_PREFIX): arrays[name] for name in arrays
              if name.startswith(_MASK_PREFIX)}
     try:
+        rhythm = tuple(str(r) for r in arrays["rhythm"]) if "rhythm" in arrays else None
         windows = ECGSet(arrays["signals"], arrays["all_labels"][index], masks,
-                         tuple(str(r) for r in arrays["record_ids"]), float(arrays["fs"]))
+                         tuple(str(r) for r in arrays["record_ids"]), float(arrays["fs"]),
+                         rhythm_labels=rhythm)
     except (ValueError, IndexError) as exc:
         raise ResultsFileError(f"{Path(board) / WINDOWS_FILE}: {exc}") from None
     return index, windows

@@ -26,6 +26,7 @@ from pydantic import (
 
 from xecgbench.errors import XecgbenchError
 from xecgbench.plugins.components import EXPLAINED_BRANCHES, TrainingBudget
+from xecgbench.run.sample_rule import SampleRule
 from xecgbench.run.suite_yaml import (
     SuiteYAMLError,
     compose_checked,
@@ -98,8 +99,12 @@ class DataConfig(_Frozen):
 class ExplainConfig(_Frozen):
     """Which test windows, branches and mask pairings explanations are scored on."""
 
+    #: The windows explained (``alternating``: exactly these first ones; ``stratified``: at
+    #: most this many); costly metrics score the first ``n_costly`` of them.
     n_samples: int = Field(64, ge=1)
     n_costly: int = Field(8, ge=0)
+    #: How they are chosen; the default (``alternating``) hashes as before the rule existed.
+    sample: SampleRule = SampleRule()
     batch_size: int = Field(16, ge=1)
     branches: tuple[str, ...] = ("morphology", "rhythm")
     #: Which class each window is explained for: ``predicted`` (the explained branch's own
@@ -137,6 +142,13 @@ class ExplainConfig(_Frozen):
                 f"unknown branch {unknown[0]!r}; valid: {', '.join(EXPLAINED_BRANCHES)}"
             )
         return value
+
+    @model_validator(mode="after")
+    def _quotas_within_n_samples(self) -> ExplainConfig:
+        if self.sample.counted > self.n_samples:
+            raise ValueError(f"sample.per_class asks {self.sample.counted} windows, over "
+                             f"n_samples {self.n_samples}")
+        return self
 
 
 class PrimaryTest(_Frozen):
@@ -291,12 +303,14 @@ class Suite(_Frozen):
 
     def config_hash(self) -> str:
         """A short content hash of the resolved config (the device and the stage time limit
-        are not part of it; no primary tests hash as before they existed, so older runs keep
-        their hash)."""
-        exclude = {"device", "stage_time_limit_s"} | (
-            set() if self.primary_tests else {"primary_tests"})
-        exclude |= set() if self.random_features else {"random_features"}
-        exclude |= set() if self.about else {"about"}
+        are not part of it; no primary tests, no ``about`` and the default sample rule hash
+        as before they existed, so older runs keep their hash)."""
+        exclude: dict[str, Any] = {"device": True, "stage_time_limit_s": True}
+        exclude |= {} if self.primary_tests else {"primary_tests": True}
+        exclude |= {} if self.random_features else {"random_features": True}
+        exclude |= {} if self.about else {"about": True}
+        if self.explain.sample == SampleRule():
+            exclude["explain"] = {"sample"}
         config = self.model_dump(mode="json", exclude=exclude)
         for test in config.get("primary_tests", ()):  # fields added later hash only when set
             for name, default in _LATER_TEST_DEFAULTS.items():

@@ -18,7 +18,7 @@ from xecgbench.run.stage_types import (
     load_model,
     score_row,
 )
-from xecgbench.run.windows import explained_indices
+from xecgbench.run.windows import explained_windows
 
 
 def _explainer(context: StageContext, task: StageTask, model: Any, branch: str) -> Any:
@@ -61,7 +61,7 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
     _, test = load_data(context)
     model = load_model(context, task, "finetune")
     explain_cfg = context.suite.explain
-    index = explained_indices(test.labels, explain_cfg.n_samples)
+    index = explained_windows(context.suite, test)
     x = torch.from_numpy(test.signals[index]).to(context.device)
     targets = _targets(context, model, test.signals[index], test.labels[index])
     arrays = {"index": index}

@@ -16,12 +16,13 @@ from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, content_hash
 from xecgbench.run.param_defaults import key_params
 from xecgbench.run.preflight import validate_components
+from xecgbench.run.sample_rule import SampleRule
 from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, UNTRAINED, StageTask
 from xecgbench.run.training import FINE_TUNING_VERSION
 
 #: Explain settings that change the relevance arrays (which windows, which branches, chunking);
 #: the rest (mask pairings, how many windows costly metrics score) only shapes the scores.
-ATTRIBUTION_FIELDS = ("n_samples", "batch_size", "branches", "target")
+ATTRIBUTION_FIELDS = ("n_samples", "sample", "batch_size", "branches", "target")
 SCORE_FIELDS = ("alignment", "n_costly")
 
 
@@ -74,7 +75,11 @@ class StageKeys:
         return _component_id(self.system, kind, spec)
 
     def _explain(self, fields: tuple[str, ...]) -> dict[str, Any]:
-        return self.suite.explain.model_dump(mode="json", include=set(fields))
+        """The explain ``fields``; the default sample rule is left out (keys made before the
+        rule existed stay valid)."""
+        explain = self.suite.explain
+        default = {"sample"} if explain.sample == SampleRule() else set()
+        return explain.model_dump(mode="json", include=set(fields) - default)
 
     def _data_id(self) -> dict[str, Any]:
         data = self.suite.data

@@ -44,6 +44,7 @@ from xecgbench.run.preflight import check_classes, check_masks, preflight, valid
 from xecgbench.run.provenance import provenance
 from xecgbench.run.stage_types import STAGES, StageContext, StageFailure, StageTask, load_data
 from xecgbench.run.store import ResultsStore
+from xecgbench.run.windows import explained_windows
 
 OUTCOMES = ("computed", "reused", "failed", "skipped")
 
@@ -175,6 +176,7 @@ def data_record(context: StageContext) -> dict[str, dict[str, object]]:
     record: dict[str, dict[str, object]] = {}
     check_classes(context.suite, *load_data(context))
     check_masks(context.suite, context.system, load_data(context)[1])
+    explained_windows(context.suite, load_data(context)[1])  # a quota the data cannot fill
     for split, part in zip(("train", "test"), load_data(context), strict=True):
         records = {record_of(rid) for rid in part.record_ids}
         record[split] = {"windows": len(part.record_ids), "records": len(records),

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from xecgbench.run.sample_rule import stratified_indices
+
 if TYPE_CHECKING:
     from xecgbench.plugins.components import ECGSet
     from xecgbench.plugins.manager import PluginSystem
@@ -49,3 +51,14 @@ def explained_indices(labels: np.ndarray, n: int) -> np.ndarray:
     order = [i for group in zip(*by_class, strict=False) for i in group]
     rest = sorted(set(range(len(labels))) - set(order))
     return np.array((order + rest)[:n], dtype=np.int64)
+
+
+def explained_windows(suite: Suite, test: ECGSet) -> np.ndarray:
+    """The evaluation windows ``suite.explain.sample`` picks: the alternating first
+    ``n_samples`` or the stratified draw (see :mod:`~xecgbench.run.sample_rule`)."""
+    explain = suite.explain
+    if explain.sample.rule == "alternating":
+        return explained_indices(test.labels, explain.n_samples)
+    spec, split = evaluation_source(suite)
+    where = f"dataset {spec.display!r} split {split!r}"
+    return stratified_indices(test, explain.sample, explain.n_samples, where)

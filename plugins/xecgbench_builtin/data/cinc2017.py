@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from xecgbench.plugins.components import RHYTHM_AF, RHYTHM_NORMAL, RHYTHM_OTHER
 from xecgbench_builtin.data.ecg_windows import DatasetError
 from xecgbench_builtin.data.fiducials import delineate, fiducials_from_delineation
 from xecgbench_builtin.data.files import TABLE_LIMIT, file_problem
@@ -30,6 +31,10 @@ from xecgbench_builtin.data.wfdb_dataset import (
 CINC2017_CLASSES: tuple[str, ...] = ("N", "A", "O", "~")
 #: AF (``A``) against everything else that is a rhythm; noisy ``~`` is left out.
 DEFAULT_LABEL_MAP: Mapping[str, int] = {"A": 1, "N": 0, "O": 0}
+#: Each challenge class as a window's rhythm class (``ECGSet.rhythm_labels``), whatever the
+#: label map makes of it: a stratified sample draws N, O and AF windows by their own quotas.
+RHYTHM_CLASSES: Mapping[str, str] = {"N": RHYTHM_NORMAL, "A": RHYTHM_AF, "O": RHYTHM_OTHER,
+                                     "~": "noisy"}
 
 
 class CinC2017(WFDBDataset):
@@ -111,6 +116,10 @@ class CinC2017(WFDBDataset):
             )
         label = None if fault else self.label_map.get(raw)
         return CatalogueEntry(record, raw, label, stratum=raw, fault=fault)
+
+    def _rhythm_class(self, entry: CatalogueEntry) -> str:
+        """The REFERENCE.csv class: N, O or AF."""
+        return RHYTHM_CLASSES[entry.raw_class]
 
     def _read(self, entry: CatalogueEntry) -> RawRecord:
         signal, fs = read_wfdb_lead(entry.record, str(self.path / entry.record))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+from xecgbench.plugins.components import RHYTHM_AF, RHYTHM_NORMAL, RHYTHM_OTHER
 from xecgbench_builtin.data.ecg_windows import BadRecordError, DatasetError
 from xecgbench_builtin.data.fiducials import fiducials_from_annotation, waves_from_annotation
 from xecgbench_builtin.data.files import SIGNAL_LIMIT, TABLE_LIMIT, file_problem
@@ -40,6 +41,9 @@ LUDB_LEADS: tuple[str, ...] = (
 )
 #: ``Rhythms`` entries that make a record AF (label 1); atrial flutter is not AF.
 DEFAULT_AF_RHYTHMS: tuple[str, ...] = ("Atrial fibrillation",)
+#: A ``Rhythms`` entry naming this is of sinus origin (sinus rhythm, brady-, tachycardia,
+#: arrhythmia, irregular sinus rhythm): normal P waves, rhythm class N as in CinC 2017.
+SINUS = "sinus"
 
 
 class LUDB(WFDBDataset):
@@ -131,6 +135,13 @@ class LUDB(WFDBDataset):
         if not entries:
             raise DatasetError(f"ludb: {records_file} lists no records")
         return entries
+
+    def _rhythm_class(self, entry: CatalogueEntry) -> str:
+        """From the ``Rhythms`` column: AF (``af_rhythms``), N (of sinus origin), else O (e.g.
+        atrial flutter)."""
+        if entry.label == 1:
+            return RHYTHM_AF
+        return RHYTHM_NORMAL if SINUS in entry.raw_class.lower() else RHYTHM_OTHER
 
     def _read(self, entry: CatalogueEntry) -> RawRecord:
         import wfdb

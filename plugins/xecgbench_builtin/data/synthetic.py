@@ -31,9 +31,16 @@ from typing import Annotated, ClassVar, TypeVar
 import numpy as np
 from pydantic import Field
 
-from xecgbench.plugins.components import MASK_NAMES, ECGSet
+from xecgbench.plugins.components import (
+    MASK_NAMES,
+    RHYTHM_AF,
+    RHYTHM_NORMAL,
+    RHYTHM_OTHER,
+    ECGSet,
+)
 from xecgbench_builtin.data.synthetic_rhythm import (
     RHYTHMS,
+    SINUS,
     BeatTrain,
     RhythmPlan,
     beat_times,
@@ -479,6 +486,8 @@ def _generate(
     extras["rhythm"] = np.asarray(RHYTHMS, dtype=object)[plan.rhythm].astype(str)
     if marker is not None:
         extras["shortcut_present"] = marker
+    # rhythm class: the label's AF, else sinus (N) or a confounder (O: arrhythmia, PACs …)
+    rhythm = np.where(af, RHYTHM_AF, np.where(plan.rhythm == SINUS, RHYTHM_NORMAL, RHYTHM_OTHER))
     return ECGSet(
         signals=signals,
         labels=labels,
@@ -486,6 +495,7 @@ def _generate(
         record_ids=tuple(f"synthetic-{split}-{i:06d}" for i in range(n)),
         fs=fs,
         extras=extras,
+        rhythm_labels=tuple(rhythm.tolist()),
     )
 
 
@@ -502,6 +512,7 @@ def _empty(n_samples: int, fs: float, *, with_shortcut: bool) -> ECGSet:
         extras={key: np.empty(0) for key in extras}
         | {"rhythm": np.empty(0, dtype=str)}
         | ({"shortcut_present": np.empty(0, dtype=bool)} if with_shortcut else {}),
+        rhythm_labels=(),
     )
 
 

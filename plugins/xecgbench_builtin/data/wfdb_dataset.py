@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from xecgbench.api import DATA_ENV, data_root
-from xecgbench.plugins.components import MASK_NAMES, ECGSet
+from xecgbench.plugins.components import MASK_NAMES, RHYTHM_AF, RHYTHM_NON_AF, ECGSet
 from xecgbench_builtin.data.ecg_windows import (
     DEFAULT_MIN_WINDOW_SHARE,
     NORMALISATIONS,
@@ -282,6 +282,11 @@ class WFDBDataset:
         """One label per window: the record's, unless a subclass labels windows itself."""
         return [int(entry.label)] * len(starts)  # type: ignore[arg-type]
 
+    def _rhythm_class(self, entry: CatalogueEntry) -> str | None:
+        """The record's rhythm class (``ECGSet.rhythm_labels``); None: AF / non-AF from each
+        window's label (right for loaders that label windows themselves)."""
+        return None
+
     def _split_unit(self, entry: CatalogueEntry) -> str:
         """What ``limit`` and the splits draw: the record, or e.g. its patient (CPSC 2021)."""
         return entry.record
@@ -326,6 +331,7 @@ class WFDBDataset:
         parts: list[dict[str, np.ndarray]] = []
         labels: list[int] = []
         record_ids: list[str] = []
+        rhythms: list[str] = []
         skipped = dict(refused)
         for entry in entries:
             try:
@@ -341,9 +347,13 @@ class WFDBDataset:
                 skipped[exc.record] = exc.fault
                 continue
             parts.append(part)
-            labels += self._window_labels(entry, raw, starts, len(signal), fs, window)
+            own = self._window_labels(entry, raw, starts, len(signal), fs, window)
+            rhythm = self._rhythm_class(entry)
+            rhythms += [rhythm or (RHYTHM_AF if label else RHYTHM_NON_AF) for label in own]
+            labels += own
             record_ids += [f"{entry.record}#{i}" for i in range(len(starts))]
-        return _assemble(parts, labels, record_ids, fs=fs, window=window, skipped=skipped)
+        return _assemble(parts, labels, record_ids, rhythms, fs=fs, window=window,
+                         skipped=skipped)
 
     def check(self, *, duration_s: float = 10.0) -> CheckReport:
         """Read and validate every listed record: counts and refusals.
@@ -427,6 +437,7 @@ def _assemble(
     parts: list[dict[str, np.ndarray]],
     labels: list[int],
     record_ids: list[str],
+    rhythms: list[str],
     *,
     fs: float,
     window: int,
@@ -450,4 +461,5 @@ def _assemble(
         fs=float(fs),
         annotated=annotated,
         skipped=skipped,
+        rhythm_labels=tuple(rhythms),
     )

@@ -64,13 +64,23 @@ def _labels(specs: Iterable) -> str:
     return ", ".join(display_label(s if isinstance(s, dict) else {"name": s}) for s in specs)
 
 
+def _explained(explain: dict) -> str:
+    """Which windows were explained, as the suite's sample rule drew them."""
+    sample = explain.get("sample") or {"rule": "alternating"}
+    if sample["rule"] == "alternating":
+        return f"{explain.get('n_samples', '?')} windows"
+    quotas = ", ".join(f"{c} {q}" for c, q in sample.get("per_class", {}).items())
+    return (f"a {sample['rule']} random sample of test windows, one per record ({quotas}; "
+            f"sample seed {sample.get('seed', 0)}),")
+
+
 def _what_was_run(directory: Path, board: Leaderboard, config: dict) -> list[str]:
     explain = config.get("explain", {})
     return [
         f"Suite `{config['name']}`, dataset {board.footer.get('dataset', 'n/a')}, seeds "
         f"{board.footer.get('seeds', 'n/a')}; pretraining: {_labels(config['pretraining'])}; "
         f"freezing: {_labels(config['freezing'])}; methods: {_labels(config['attributions'])}; "
-        f"{explain.get('n_samples', '?')} windows explained per cell and branch, for the "
+        f"{_explained(explain)} explained per cell and branch, for the "
         f"{explain.get('target', 'true')} class. Full tables: "
         f"`leaderboards/{directory.name}/leaderboard.md`.",
         "",

@@ -105,7 +105,7 @@ def score_on_board(board: Path, suite: Suite, system: PluginSystem,
     from xecgbench.run.explanation_stages import run_attribute, run_score
     from xecgbench.run.plan import StageKeys
 
-    test = read_windows(board, suite.explain.n_samples)
+    test = read_windows(board, suite)
     keys = StageKeys(suite, system)
     rows: list[dict[str, Any]] = []
     flags: list[FlagRecord] = []
