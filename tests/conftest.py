@@ -14,6 +14,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def _no_third_party_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests see only the bundled plugins unless they install one on purpose."""
     monkeypatch.setenv("XECGBENCH_DISABLE_PLUGIN_AUTOLOAD", "1")
+    # one process per run unless a test asks for more (`--workers`' default is the cores)
+    monkeypatch.setenv("XECGBENCH_WORKERS", "1")
 
 
 @pytest.fixture(scope="session")

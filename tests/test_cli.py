@@ -96,6 +96,23 @@ def test_run_smoke_writes_store_and_leaderboard(tmp_path: Path) -> None:
     board = (out / "leaderboard.md").read_text()
     assert "| rank |" in board and "dtd" in board and "saliency" in board
     assert "relevance_mass_accuracy [p_wave]" in board and "f1_af" in board
+    # the run ends with its answer in words on the terminal, as the leaderboard opens with it
+    assert "no pre-registered primary test, so every table below is exploratory" in result.stdout
+
+
+def test_workers_default_to_the_environment_else_the_cores(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import click
+
+    from xecgbench.cli.run import WORKERS_ENV, default_workers
+
+    monkeypatch.setenv(WORKERS_ENV, "3")
+    assert default_workers() == 3
+    monkeypatch.delenv(WORKERS_ENV)
+    assert default_workers() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv(WORKERS_ENV, "two")
+    with pytest.raises(click.BadParameter, match="XECGBENCH_WORKERS must be a whole number"):
+        default_workers()
 
 
 @pytest.mark.parametrize("args", [["--help"], ["plugins"], ["run", "{suite}"]],

@@ -34,6 +34,8 @@ class SuiteRun:
     summary: RunSummary
     suite: Suite
     leaderboard: Path
+    #: The leaderboard's first paragraph: what the data can show and the answer in words.
+    answer: str = ""
 
     @property
     def ok(self) -> bool:
@@ -84,12 +86,13 @@ def run_suite(
     validate_components(config, system)
     # only now: a mistake in the suite (its file, a field, an unknown name) is reported before
     # torch, pandas and the report load
-    from xecgbench.report.results_files import write_leaderboard
+    from xecgbench.report.results_files import write_board
     from xecgbench.run.device import resolve_device
     from xecgbench.run.runner import run_suite as run_grid
 
     resolve_device(config.device)  # an unavailable GPU is a one-line error before any stage
     out = Path(out)
     summary = run_grid(config, system, out, quiet=quiet, **runner)
-    board = write_leaderboard(summary.store_path, system, out / "leaderboard.md", summary.run_id)
-    return SuiteRun(summary, config, board)
+    path, board = write_board(summary.store_path, system, out / "leaderboard.md",
+                              summary.run_id)
+    return SuiteRun(summary, config, path, board.answer)

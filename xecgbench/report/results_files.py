@@ -567,9 +567,16 @@ def stale_tables(directory: Path) -> list[str]:
     return stale
 
 
+def write_board(store_path: Path, system: PluginSystem, out: Path,
+                run_id: str | None = None) -> tuple[Path, Leaderboard]:
+    """Build the Markdown leaderboard of ``run_id`` (default: latest) into ``out``; the path
+    and the tables (whose answer the terminal prints)."""
+    board = build_leaderboard(load_store(store_path, system, run_id))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return _safe(write_inside, out.parent, out.name, to_markdown(board)), board
+
+
 def write_leaderboard(store_path: Path, system: PluginSystem, out: Path,
                       run_id: str | None = None) -> Path:
     """Build the Markdown leaderboard of ``run_id`` (default: latest) into ``out``."""
-    board = build_leaderboard(load_store(store_path, system, run_id))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return _safe(write_inside, out.parent, out.name, to_markdown(board))
+    return write_board(store_path, system, out, run_id)[0]
