@@ -284,14 +284,16 @@ def test_a_fixed_plugin_resumes_the_failed_cells_only(tmp_path: Path, system: Pl
 
 
 def test_quiet_cli_prints_only_the_summary(copy_of_finished: Path, system: PluginSystem) -> None:
+    """No progress: the counts, where the results are, and the answer in words."""
     result = CliRunner().invoke(build_cli(system),
                                 ["run", "smoke", "--out", str(copy_of_finished), "--quiet"],
                                 obj=system)
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert len(lines) == 3
+    assert len(lines) == 5
     assert "0 stages computed, 32 reused, 0 failed, 0 skipped" in lines[0]
     assert lines[1].startswith("results:") and lines[2].startswith("leaderboard:")
+    assert lines[3] == "" and "every table below is exploratory" in lines[4]
 
 
 def _show(progress: Progress) -> None:

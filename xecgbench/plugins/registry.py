@@ -94,6 +94,8 @@ class KindRegistry:
     #: bare name -> its registrations, in registration order
     _entries: dict[str, list[Registration]] = field(default_factory=dict)
     _warned: set[str] = field(default_factory=set)
+    #: False in stage workers: the driver has already named every shadowed component once.
+    warns: bool = True
 
     def add(self, name: str, component: Any, plugin: str, plugin_version: str, *,
             distribution: str | None = None, bundled: bool = False) -> None:
@@ -176,7 +178,7 @@ class KindRegistry:
     def _warn_shadowed(self, winner: Registration, entries: list[Registration]) -> None:
         """One line per bare name and process: which component it means, how to reach the
         others."""
-        if winner.name in self._warned:
+        if winner.name in self._warned or not self.warns:
             return
         self._warned.add(winner.name)
         others = [(r, choice) for r, choice in zip(entries, self._choices(entries), strict=True)

@@ -11,6 +11,8 @@ and ``ray`` give identical scores on any machine; parallelism comes from workers
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import signal
 from collections.abc import Iterator, Sequence
@@ -106,8 +108,13 @@ def run_in_worker(suite_json: str, cache_root: str, data_root: str | None,
     set_data_root(Path(data_root) if data_root is not None else None)
     key = (suite_json, cache_root)
     if key not in _WORKER_CONTEXTS:
+        # quietly: the driver has shown every plugin warning once (a clash, a broken plugin)
+        with contextlib.redirect_stderr(io.StringIO()):
+            system = load_plugins()
+        for kind in system.registry.kinds.values():
+            kind.warns = False
         _WORKER_CONTEXTS[key] = StageContext(
-            Suite.model_validate_json(suite_json), load_plugins(), ArtifactCache(cache_root)
+            Suite.model_validate_json(suite_json), system, ArtifactCache(cache_root)
         )
     return execute(_WORKER_CONTEXTS[key], task)
 

@@ -106,11 +106,11 @@ class CPSC2021(WFDBDataset):
                 fault = f"record name {record!r} (RECORDS) is not data_<patient>_<n>"
                 entries.append(CatalogueEntry(record, "(bad name)", None, "", fault=fault))
                 continue
-            rhythm = self._rhythm_class(record)
+            rhythm = self._episode_class(record)
             entries.append(CatalogueEntry(record, rhythm, int(rhythm in _AF_CLASSES), rhythm))
         return entries
 
-    def _rhythm_class(self, record: str) -> str:
+    def _episode_class(self, record: str) -> str:
         """``non-AF``, ``persistent AF`` or ``paroxysmal AF`` (``(unread)``: ``_read`` says why)."""
         import wfdb
 
