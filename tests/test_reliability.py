@@ -134,6 +134,26 @@ def test_ctrl_c_exits_cleanly_and_the_next_run_resumes(tmp_path: Path,
     check_store(store, reference)
 
 
+def test_sigterm_is_a_clean_interrupt_and_the_next_run_resumes(tmp_path: Path,
+                                                               reference: pd.DataFrame) -> None:
+    """What `timeout`, a scheduler or `kill` sends: the run is marked interrupted, keeps its
+    finished stages and exits 130, as on Ctrl-C (its default action killed it mid-run)."""
+    store = tmp_path / STORE_NAME
+    process = start(tmp_path)
+    wait_for(process, store, 3)
+    process.send_signal(signal.SIGTERM)
+    code, output = finish(process)
+    assert code == 130, output
+    assert "Traceback" not in output
+    with ResultsStore(store) as results:
+        assert results.runs()[-1]["status"] == "interrupted"
+    kept = done_stages(store)
+    code, output = finish(start(tmp_path))
+    assert code == 0, output
+    assert f"{SMOKE_TOTAL - kept} stages computed, {kept} reused" in output
+    check_store(store, reference)
+
+
 @pytest.mark.slow
 def test_ctrl_c_stops_a_process_pool(tmp_path: Path, reference: pd.DataFrame) -> None:
     store = tmp_path / STORE_NAME

@@ -74,12 +74,14 @@ def run_command(
     wait: bool,
 ) -> None:
     """Run SUITE (a built-in name or a .yaml file; default: quick) into --out."""
+    from xecgbench.run.interrupts import interrupt_on_sigterm
     from xecgbench.suite_run import run_suite
 
-    run = run_suite(suite, out_dir, overrides=overrides, device=device, quiet=quiet,
-                    system=plugin_system(ctx, check=False), executor=executor,
-                    workers=workers or default_workers(),
-                    address=address, wait=wait)
+    with interrupt_on_sigterm():  # a scheduler's or `timeout`'s SIGTERM leaves it resumable
+        run = run_suite(suite, out_dir, overrides=overrides, device=device, quiet=quiet,
+                        system=plugin_system(ctx, check=False), executor=executor,
+                        workers=workers or default_workers(),
+                        address=address, wait=wait)
     summary = run.summary
     done = sum(summary.computed.values())
     reused = sum(summary.reused.values())

@@ -13,14 +13,9 @@ from __future__ import annotations
 
 import platform
 import random
-import signal
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -40,6 +35,7 @@ from xecgbench.report.submission.verify_limits import check_budget, stage_limit
 from xecgbench.report.table_builders.nulls import with_model_state
 from xecgbench.run.config import Suite
 from xecgbench.run.distributions import require_installed, used_plugins
+from xecgbench.run.interrupts import interrupt_on_sigterm
 from xecgbench.run.plan import Cell, cells
 from xecgbench.run.provenance import PACKAGES, _package_version, cpu_fingerprint
 
@@ -166,25 +162,6 @@ def cell_suite(suite: Suite, cell: Cell, stage_time_limit_s: float | None = None
         "explain": explain,
         "stage_time_limit_s": stage_limit(suite.stage_time_limit_s, stage_time_limit_s),
     })
-
-
-@contextmanager
-def interrupt_on_sigterm() -> Iterator[None]:
-    """SIGTERM stops the block as Ctrl-C does (workers stopped, the rerun's store marked
-    interrupted, the temporary directory removed); its default action killed the process and
-    left an ``xecgbench-verify-*`` directory behind."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def interrupt(signum: int, frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _keyed(scores: pd.DataFrame) -> pd.DataFrame:

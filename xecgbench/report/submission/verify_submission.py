@@ -25,10 +25,10 @@ from xecgbench.report.submission.verify_board import (
     VerifyReport,
     compare_scores,
     environment_diff,
-    interrupt_on_sigterm,
     tolerance_for,
 )
 from xecgbench.report.submission.verify_limits import check_budget, stage_limit
+from xecgbench.run.interrupts import interrupt_on_sigterm
 
 
 def board_of(submission_dir: Path, board: Path | None = None) -> Path:
