@@ -29,6 +29,7 @@ from xecgbench.report.board import BRANCH_ORDER, Column, RunResults, Table
 from xecgbench.report.stats.corrections import holm
 from xecgbench.report.stats.inference import Grid, TwoWayBootstrap, difference, estimate
 from xecgbench.report.table_builders import ranking_gates
+from xecgbench.report.table_builders.correct_windows import CORRECT, WRONG, decisions, split_grids
 from xecgbench.report.table_builders.method_grids import method_grids
 from xecgbench.report.table_builders.nulls import (
     MASK_INFORMED,
@@ -83,6 +84,22 @@ def _by_class(results: RunResults, record: Mapping[str, Any], grid: Grid,
     return out
 
 
+def _by_decision(results: RunResults, record: Mapping[str, Any], branch: str, region: str,
+                 found: Any, decided: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """The method's score on the windows its models classified right and on the others."""
+    if decided is None:
+        return []
+    primary = results.config["primary_metric"]
+    out = []
+    split = split_grids(results, branch, region, record["attribution"], found.seeds,
+                        found.records, decided)
+    for name, grid in split.items():
+        if len(split) == 2:  # both subsets exist: one alone is the method's own score
+            bootstrap = TwoWayBootstrap.draw(*grid.values.shape)
+            out.append(_stat(record, f"{primary} · {name}", estimate(grid, bootstrap)))
+    return out
+
+
 def _af_measure(results: RunResults, branch: str, region: str) -> list[dict[str, Any]]:
     """The separate AF-window measure of ``region`` (e.g. ``atrial_interval``), per method."""
     af_region = af_regions(results.config).get(region)
@@ -114,6 +131,7 @@ def _branch_rows(results: RunResults, branch: str, region: str, up: bool
     controls = {m: trained[m] for m in ranking_gates.control_methods(results, list(trained))}
     bootstrap = TwoWayBootstrap.draw(len(found.seeds), len(found.records))
     labels = _window_labels(results, branch, region, found.records)
+    decided = decisions(results, branch)
     rows, values = [], []
     above: dict[str, Grid] = {}
     for method, grid in trained.items():
@@ -142,6 +160,7 @@ def _branch_rows(results: RunResults, branch: str, region: str, up: bool
             row["gates"] = ranking_gates.gate_text(failed, list(against))
             row["_failed"] = bool(failed)
         values += _by_class(results, record, grid, labels)
+        values += _by_decision(results, record, branch, region, found, decided)
         above[method] = minus(grid, reference)
         rows.append(row)
     _rank(rows, values, trained, above, bootstrap, up)
@@ -244,6 +263,9 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
     for name in CLASS_NAMES.values():
         if f"{primary} · {name}" in present:
             columns.append(Column(f"{primary} · {name}", "", f"{name} windows", up))
+    for name in (CORRECT, WRONG):
+        if f"{primary} · {name}" in present:
+            columns.append(Column(f"{primary} · {name}", "", f"{name} windows", up))
     for metric in dict.fromkeys(m for m in value_frame["metric"] if str(m).endswith("(AF)")
                                 or str(m).endswith("(AF) untrained")):
         columns.append(Column(metric, "", metric, None))
@@ -275,6 +297,10 @@ def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) ->
             "untrained score. A target that exists only in sinus rhythm (the P wave) is "
             "scored on non-AF windows only; on AF windows the same mask marks the template "
             "interval before each QRS, reported as its own (AF) column and never pooled. "
+            "Correct / misclassified windows: the same score on the windows each model's "
+            "explained branch classified right (its AF probability on the label's side of "
+            "0.5) and on the others, split per configuration before the mean; an explanation "
+            "of a wrong decision shows what misled the model. "
             "Coverage: the share of the method's seed × window × configuration scores that "
             "are defined (rounded down)."
         ),
