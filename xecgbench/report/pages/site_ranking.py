@@ -75,38 +75,38 @@ class Entry:
         return self.directory.parent.name == SUBMISSIONS_DIR
 
 
-def _plugins(results: RunResults) -> str:
-    """The third-party distributions a submission used, from its run record.
-
-    A record names the plugin behind each component it used (``component_plugins``) and each
-    plugin's distribution (``plugin_distributions``); older records give plugin versions only.
-    """
+def _third_party(results: RunResults) -> tuple[set[str], dict[str, Any], set[str]]:
+    """From a submission's run record: the non-bundled plugins behind the components it used
+    (``component_plugins``), each plugin's distribution (``plugin_distributions``), and the
+    bundled plugins' names."""
     from xecgbench.plugins.manager import DEFAULT_PLUGINS
 
     bundled = {name for name, _module in DEFAULT_PLUGINS}
     provenance = results.run.get("provenance", {})
     used = {plugin for names in (provenance.get("component_plugins") or {}).values()
-            for plugin in names.values()}
-    named = provenance.get("plugin_distributions") or {}
+            for plugin in names.values()} - bundled
+    return used, provenance.get("plugin_distributions") or {}, bundled
+
+
+def _plugins(results: RunResults) -> str:
+    """The third-party distributions a submission used, from its run record (older records
+    give plugin versions only)."""
+    used, named, bundled = _third_party(results)
     shown = [f"{d.get('distribution', p)} {d.get('version', '?')}"
-             for p, d in sorted(named.items()) if d and p in used and p not in bundled]
+             for p, d in sorted(named.items()) if d and p in used]
     if shown:
         return ", ".join(shown)
-    third = {p: v for p, v in provenance.get("plugins", {}).items() if p not in bundled}
+    plugins = results.run.get("provenance", {}).get("plugins", {})
+    third = {p: v for p, v in plugins.items() if p not in bundled}
     return ", ".join(f"{p} {v}" for p, v in sorted(third.items())) or BUNDLED
 
 
 def local_reasons(results: RunResults) -> tuple[str, ...]:
     """Why the third-party plugins a submission used cannot be installed elsewhere, from the
     distributions its record names (:func:`~xecgbench.run.distributions.local_source`)."""
-    from xecgbench.plugins.manager import DEFAULT_PLUGINS
     from xecgbench.run.distributions import local_source
 
-    bundled = {name for name, _module in DEFAULT_PLUGINS}
-    provenance = results.run.get("provenance", {})
-    used = {plugin for names in (provenance.get("component_plugins") or {}).values()
-            for plugin in names.values()} - bundled
-    named = provenance.get("plugin_distributions") or {}
+    used, named, _ = _third_party(results)
     return tuple(f"{plugin}: {reason}" for plugin in sorted(used)
                  if (reason := local_source(named.get(plugin))) is not None)
 
