@@ -194,6 +194,14 @@ class ModelFactory(Protocol):
 
 
 @pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class Augmentation:
+    """One `ecg-augmentations` transform (``name``: its class, e.g. ``BaselineWander``)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class TrainingBudget:
     """Optimisation settings shared by pretraining and fine-tuning (validated, one definition
     for suites and training code alike)."""
@@ -208,6 +216,11 @@ class TrainingBudget:
     #: Class weights of the fine-tuning loss: ``inverse`` frequency (balanced), its ``sqrt``
     #: (half-way to the prior: fewer false AF calls) or ``equal`` (unweighted).
     class_weight: Literal["inverse", "sqrt", "equal"] = "inverse"
+    #: Label-preserving augmentation of every fine-tuning batch: `ecg-augmentations`
+    #: transforms by class name with their parameters (``fs`` filled in where a transform
+    #: takes it), applied in order with the run's seeded generator. Empty: none (in no key
+    #: or hash). Fine-tuning only: pretraining strategies draw their own data.
+    augment: tuple[Augmentation, ...] = ()
 
 
 class PretrainingStrategy(Protocol):

@@ -284,6 +284,14 @@ class Suite(_Frozen):
     #: limit; ``verify`` always sets one). Changes no result, so it is in no key or hash.
     stage_time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
 
+    @field_validator("pretraining_budget")
+    @classmethod
+    def _pretraining_is_not_augmented(cls, value: TrainingBudget) -> TrainingBudget:
+        if value.augment:
+            raise ValueError("augment applies to fine-tuning (training.augment); pretraining "
+                             "strategies draw their own data")
+        return value
+
     @field_validator("seeds")
     @classmethod
     def _some_seeds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
@@ -320,6 +328,8 @@ class Suite(_Frozen):
         exclude |= {} if self.primary_tests else {"primary_tests": True}
         exclude |= {} if self.random_features else {"random_features": True}
         exclude |= {} if self.about else {"about": True}
+        exclude |= {} if self.training.augment else {"training": {"augment"}}
+        exclude |= {"pretraining_budget": {"augment"}}
         exclude["explain"] = self.explain.unset_later_fields()
         config = self.model_dump(mode="json", exclude=exclude)
         for test in config.get("primary_tests", ()):  # fields added later hash only when set
