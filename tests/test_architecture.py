@@ -116,6 +116,26 @@ def test_every_public_name_imports() -> None:
     assert hookimpl is xecgbench.api.hookimpl
 
 
+def test_the_bundled_plugins_import_only_the_public_api() -> None:
+    """``xecgbench_builtin`` imports nothing of ``xecgbench`` but ``xecgbench.api``, type-only
+    imports included: a bundled plugin is written as a third-party one must be, so whatever it
+    needs of the core (device, training loop, seeding …) is public, documented and kept."""
+    inside = []
+    for module, path in _modules().items():
+        if not module.startswith("xecgbench_builtin"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            inside += [f"{module}:{node.lineno} {name}" for name in names
+                       if name.split(".")[0] == "xecgbench" and name != "xecgbench.api"]
+    assert inside == [], "import these from xecgbench.api:\n" + "\n".join(inside)
+
+
 def test_the_api_page_lists_every_public_name() -> None:
     page = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
     missing = [name for name in xecgbench.api.__all__ if f"`{name}`" not in page]

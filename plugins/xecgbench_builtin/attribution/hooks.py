@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from xecgbench import hookimpl
-from xecgbench.plugins.components import AttributionMethod
+from xecgbench.api import AttributionMethod, hookimpl
 from xecgbench_builtin.attribution.captum_methods import CAPTUM_METHODS
 from xecgbench_builtin.attribution.captum_more import CAPTUM_MORE
 from xecgbench_builtin.attribution.clinical_occlusion import ClinicalOcclusion

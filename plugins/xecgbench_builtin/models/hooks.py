@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from xecgbench import hookimpl
+from xecgbench.api import hookimpl
 from xecgbench_builtin.models.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
 from xecgbench_builtin.models.pretraining import (
     BothPretraining,
