@@ -357,15 +357,17 @@ class MetricInfo:
 class AccuracyMetric(Protocol):
     """A classification metric on AF probabilities; ``info.category == "accuracy"``.
 
-    A metric whose ``info.requires`` holds ``"validation"`` is also given
-    ``validation=ValidationScores(labels, scores)``: the same branch's predictions on the
-    fine-tuning validation records, where it must choose any threshold (never on the test
-    windows it scores).
+    ``evaluate(y_true, y_score)`` is the whole call for most metrics. A metric whose
+    ``info.requires`` holds ``"validation"`` also takes a keyword
+    ``validation: ValidationScores | None = None``: the evaluate stage passes the same branch's
+    predictions on the fine-tuning validation records, where it must choose any threshold
+    (never on the test windows it scores); callers without validation records (``score_model``)
+    pass nothing (the bundled ones then return NaN). No metric is given any other keyword.
     """
 
     info: ClassVar[MetricInfo]
 
-    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray, **validation: Any) -> float: ...
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float: ...
 
 
 @dataclass(frozen=True)
