@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -36,6 +37,7 @@ from xecgbench.report.board import Leaderboard, RunResults
 from xecgbench.report.board_format import probability_parts as probs
 from xecgbench.report.board_format.config_paths import refuse_escapes
 from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
+from xecgbench.report.board_format.published_files import check_published
 from xecgbench.report.board_format.reader import (
     CHECKSUMS_FILE,
     EXAMPLES_FILE,
@@ -58,6 +60,7 @@ from xecgbench.report.board_format.score_parts import (
     parse_score_parts,
     score_parts_bytes,
 )
+from xecgbench.report.board_format.score_values import check_score_values
 from xecgbench.report.board_format.submission_record import SubmissionRecord
 from xecgbench.report.built_boards import built_tables
 from xecgbench.report.rendering.text_formats import to_csv, to_latex, to_markdown
@@ -103,6 +106,16 @@ class MetricRecord(BaseModel):
     sanity: SanityRecord | None = None
     #: The one mask a metric that chooses its own region scores (``MetricInfo.region``).
     region: str | None = None
+    #: Where its scores lie (``MetricInfo.value_range``; default: its category's range).
+    value_range: tuple[float, float] | None = None
+
+    @field_validator("value_range")
+    @classmethod
+    def _a_finite_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (math.isfinite(value[0]) and math.isfinite(value[1])
+                                      and value[0] < value[1]):
+            raise ValueError("value_range must be two finite numbers, low < high")
+        return value
 
 
 class StrategyRecord(BaseModel):
@@ -424,7 +437,10 @@ def validate_directory(directory: Path, metrics: Collection[str] | None = None) 
     stray = sorted(set(scores["seed"]) - set(record.run.config.get("seeds", ())))
     if stray:
         raise ResultsFileError(f"{path}: seeds {stray[:10]} not in the config")
-    return results_of(record, scores, probs.read_probabilities(directory))
+    check_score_values(path, scores, record.metrics)
+    probabilities = probs.read_probabilities(directory)
+    check_published(directory)
+    return results_of(record, scores, probabilities)
 
 
 def write_checksums(directory: Path) -> Path:
