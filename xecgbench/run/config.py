@@ -243,6 +243,10 @@ def check_primary_tests(tests: Sequence[PrimaryTest], data: Mapping[str, Any]) -
                              "test: change it too, or set primary_tests: [])")
 
 
+#: The longest stage time limit a suite may declare: 30 days.
+MAX_STAGE_TIME_LIMIT_S = 30 * 86400.0
+
+
 class Suite(_Frozen):
     """A benchmark grid: datasets × pretraining × freezing × attributions × metrics × seeds."""
 
@@ -251,7 +255,8 @@ class Suite(_Frozen):
     #: What the suite's data can and cannot show, and where a real-data answer stands: the
     #: leaderboard's first words (hashed only when set, so older runs keep their hash).
     about: str = ""
-    seeds: tuple[Annotated[int, Field(ge=0, lt=2**32)], ...] = (0,)
+    #: Integers, strictly: ``"0"`` and ``true`` were read as seeds 0 and 1.
+    seeds: tuple[Annotated[int, Field(ge=0, lt=2**32, strict=True)], ...] = (0,)
     data: DataConfig
     model: ComponentSpec
     pretraining: tuple[ComponentSpec, ...]
@@ -270,8 +275,10 @@ class Suite(_Frozen):
     #: Where models, attributions and batched metrics run (``--device``); not in any key.
     device: Literal["auto", "cpu", "cuda"] = "auto"
     #: Wall-clock seconds one stage may run before it fails naming its component (None: no
-    #: limit; ``verify`` always sets one). Changes no result, so it is in no key or hash.
-    stage_time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
+    #: limit; ``verify`` always sets one). Changes no result, so it is in no key or hash. At most
+    #: :data:`MAX_STAGE_TIME_LIMIT_S` (1e300 overflowed the timer and failed every stage).
+    stage_time_limit_s: float | None = Field(None, gt=0, le=MAX_STAGE_TIME_LIMIT_S,
+                                             allow_inf_nan=False)
 
     @field_validator("seeds")
     @classmethod

@@ -25,6 +25,7 @@ from xecgbench.report.board_format.reader import (
     ResultsFileError,
     checksums,
     json_object,
+    present,
     read_checked,
     read_nested,
     sha256,
@@ -142,9 +143,9 @@ def check_published(board: Path) -> None:
     """What a board publishes, when it publishes it: the index, every model file's bytes and
     archive directory, and the windows (``validate`` calls this; nothing is loaded as torch)."""
     board = Path(board)
-    present = checksums(board)
-    if MODELS_INDEX in present:
+    files = present(board)
+    if MODELS_INDEX in files:
         for model in read_models(board):
             read_model(board, model)
-    if WINDOWS_FILE in present:
+    if WINDOWS_FILE in files:
         window_arrays(board)
