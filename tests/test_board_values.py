@@ -103,6 +103,15 @@ def _poke(key: str, index: tuple[int, ...], value: object) -> Callable[[dict], N
     return edit
 
 
+def _many_windows(frame: pd.DataFrame) -> pd.DataFrame:
+    """40,000 distinct windows of one method: 640 MiB of bootstrap weights at 2,000 draws."""
+    row = frame[frame["metric"] == "relevance_mass_accuracy"].iloc[:1]
+    many = row.loc[row.index.repeat(40_000)].reset_index(drop=True)
+    many["sample"] = np.arange(40_000) + 1_000
+    many["record_id"] = [f"r{i}" for i in range(40_000)]
+    return pd.concat([frame, many], ignore_index=True)
+
+
 def _metric_record(**fields: object) -> Callable[[Path], None]:
     def damage(board: Path) -> None:
         record = json.loads((board / "run.json").read_text())
@@ -139,6 +148,7 @@ CASES: dict[str, tuple[Callable[[Path], None], str]] = {
     "declared range inverted": (_metric_record(value_range=[1, 0]), "value_range"),
     "declared range NaN": (_metric_record(value_range=[0, float("nan")]), "value_range"),
     "declared range of three": (_metric_record(value_range=[0, 1, 2]), "value_range"),
+    "40,000 windows of one method": (_scores(_many_windows), "bootstrap"),
     "probability label 7.5": (_table("probabilities.parquet", _where("label", None, 7.5)),
                               "probabilities.parquet"),
     "probability 1.5": (_table("probabilities.parquet", _where("probability", None, 1.5)),

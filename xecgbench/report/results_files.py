@@ -36,7 +36,11 @@ from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board import Leaderboard, RunResults
 from xecgbench.report.board_format import probability_parts as probs
 from xecgbench.report.board_format.config_paths import refuse_escapes
-from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
+from xecgbench.report.board_format.confined_write import (
+    UnsafePathError,
+    write_all_inside,
+    write_inside,
+)
 from xecgbench.report.board_format.published_files import check_published
 from xecgbench.report.board_format.reader import (
     CHECKSUMS_FILE,
@@ -459,24 +463,24 @@ def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Pat
     """Write ``run.json``, ``scores.parquet`` (and its further parts) and their checksums into
     ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    _safe(write_inside, out, RUN_FILE,
-          json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n")
     parts = score_parts_bytes(scores)
     if len(parts) > len(SCORE_PARTS):
         raise ResultsFileError(f"{out}: {len(scores):,} score rows need {len(parts)} parts, "
                                f"more than the {len(SCORE_PARTS)} a board may hold")
-    for name, data in zip(SCORE_PARTS, parts, strict=False):
-        _safe(write_inside, out, name, data)
+    record_text = json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n"
+    # the record and every score part together: a full disk leaves the old ones, not a mix
+    _safe(write_all_inside, out, {RUN_FILE: record_text,
+                                  **dict(zip(SCORE_PARTS, parts, strict=False))})
     for stale in (*SCORE_PARTS[len(parts):], LEGACY_SCORES_FILE):  # fresh scores replace older
         (out / stale).unlink(missing_ok=True)
     write_checksums(out)
     return out
 
 
-def _safe(write: Any, *args: Any) -> Path:
+def _safe(write: Any, *args: Any) -> Any:
     """A leaderboard write; a symlink or an escape becomes a one-line ResultsFileError."""
     try:
-        return Path(write(*args))
+        return write(*args)
     except UnsafePathError as exc:
         raise ResultsFileError(str(exc)) from None
 
@@ -508,8 +512,8 @@ def write_tables(results: RunResults, directory: Path, root: Path | None = None)
     leads outside ``root``, is refused rather than written through.
     """
     board = build_leaderboard(results)
-    return [_safe(write_inside, directory, name, render(board), root)
-            for name, render in TABLE_FILES.items()]
+    tables = {name: render(board) for name, render in TABLE_FILES.items()}
+    return _safe(write_all_inside, directory, tables, root)  # all three tables or none
 
 
 def committed_directories(root: Path) -> list[Path]:
