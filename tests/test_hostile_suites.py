@@ -91,6 +91,8 @@ CASES = {
            ("stage_time_limit_s=-5", "stage_time_limit_s"),
            ("stage_time_limit_s=1e300", "stage_time_limit_s"),
            ("nope=1", "unknown field"), ("attributions=[nope]", "unknown attributions"))},
+    "/dev/zero": (lambda t: ["/dev/zero"], "is not a regular file"),
+    "a directory without .yaml": (lambda t: [str(t)], "is not a regular file"),
     "100 MB suite file": (lambda t: [_sized(t, 100 << 20)], "the limit is"),
     "empty suite file": (lambda t: [_suite(t, "")], "a suite must be a mapping"),
     "suite a list": (lambda t: [_suite(t, "- a\n- b\n")], "a suite must be a mapping"),

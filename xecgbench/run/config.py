@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -354,6 +355,8 @@ def resolve_suite_path(name_or_path: str) -> Path:
             raise SuiteError(f"suite file {path} does not exist")
         return path
     suites = builtin_suites()
+    if name_or_path not in suites and os.path.lexists(path):
+        return path  # a file by another name (/dev/zero, a FIFO): the reader says what it is
     if name_or_path not in suites:
         raise SuiteError(
             f"unknown suite {name_or_path!r}; valid suites: {', '.join(sorted(suites))} "
