@@ -146,3 +146,32 @@ def test_a_worker_a_component_ends_fails_its_task_and_the_grid_goes_on(
             assert isinstance(result, StageFailure), (key, result)
             assert "ended abruptly" in result.error and "attributions:hostile" in result.component
     assert isinstance(after["ok-after"], StageOutcome)  # the pool takes more work
+
+
+# -- a dataset plugin whose windows no stage can use ----------------------------------------
+def _windows(signals: Any, labels: Any) -> Any:
+    import numpy as np
+
+    from xecgbench.api import ECGSet
+
+    signals = np.asarray(signals, dtype=np.float32).reshape(len(labels), 1, -1)
+    return ECGSet(signals, np.asarray(labels), {}, tuple(f"r{i}" for i in range(len(labels))),
+                  50.0)
+
+
+@pytest.mark.parametrize("signals, labels, named", [
+    ([[0.0, 1.0], [float("inf"), 0.0]], [0, 1], "window 1 (record 'r1') holds a non-finite"),
+    ([[float("nan"), 1.0], [0.0, 0.0]], [0, 1], "window 0 (record 'r0') holds a non-finite"),
+    ([[0.0, 1.0], [0.0, 0.0]], [0, 7.5], "window 1 has label 7.5"),
+    ([[0.0, 1.0], [0.0, 0.0]], [-1, 0], "window 0 has label -1"),
+])
+def test_a_datasets_absurd_windows_are_its_own_error(signals: Any, labels: Any,
+                                                     named: str) -> None:
+    """An inf sample used to fail as "attributions 'input_x_gradient' failed"."""
+    from xecgbench.api import DatasetError
+    from xecgbench.run.windows import check_loaded
+
+    with pytest.raises(DatasetError, match="dataset 'hostile'") as error:
+        check_loaded(_windows(signals, labels), "dataset 'hostile' (train split)")
+    assert named in str(error.value) and "\n" not in str(error.value)
+    check_loaded(_windows([[0.0, 1.0], [0.5, 0.0]], [0, 1]), "fine")
