@@ -1,12 +1,15 @@
 """The layout's promises, checked on the source: no import loops, no SQL outside the store, no
-bundled plugin's name in the core, small modules, and a public API that keeps importing."""
+bundled plugin's name in the core, small modules, a public API that keeps importing, and bundled
+plugins that use nothing of the core but that API."""
 
 from __future__ import annotations
 
 import ast
 import builtins
 import importlib
+import inspect
 import os
+import typing
 from pathlib import Path
 
 import pytest
@@ -35,10 +38,30 @@ def _modules() -> dict[str, Path]:
     return found
 
 
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` outside ``if TYPE_CHECKING:`` blocks (their ``else`` kept)."""
+    found, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if (isinstance(node, ast.If)
+                and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")):
+            todo.extend(node.orelse)
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def _imports(module: str, path: Path, known: set[str]) -> set[str]:
-    """Every in-house module ``module`` imports, at any depth of the file."""
+    """Every in-house module ``module`` imports when it runs, at any depth of the file.
+
+    Imports under ``if TYPE_CHECKING:`` do not count: they never run, so they can make no
+    import loop and load nothing; they let a contract name the types it passes (the hook
+    specifications name the runner's ``Suite`` and ``RunSummary``), as import-linter's
+    ``exclude_type_checking_imports`` does. The bundled plugins' rule below counts them.
+    """
     targets = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         names: list[str] = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
@@ -114,6 +137,42 @@ def test_every_public_name_imports() -> None:
     from xecgbench import hookimpl
 
     assert hookimpl is xecgbench.api.hookimpl
+
+
+def test_the_bundled_plugins_import_only_the_public_api() -> None:
+    """``xecgbench_builtin`` imports nothing of ``xecgbench`` but ``xecgbench.api``, type-only
+    imports included: a bundled plugin is written as a third-party one must be, so whatever it
+    needs of the core (device, training loop, seeding …) is public, documented and kept."""
+    inside = []
+    for module, path in _modules().items():
+        if not module.startswith("xecgbench_builtin"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            inside += [f"{module}:{node.lineno} {name}" for name in names
+                       if name.split(".")[0] == "xecgbench" and name != "xecgbench.api"]
+    assert inside == [], "import these from xecgbench.api:\n" + "\n".join(inside)
+
+
+def test_every_hook_is_typed_with_public_names() -> None:
+    """A hook's parameters resolve to real types (no ``Any``) among ``xecgbench.api``'s names
+    (and click's), so a plugin can annotate its implementation as the spec does."""
+    import click
+
+    from xecgbench.plugins import hookspecs
+
+    public = {name: getattr(xecgbench.api, name) for name in xecgbench.api.__all__}
+    hooks = [getattr(hookspecs, n) for n in dir(hookspecs) if n.startswith("xecgbench_")]
+    assert hooks
+    for hook in hooks:
+        hints = typing.get_type_hints(hook, globalns={**public, "click": click})
+        assert set(hints) == {*inspect.signature(hook).parameters, "return"}, hook.__name__
+        assert typing.Any not in hints.values(), hook.__name__
 
 
 def test_the_api_page_lists_every_public_name() -> None:

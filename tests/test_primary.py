@@ -348,7 +348,10 @@ def test_suites_without_primary_tests_keep_their_config_hash() -> None:
     before = suite.model_dump(mode="json",  # the fields the hash had before these existed
                               exclude={"device": True, "stage_time_limit_s": True,
                                        "primary_tests": True, "random_features": True,
-                                       "about": True, "explain": {"sample"}})
+                                       "about": True,
+                                       "explain": {"sample", "costly_attribution"},
+                                       "training": {"augment"},
+                                       "pretraining_budget": {"augment"}})
     assert suite.config_hash() == content_hash(before)[:12]
     assert load_suite("quick-pretraining").config_hash() != suite.config_hash()
 

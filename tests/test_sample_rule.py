@@ -98,7 +98,9 @@ def test_the_default_rule_leaves_hashes_and_stage_keys_unchanged() -> None:
                                                       "random_features": True,
                                                       "stage_time_limit_s": True,
                                                       "about": True,
-                                                      "explain": {"sample"}})
+                                                      "explain": {"sample", "costly_attribution"},
+                                                      "training": {"augment"},
+                                                      "pretraining_budget": {"augment"}})
     assert default.config_hash() == written.config_hash() == content_hash(before)[:12]
     for stage in ("pretrain", "finetune", "evaluate", "attribute", "score"):
         assert _keys(default, stage) == _keys(written, stage), stage

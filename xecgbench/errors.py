@@ -9,7 +9,7 @@ meets one form whichever layer refused the command.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import click
 
@@ -17,7 +17,7 @@ import click
 class XecgbenchError(Exception):
     """A mistake the user can fix: one line naming the cause, exit code 2, no traceback."""
 
-    exit_code = 2
+    exit_code: ClassVar[int] = 2  # per class, as click's ClickException (UserError's base) has it
 
 
 PREFIX = "error: "

@@ -94,7 +94,9 @@ class MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         """Nothing to execute; give back the spec the import system overwrote with the alias's."""
-        module.__spec__ = self._specs.pop(module.__spec__.name)
+        alias = module.__spec__
+        assert alias is not None  # the import system set it just before calling this
+        module.__spec__ = self._specs.pop(alias.name)
 
 
 def install() -> None:

@@ -57,6 +57,4 @@ class UserErrorGroup(click.Group):
         except XecgbenchError as exc:
             if isinstance(exc, click.ClickException):
                 raise
-            error = UserError(str(exc))
-            error.exit_code = exc.exit_code
-            raise error from exc
+            raise UserError(str(exc)) from exc  # the same exit code: every one exits 2

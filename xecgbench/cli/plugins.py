@@ -45,7 +45,7 @@ def _clash_line(clash: dict[str, Any]) -> str:
 
 def _describe_component(registration: Registration, registry: KindRegistry) -> dict[str, Any]:
     component = registration.component
-    row = {
+    row: dict[str, Any] = {
         "name": registry.reference(registration),
         "qualified_name": registration.qualified_name,
         "plugin": registration.plugin,

@@ -194,6 +194,14 @@ class ModelFactory(Protocol):
 
 
 @pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
+class Augmentation:
+    """One `ecg-augmentations` transform (``name``: its class, e.g. ``BaselineWander``)."""
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@pydantic_dataclass(frozen=True, config=ConfigDict(extra="forbid"))
 class TrainingBudget:
     """Optimisation settings shared by pretraining and fine-tuning (validated, one definition
     for suites and training code alike)."""
@@ -208,6 +216,11 @@ class TrainingBudget:
     #: Class weights of the fine-tuning loss: ``inverse`` frequency (balanced), its ``sqrt``
     #: (half-way to the prior: fewer false AF calls) or ``equal`` (unweighted).
     class_weight: Literal["inverse", "sqrt", "equal"] = "inverse"
+    #: Label-preserving augmentation of every fine-tuning batch: `ecg-augmentations`
+    #: transforms by class name with their parameters (``fs`` filled in where a transform
+    #: takes it), applied in order with the run's seeded generator. Empty: none (in no key
+    #: or hash). Fine-tuning only: pretraining strategies draw their own data.
+    augment: tuple[Augmentation, ...] = ()
 
 
 class PretrainingStrategy(Protocol):
@@ -353,15 +366,17 @@ class MetricInfo:
 class AccuracyMetric(Protocol):
     """A classification metric on AF probabilities; ``info.category == "accuracy"``.
 
-    A metric whose ``info.requires`` holds ``"validation"`` is also given
-    ``validation=ValidationScores(labels, scores)``: the same branch's predictions on the
-    fine-tuning validation records, where it must choose any threshold (never on the test
-    windows it scores).
+    ``evaluate(y_true, y_score)`` is the whole call for most metrics. A metric whose
+    ``info.requires`` holds ``"validation"`` also takes a keyword
+    ``validation: ValidationScores | None = None``: the evaluate stage passes the same branch's
+    predictions on the fine-tuning validation records, where it must choose any threshold
+    (never on the test windows it scores); callers without validation records (``score_model``)
+    pass nothing (the bundled ones then return NaN). No metric is given any other keyword.
     """
 
     info: ClassVar[MetricInfo]
 
-    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray, **validation: Any) -> float: ...
+    def evaluate(self, y_true: np.ndarray, y_score: np.ndarray) -> float: ...
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,14 @@
 """Hook specifications: the only contract between xecgbench's core and its plugins.
 
 Every component kind has one ``xecgbench_register_<kind>(registry)`` hook; the registry passed
-in is already bound to the calling plugin, so it records who registered what.
+in is already bound to the calling plugin, so it records who registered what. The types the
+hooks name are imported for type checkers only: loading the specs loads neither click nor the
+runner (``xecgbench --help`` stays fast), and a plugin imports them from ``xecgbench.api``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
@@ -14,6 +16,8 @@ if TYPE_CHECKING:
     import click
 
     from xecgbench.plugins.registry import BoundRegistry
+    from xecgbench.run.config import Suite
+    from xecgbench.run.runner import RunSummary
 
 hookspec = pluggy.HookspecMarker("xecgbench")
 hookimpl = pluggy.HookimplMarker("xecgbench")
@@ -55,5 +59,5 @@ def xecgbench_register_commands(cli: click.Group) -> None:
 
 
 @hookspec
-def xecgbench_run_finished(config: Any, results: Any) -> None:
-    """Called once a run has finished, with the suite config and its :class:`RunSummary`."""
+def xecgbench_run_finished(config: Suite, results: RunSummary) -> None:
+    """Called once a run has finished, with the validated suite and what the run did."""

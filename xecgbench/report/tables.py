@@ -21,7 +21,7 @@ files lives in :mod:`xecgbench.report.results_files`, so a table can be rebuilt 
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
@@ -77,7 +77,7 @@ def footer(results: RunResults) -> dict[str, str]:
     provenance = run.get("provenance", {})
     packages = provenance.get("packages", {})
     plugins = provenance.get("plugins", {})
-    started = datetime.fromtimestamp(float(run["started"]), tz=timezone.utc)
+    started = datetime.fromtimestamp(float(run["started"]), tz=UTC)
     return {
         "suite": f"{config['name']} (config hash {run['config_hash']})",
         "run": str(run["run_id"]),

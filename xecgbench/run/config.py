@@ -104,6 +104,11 @@ class ExplainConfig(_Frozen):
     #: most this many); costly metrics score the first ``n_costly`` of them.
     n_samples: int = Field(64, ge=1)
     n_costly: int = Field(8, ge=0)
+    #: Attributions whose ``relative_cost`` is at least this explain only the first
+    #: ``n_costly`` windows too (with the stratified rule, a stratified prefix): a method at
+    #: 300 × saliency on every window would cost more than the rest of the grid. None: every
+    #: method explains every window (hashed only when set).
+    costly_attribution: float | None = Field(None, gt=0, allow_inf_nan=False)
     #: How they are chosen; the default (``alternating``) hashes as before the rule existed.
     sample: SampleRule = SampleRule()
     batch_size: int = Field(16, ge=1)
@@ -120,6 +125,12 @@ class ExplainConfig(_Frozen):
             "ensemble": ("p_wave", "r_peak"),
         }
     )
+
+    def unset_later_fields(self) -> set[str]:
+        """Fields added after hashes existed that sit at the value older runs behave as:
+        left out of hashes and keys, so those runs keep theirs."""
+        unset = {"sample"} if self.sample == SampleRule() else set()
+        return unset | ({"costly_attribution"} if self.costly_attribution is None else set())
 
     #: Score every method also on the model re-initialised from each seed (no training): the
     #: "untrained" null. One attribute and score stage per seed × method, not per cell.
@@ -281,6 +292,14 @@ class Suite(_Frozen):
     stage_time_limit_s: float | None = Field(None, gt=0, le=MAX_STAGE_TIME_LIMIT_S,
                                              allow_inf_nan=False)
 
+    @field_validator("pretraining_budget")
+    @classmethod
+    def _pretraining_is_not_augmented(cls, value: TrainingBudget) -> TrainingBudget:
+        if value.augment:
+            raise ValueError("augment applies to fine-tuning (training.augment); pretraining "
+                             "strategies draw their own data")
+        return value
+
     @field_validator("seeds")
     @classmethod
     def _some_seeds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
@@ -317,8 +336,9 @@ class Suite(_Frozen):
         exclude |= {} if self.primary_tests else {"primary_tests": True}
         exclude |= {} if self.random_features else {"random_features": True}
         exclude |= {} if self.about else {"about": True}
-        if self.explain.sample == SampleRule():
-            exclude["explain"] = {"sample"}
+        exclude |= {} if self.training.augment else {"training": {"augment"}}
+        exclude |= {"pretraining_budget": {"augment"}}
+        exclude["explain"] = self.explain.unset_later_fields()
         config = self.model_dump(mode="json", exclude=exclude)
         for test in config.get("primary_tests", ()):  # fields added later hash only when set
             for name, default in _LATER_TEST_DEFAULTS.items():

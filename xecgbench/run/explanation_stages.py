@@ -18,7 +18,7 @@ from xecgbench.run.stage_types import (
     load_model,
     score_row,
 )
-from xecgbench.run.windows import explained_windows
+from xecgbench.run.windows import explained_subset, explained_windows
 
 
 def _explainer(context: StageContext, task: StageTask, model: Any, branch: str) -> Any:
@@ -54,7 +54,8 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
     """Relevance of the explained windows per branch, for the class the suite's rule picks.
 
     The artifact holds ``index``, each branch's relevance and ``target_<branch>``; the report
-    counts windows whose relevance is all zero (a dead branch explains nothing).
+    counts windows whose relevance is all zero (a dead branch explains nothing). A method at
+    or above ``explain.costly_attribution`` explains the first ``n_costly`` windows only.
     """
     import torch
 
@@ -62,6 +63,9 @@ def run_attribute(context: StageContext, task: StageTask) -> StageOutcome:
     model = load_model(context, task, "finetune")
     explain_cfg = context.suite.explain
     index = explained_windows(context.suite, test)
+    subset = explained_subset(explain_cfg,
+                              context.component("attributions", task.specs["attributions"]))
+    index = index if subset is None else index[:subset]
     x = torch.from_numpy(test.signals[index]).to(context.device)
     targets = _targets(context, model, test.signals[index], test.labels[index])
     arrays = {"index": index}

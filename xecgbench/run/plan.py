@@ -16,9 +16,9 @@ from xecgbench.plugins.manager import PluginSystem
 from xecgbench.run.config import ComponentSpec, Suite, content_hash
 from xecgbench.run.param_defaults import key_params
 from xecgbench.run.preflight import validate_components
-from xecgbench.run.sample_rule import SampleRule
 from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, UNTRAINED, StageTask
 from xecgbench.run.training import FINE_TUNING_VERSION
+from xecgbench.run.windows import explained_subset
 
 #: Explain settings that change the relevance arrays (which windows, which branches, chunking);
 #: the rest (mask pairings, how many windows costly metrics score) only shapes the scores.
@@ -56,7 +56,8 @@ def _component_id(system: PluginSystem, kind: str, spec: ComponentSpec) -> dict[
 
 #: Budget fields added after keys existed, with the value that reproduces the older behaviour:
 #: left out of keys at that value, so caches made before them stay valid.
-_LATER_BUDGET_DEFAULTS = {"schedule": "constant", "class_weight": "inverse"}
+_LATER_BUDGET_DEFAULTS: dict[str, Any] = {"schedule": "constant", "class_weight": "inverse",
+                                          "augment": ()}
 
 
 def _budget_id(budget: Any) -> dict[str, Any]:
@@ -75,11 +76,11 @@ class StageKeys:
         return _component_id(self.system, kind, spec)
 
     def _explain(self, fields: tuple[str, ...]) -> dict[str, Any]:
-        """The explain ``fields``; the default sample rule is left out (keys made before the
-        rule existed stay valid)."""
+        """The explain ``fields``; later fields at their older behaviour are left out (keys
+        made before they existed stay valid)."""
         explain = self.suite.explain
-        default = {"sample"} if explain.sample == SampleRule() else set()
-        return explain.model_dump(mode="json", include=set(fields) - default)
+        return explain.model_dump(mode="json",
+                                  include=set(fields) - explain.unset_later_fields())
 
     def _data_id(self) -> dict[str, Any]:
         data = self.suite.data
@@ -129,11 +130,15 @@ class StageKeys:
 
     def attribute(self, fine_key: str, attribution: ComponentSpec) -> str:
         """The fine-tuned model, the explained windows' source, the method, and the explain
-        fields that shape relevance."""
+        fields that shape relevance (a costly method's subset only for that method, so the
+        others keep their relevance)."""
+        method = self.system.registry["attributions"].get(attribution.name)
+        subset = explained_subset(self.suite.explain, method)
         return content_hash([
             "attribute", fine_key, *self._evaluation_source(),
             self._id("attributions", attribution),
             self._explain(ATTRIBUTION_FIELDS),
+            *([] if subset is None else [{"costly_subset": subset}]),
         ])
 
     def score(self, attr_key: str, metric: ComponentSpec) -> str:

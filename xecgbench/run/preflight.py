@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from xecgbench.plugins.components import MASK_NAMES, ECGSet
 from xecgbench.plugins.manager import PluginSystem
+from xecgbench.run.augmentation import check_augmentation
 from xecgbench.run.config import ComponentSpec, Suite, SuiteError
 from xecgbench.run.faults import from_os_error
 from xecgbench.run.param_types import expected_type, unannotated_defaults
@@ -321,12 +322,14 @@ def check_writable(directory: Path) -> None:
 
 def preflight(suite: Suite, system: PluginSystem, out_dir: Path, cache_dir: Path) -> None:
     """Everything checkable before the first stage and before any data is loaded: parameters,
-    their ranges and their defaults' types, the model, memory, primary metric, directories."""
+    their ranges and their defaults' types, the model, augmentation, memory, primary metric,
+    directories."""
     check_parameters(suite, system)
     check_ranges(suite, system)
     check_default_types(suite, system)
     check_data_size(suite, system)
     check_model(suite, system)
+    check_augmentation(suite.training.augment, suite.data.fs)
     check_primary_metric(suite)
     check_writable(out_dir)
     check_writable(cache_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from xecgbench.plugins.components import ECGSet
 
 #: A quota of every record of the class (e.g. all 80 LUDB test records).
-ALL = "all"
+ALL: Final = "all"
 Quota = int | Literal["all"]
 
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from xecgbench.plugins.components import ECGSet, FineTuneStage, TrainingBudget, record_of
+from xecgbench.run.augmentation import batch_augmentation
 from xecgbench.run.device import model_device
 
 #: Loss of the batch at these indices of the training arrays.
@@ -247,9 +248,14 @@ def fine_tune(
 
     def fit_branch(name: str, branch: nn.Module) -> list[FitHistory]:
         generator = seed_everything(seed)  # the same data order for every branch
+        augment = batch_augmentation(budget.augment, data.fs, seed, device)
 
         def loss_on(index: np.ndarray) -> torch.Tensor:
             return criterion(branch(x[index]), y[index])
+
+        def train_loss_on(index: np.ndarray) -> torch.Tensor:
+            batch = x[index] if augment is None else augment(x[index])
+            return criterion(branch(batch), y[index])
 
         def val_loss() -> float:
             return float(loss_on(val_idx)) if len(val_idx) else float("nan")
@@ -261,7 +267,7 @@ def fine_tune(
             histories.append(
                 fit(
                     [branch],
-                    lambda batch: loss_on(train_idx[batch]),
+                    lambda batch: train_loss_on(train_idx[batch]),
                     val_loss,
                     len(train_idx),
                     budget,

@@ -15,7 +15,7 @@ from xecgbench.run.sample_rule import stratified_indices
 if TYPE_CHECKING:
     from xecgbench.plugins.components import ECGSet
     from xecgbench.plugins.manager import PluginSystem
-    from xecgbench.run.config import ComponentSpec, Suite
+    from xecgbench.run.config import ComponentSpec, ExplainConfig, Suite
 
 
 def evaluation_source(suite: Suite) -> tuple[ComponentSpec, str]:
@@ -83,3 +83,13 @@ def explained_windows(suite: Suite, test: ECGSet) -> np.ndarray:
     spec, split = evaluation_source(suite)
     where = f"dataset {spec.display!r} split {split!r}"
     return stratified_indices(test, explain.sample, explain.n_samples, where)
+
+
+def explained_subset(explain: ExplainConfig, method: type) -> int | None:
+    """How many of the explained windows ``method`` explains when it is costly (its
+    ``relative_cost`` at or above ``explain.costly_attribution``: the first ``n_costly``), or
+    None when it explains them all."""
+    cutoff = explain.costly_attribution
+    if cutoff is None or getattr(method, "relative_cost", 0.0) < cutoff:
+        return None
+    return explain.n_costly

@@ -11,7 +11,7 @@ from __future__ import annotations
 import warnings
 from typing import TYPE_CHECKING, ClassVar
 
-from xecgbench.plugins.attribution_checks import eval_mode, explain_in_chunks, validate_inputs
+from xecgbench.api import eval_mode, explain_in_chunks, validate_inputs
 from xecgbench_builtin.attribution.control_methods import sample_seeds
 
 if TYPE_CHECKING:

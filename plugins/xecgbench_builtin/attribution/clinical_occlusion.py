@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.attribution_checks import eval_mode, validate_inputs
+from xecgbench.api import eval_mode, validate_inputs
 from xecgbench_builtin.metrics.interval_profile import INTERVALS, interval_labels, wave_codes
 
 if TYPE_CHECKING:

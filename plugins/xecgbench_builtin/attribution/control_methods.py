@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from xecgbench.plugins.attribution_checks import validate_inputs
+from xecgbench.api import validate_inputs
 
 if TYPE_CHECKING:
     import torch

@@ -3,10 +3,7 @@ occlusion and two controls (random, amplitude)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from xecgbench import hookimpl
-from xecgbench.plugins.components import AttributionMethod
+from xecgbench.api import AttributionMethod, BoundRegistry, hookimpl
 from xecgbench_builtin.attribution.captum_methods import CAPTUM_METHODS
 from xecgbench_builtin.attribution.captum_more import CAPTUM_MORE
 from xecgbench_builtin.attribution.clinical_occlusion import ClinicalOcclusion
@@ -17,7 +14,7 @@ from xecgbench_builtin.attribution.zennit_more import ZENNIT_MORE
 
 
 @hookimpl
-def xecgbench_register_attributions(registry: Any) -> None:
+def xecgbench_register_attributions(registry: BoundRegistry) -> None:
     """Register every bundled method under its class's ``name``."""
     methods: tuple[type[AttributionMethod], ...] = (
         *ZENNIT_METHODS, *ZENNIT_MORE, *CAPTUM_METHODS, *CAPTUM_MORE, *SURROGATES,

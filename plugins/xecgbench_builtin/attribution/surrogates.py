@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from xecgbench.plugins.attribution_checks import eval_mode, validate_inputs
+from xecgbench.api import eval_mode, validate_inputs
 from xecgbench_builtin.attribution.captum_methods import CaptumAttribution
 from xecgbench_builtin.attribution.captum_more import per_sample
 

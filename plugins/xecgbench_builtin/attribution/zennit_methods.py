@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from xecgbench.plugins.attribution_checks import eval_mode, explain_in_chunks, validate_inputs
+from xecgbench.api import eval_mode, explain_in_chunks, validate_inputs
 
 if TYPE_CHECKING:
     import torch

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from xecgbench.plugins.components import RHYTHM_AF, RHYTHM_NORMAL, RHYTHM_OTHER
+from xecgbench.api import RHYTHM_AF, RHYTHM_NORMAL, RHYTHM_OTHER
 from xecgbench_builtin.data.ecg_windows import DatasetError
 from xecgbench_builtin.data.fiducials import delineate, fiducials_from_delineation
 from xecgbench_builtin.data.files import TABLE_LIMIT, file_problem

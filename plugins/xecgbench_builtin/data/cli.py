@@ -9,14 +9,13 @@ from typing import Any
 import click
 import numpy as np
 
-from xecgbench.errors import UserError
+from xecgbench.api import UserError
 from xecgbench_builtin.data.ecg_windows import DatasetError
 
 
 def _dataset_class(ctx: click.Context, name: str) -> Any:
     """The dataset registered as ``name``, from the CLI's plugin system (or a fresh one)."""
-    from xecgbench.plugins.manager import PluginSystem, load_plugins
-    from xecgbench.plugins.registry import RegistryError
+    from xecgbench.api import PluginSystem, RegistryError, load_plugins
 
     system = ctx.find_root().obj
     if not isinstance(system, PluginSystem):

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import record_of
+from xecgbench.api import record_of
 from xecgbench_builtin.data.af_episodes import AF, STRADDLES, af_episodes, window_rhythms
 from xecgbench_builtin.data.ecg_windows import BadRecordError, DatasetError
 from xecgbench_builtin.data.fiducials import Fiducials, delineate, fiducials_from_delineation

@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from xecgbench.plugins.components import DatasetError as CoreDatasetError
+from xecgbench.api import DatasetError as CoreDatasetError
 
 WINDOWINGS: tuple[str, ...] = ("first", "all", "crops")
 NORMALISATIONS: tuple[str, ...] = ("minmax", "zscore", "none")

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xecgbench.run.faults import from_os_error
+from xecgbench.api import from_os_error
 from xecgbench_builtin.data.ecg_windows import BadRecordError
 
 CACHE_ENV = "XECGBENCH_CACHE"

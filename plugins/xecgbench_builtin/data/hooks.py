@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from xecgbench import hookimpl
+from xecgbench.api import hookimpl
 from xecgbench_builtin.data.cinc2017 import CinC2017
 from xecgbench_builtin.data.cpsc2021 import CPSC2021
 from xecgbench_builtin.data.ludb import LUDB
@@ -14,7 +14,7 @@ from xecgbench_builtin.data.synthetic import SyntheticECG
 if TYPE_CHECKING:
     import click
 
-    from xecgbench.plugins.registry import BoundRegistry
+    from xecgbench.api import BoundRegistry
 
 
 @hookimpl

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from xecgbench.plugins.components import RHYTHM_AF, RHYTHM_NORMAL, RHYTHM_OTHER
+from xecgbench.api import RHYTHM_AF, RHYTHM_NORMAL, RHYTHM_OTHER
 from xecgbench_builtin.data.ecg_windows import BadRecordError, DatasetError
 from xecgbench_builtin.data.fiducials import fiducials_from_annotation, waves_from_annotation
 from xecgbench_builtin.data.files import SIGNAL_LIMIT, TABLE_LIMIT, file_problem

@@ -31,7 +31,7 @@ from typing import Annotated, ClassVar, TypeVar
 import numpy as np
 from pydantic import Field
 
-from xecgbench.plugins.components import (
+from xecgbench.api import (
     MASK_NAMES,
     RHYTHM_AF,
     RHYTHM_NORMAL,

@@ -19,8 +19,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xecgbench.api import DATA_ENV, data_root
-from xecgbench.plugins.components import MASK_NAMES, RHYTHM_AF, RHYTHM_NON_AF, ECGSet
+from xecgbench.api import DATA_ENV, MASK_NAMES, RHYTHM_AF, RHYTHM_NON_AF, ECGSet, data_root
 from xecgbench_builtin.data.ecg_windows import (
     DEFAULT_MIN_WINDOW_SHARE,
     NORMALISATIONS,

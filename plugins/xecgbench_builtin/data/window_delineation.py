@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 
-from xecgbench.plugins.components import MASK_NAMES
+from xecgbench.api import MASK_NAMES
 from xecgbench_builtin.data.ecg_windows import BadRecordError
 from xecgbench_builtin.data.fiducials import delineate, fiducials_from_delineation
 

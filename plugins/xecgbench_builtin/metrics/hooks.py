@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from xecgbench import hookimpl
-from xecgbench.plugins.components import AccuracyMetric, ExplanationMetric
-from xecgbench.plugins.registry import BoundRegistry
+from xecgbench.api import AccuracyMetric, BoundRegistry, ExplanationMetric, hookimpl
 from xecgbench_builtin.metrics.accuracy import ACCURACY_METRICS
 from xecgbench_builtin.metrics.interval_anova import IntervalAnova
 from xecgbench_builtin.metrics.interval_profile import IntervalProfile

@@ -28,7 +28,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import ExplanationBatch, MetricInfo
+from xecgbench.api import ExplanationBatch, MetricInfo
 from xecgbench_builtin.metrics.interval_profile import (
     interval_labels,
     interval_shares,

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import ExplanationBatch, MetricInfo
+from xecgbench.api import ExplanationBatch, MetricInfo
 from xecgbench_builtin.metrics.localisation import positive_relevance
 
 INTERVALS: tuple[str, ...] = ("P", "PR", "QRS", "ST", "T", "TP")

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import ExplanationBatch, MetricInfo
+from xecgbench.api import ExplanationBatch, MetricInfo
 
 BACKENDS: tuple[str, ...] = ("vectorised", "quantus")
 #: Quantus' guard in ``AttributionLocalisation`` against a zero denominator.

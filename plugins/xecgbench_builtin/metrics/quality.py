@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import (
+from xecgbench.api import (
     ExplanationBatch,
     ExplanationMetric,
     MetricInfo,

@@ -53,8 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from xecgbench.plugins.components import ExplanationBatch, ExplanationMetric, MetricInfo
-from xecgbench.run.device import model_device
+from xecgbench.api import ExplanationBatch, ExplanationMetric, MetricInfo, model_device
 from xecgbench_builtin.metrics.quality import (
     _BATCH_FIELD,
     BACKENDS,

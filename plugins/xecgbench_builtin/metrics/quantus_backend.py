@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from xecgbench.plugins.components import ExplanationBatch
+from xecgbench.api import ExplanationBatch
 
 #: Options every Quantus metric gets: no console output, no per-call warnings.
 QUIET: dict[str, bool] = {"disable_warnings": True, "display_progressbar": False}
@@ -144,7 +144,7 @@ def quality_scores(class_name: str, params: dict[str, Any], batch: ExplanationBa
     is all zero), the samples are retried one at a time and refused ones give ``None``.
     Each result is what Quantus returns for a sample (a float, or a curve for PixelFlipping).
     """
-    from xecgbench.run.device import model_device
+    from xecgbench.api import model_device
 
     metric = _quantus_metric(class_name, **params)
     n = len(batch.x)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xecgbench.plugins.components import FineTuneStage
+from xecgbench.api import FineTuneStage
 
 
 class NoFreezing:

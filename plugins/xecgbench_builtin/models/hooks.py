@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from xecgbench import hookimpl
+from xecgbench.api import BoundRegistry, hookimpl
 from xecgbench_builtin.models.freezing import FreezeFirstK, GradualUnfreeze, Iterative, NoFreezing
 from xecgbench_builtin.models.pretraining import (
     BothPretraining,
@@ -39,20 +39,20 @@ class XECGArchFactory:
 
 
 @hookimpl
-def xecgbench_register_models(registry: Any) -> None:
+def xecgbench_register_models(registry: BoundRegistry) -> None:
     """Register ``xecgarch``."""
     registry.register("xecgarch", XECGArchFactory())
 
 
 @hookimpl
-def xecgbench_register_pretraining(registry: Any) -> None:
+def xecgbench_register_pretraining(registry: BoundRegistry) -> None:
     """Register ``none``, ``p_wave_detection``, ``rr_variability`` and ``both``."""
     for strategy in (NoPretraining, PWaveDetection, RRVariability, BothPretraining):
         registry.register(strategy.name, strategy)
 
 
 @hookimpl
-def xecgbench_register_freezing(registry: Any) -> None:
+def xecgbench_register_freezing(registry: BoundRegistry) -> None:
     """Register ``none``, ``freeze_first_k``, ``iterative`` and ``gradual_unfreeze``."""
     for schedule in (NoFreezing, FreezeFirstK, Iterative, GradualUnfreeze):
         registry.register(schedule.name, schedule)

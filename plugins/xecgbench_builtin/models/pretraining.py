@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from xecgbench.plugins.components import ECGSet, TrainingBudget
+from xecgbench.api import ECGSet, TrainingBudget
 from xecgbench_builtin.data.fiducial_events import event_f1, rmssd_ms, run_centres
 
 
@@ -79,11 +79,11 @@ class PWaveDetection:
         from torch import nn
         from torch.nn import functional as F
 
-        from xecgbench.run.device import model_device
-        from xecgbench.run.training import (
+        from xecgbench.api import (
             crop_order,
             fit,
             grouped_holdout,
+            model_device,
             record_groups,
             seed_everything,
         )
@@ -172,11 +172,11 @@ class RRVariability:
         from torch import nn
         from torch.nn import functional as F
 
-        from xecgbench.run.device import model_device
-        from xecgbench.run.training import (
+        from xecgbench.api import (
             crop_order,
             fit,
             grouped_holdout,
+            model_device,
             record_groups,
             seed_everything,
         )

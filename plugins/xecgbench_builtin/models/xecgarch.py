@@ -14,7 +14,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from xecgbench.plugins.receptive_field import receptive_field
+from xecgbench.api import receptive_field
 
 
 def _block(

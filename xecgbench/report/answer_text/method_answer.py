@@ -139,8 +139,9 @@ def _branch_rows(results: RunResults, branch: str, region: str, up: bool
         result = estimate(grid, bootstrap)
         coverage = found.coverage[method]
         values.append({**_stat(record, primary, result), "coverage": coverage})
-        row = {"branch": branch, "attribution": method, "role": role(results, method) or "—",
-               "coverage": _percent_down(coverage), "gates": "—"}
+        row: dict[str, Any] = {"branch": branch, "attribution": method,
+                               "role": role(results, method) or "—",
+                               "coverage": _percent_down(coverage), "gates": "—"}
         reference = untrained.get(method)
         if reference is not None:
             values.append(_stat(record, "untrained", estimate(reference, bootstrap)))

@@ -179,7 +179,7 @@ def _per_method(test: PrimaryResult) -> str:
 def _control_cell(test: PrimaryResult) -> str:
     parts = []
     for control in test.controls:
-        if control.specific is None:
+        if control.gain is None or control.specific is None:  # both or neither (not scored)
             parts.append(f"{control.label}: {control.note}")
         else:
             parts.append(f"{control.label}: gain {_times(control.gain)}; {control.target} − "

@@ -286,6 +286,6 @@ def _versus_top(ranking: list[dict[str, Any]], method_grids: Mapping[str, Grid],
     branch."""
     top = method_grids[ranking[0]["attribution"]]
     effects = [difference(method_grids[r["attribution"]], top, bootstrap) for r in ranking[1:]]
-    adjusted = holm(np.array([e.p_value for e in effects])) if effects else []
+    adjusted = holm(np.array([e.p_value for e in effects], dtype=float))
     for row, effect, p in zip(ranking[1:], effects, adjusted, strict=True):
         row["vs top"] = {**_stat(effect), "p_value": float(p)}

@@ -47,9 +47,15 @@ BOOTSTRAP_SEED = 20261130
 
 @dataclass(frozen=True)
 class Grid:
-    """Scores of one cell laid out as ``values[seed, record]`` (NaN where undefined)."""
+    """Scores of one cell laid out as ``values[seed, record]`` (NaN where undefined).
+
+    ``scored`` marks the cells the run scored at all (a row, defined or not); a costly method
+    or metric scores only a declared subset of the windows, and its coverage is the share of
+    *those* with a defined score, not of windows it was never asked about.
+    """
 
     values: np.ndarray
+    scored: np.ndarray | None = None
 
     @property
     def defined(self) -> np.ndarray:
@@ -68,8 +74,9 @@ class Grid:
 
     @property
     def coverage(self) -> float:
-        """Share of seed × record cells with a defined score."""
-        return float(self.defined.mean()) if self.values.size else float("nan")
+        """Share of the scored seed × record cells with a defined score."""
+        scored = np.ones_like(self.defined) if self.scored is None else self.scored
+        return float(self.defined.sum() / scored.sum()) if scored.any() else float("nan")
 
     def mean(self) -> float:
         """Mean over the defined cells (equal weight per seed × record)."""
@@ -95,10 +102,12 @@ def grids(frame: pd.DataFrame, keys: Sequence[str]) -> tuple[dict[tuple, Grid], 
     out: dict[tuple, Grid] = {}
     for key, group in frame.groupby(list(keys), sort=False, dropna=False):
         values = np.full((len(seeds), len(records)), np.nan)
+        scored = np.zeros(values.shape, dtype=bool)
         rows = group["seed"].map(seed_index).to_numpy()
         cols = group["sample"].map(record_index).to_numpy()
         values[rows, cols] = group["value"].to_numpy(dtype=np.float64)
-        out[key if isinstance(key, tuple) else (key,)] = Grid(values)
+        scored[rows, cols] = True
+        out[key if isinstance(key, tuple) else (key,)] = Grid(values, scored)
     return out, seeds, records
 
 

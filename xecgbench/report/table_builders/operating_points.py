@@ -195,14 +195,14 @@ def operating_points(probabilities: pd.DataFrame) -> pd.DataFrame:
                    and i in cell.validation]
         point: dict[str, list[float]] = {name: [] for name in STATISTICS}
         draws: dict[str, list[np.ndarray]] = {name: [] for name in STATISTICS}
-        sinks = [(unit, point)] + ([(window_weights, draws)] if len(present) >= MIN_SEEDS
-                                   else [])  # below MIN_SEEDS no interval: no draws needed
+        interval = len(present) >= MIN_SEEDS  # below MIN_SEEDS no interval: no draws needed
         for i in present:
-            val_scores, val_labels = cell.validation[i]
-            for weights, sink in sinks:
-                for name, value in seed_statistics(cell.test[i], labels, val_scores,
-                                                   val_labels, weights).items():
-                    sink[name].append(value[0] if sink is point else value)
+            scored = (cell.test[i], labels, *cell.validation[i])
+            for name, value in seed_statistics(*scored, unit).items():
+                point[name].append(float(value[0]))
+            if interval:
+                for name, value in seed_statistics(*scored, window_weights).items():
+                    draws[name].append(value)
         rows += _rows(key, point, draws, bootstrap.seed_weights[:, present], labels, len(present))
     return pd.DataFrame(rows)
 
