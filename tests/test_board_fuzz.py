@@ -56,7 +56,8 @@ def _seal(board: Path) -> None:
     """checksums.json as an honest exporter would write it (following links, unlike a reader),
     so each case fails on the damage it makes, not on the checksum."""
     digests = {}
-    for name in ("run.json", *SCORE_PARTS, "scores.csv.gz", "examples.npz"):
+    for name in ("run.json", *SCORE_PARTS, "scores.csv.gz", "examples.npz",
+                 "probabilities.parquet", "models.json", "windows.npz"):
         path = board / name
         if path.is_file():
             digests[name] = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -408,6 +409,12 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
                                           "cache_dir"),
     "verify declared path outside": (_declared_path("path", "boards/smoke-verify"), VERIFY,
                                      "params.path"),
+    "verify undeclared name of a file outside": (_outside_path("notes", "decoy.txt"), VERIFY,
+                                                 "params.notes"),
+    "verify undeclared name of a folder outside": (_outside_path(
+        "out", "boards", "metrics"), VERIFY, "metrics.0.params.out"),
+    "verify undeclared nested name outside": (_outside_path(
+        "files", ["x", {"more": "boards/smoke-verify"}]), VERIFY, "files.1.more"),
     "submissions symlink (site)": (_linked_submissions, SITE, "submissions"),
     "submissions symlink (rebuild)": (_linked_submissions, CHECK, "submissions"),
     "symlink inside a submission": (_linked_submission_file, SITE, "scores.parquet"),
@@ -437,6 +444,8 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str]] = {
                                   "--stage-time-limit"),
     "verify stage time limit NaN": (lambda b: None, (*VERIFY, "--stage-time-limit", "nan"),
                                     "--stage-time-limit"),
+    "verify stage time limit 1e300": (lambda b: None, (*VERIFY, "--stage-time-limit", "1e300"),
+                                      "--stage-time-limit"),
 }
 
 
@@ -518,7 +527,7 @@ def test_a_damaged_board_is_one_line(case: str, tmp_path: Path) -> None:
 def test_the_corpus_is_large_enough_and_the_clean_board_passes(tmp_path: Path) -> None:
     """The corpus holds >= 85 attacks, and the undamaged board is valid (so each case fails
     on its own damage)."""
-    assert len(CASES) >= 85
+    assert len(CASES) >= 90
     board = tmp_path / "smoke-verify"
     board.mkdir()
     for name in ("run.json", "scores.parquet", "checksums.json"):

@@ -28,6 +28,14 @@ def _suite(tmp_path: Path, text: str | bytes) -> str:
     return str(path)
 
 
+def _sized(tmp_path: Path, size: int) -> str:
+    """A suite file of ``size`` bytes that costs nothing on disk."""
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:
+        handle.truncate(size)
+    return str(path)
+
+
 def _fifo(tmp_path: Path) -> str:
     path = tmp_path / "pipe.yaml"
     os.mkfifo(path)
@@ -68,6 +76,28 @@ CASES = {
                     "explain at least one branch"),
     "zero workers": (lambda t: ["smoke", "--workers", "0"], "--workers"),
     "negative workers": (lambda t: ["smoke", "--workers", "-3"], "--workers"),
+    # issue 32 items 6-7: every field refused in one line naming it, before any stage
+    **{f"--set {setting}": (lambda t, s=setting: ["smoke", "--set", s], field)
+       for setting, field in (
+           ("seeds=[1e30]", "seeds.0"), ("seeds=[0, true]", "seeds.1"),
+           ('seeds=["0"]', "seeds.0"), ("seeds=[-1]", "seeds.0"), ("seeds=[]", "seeds"),
+           ("seeds=[4294967296]", "seeds.0"), ("data.fs=.inf", "data.fs"),
+           ("data.fs=0", "data.fs"), ("training.lr=.nan", "training.lr"),
+           ("training.epochs=-1", "training.epochs"),
+           ("training.batch_size=0", "training.batch_size"),
+           ("explain.n_samples=0", "explain.n_samples"), ("metrics=[]", "metrics"),
+           ("attributions=[]", "attributions"),
+           ("stage_time_limit_s=.nan", "stage_time_limit_s"),
+           ("stage_time_limit_s=-5", "stage_time_limit_s"),
+           ("stage_time_limit_s=1e300", "stage_time_limit_s"),
+           ("nope=1", "unknown field"), ("attributions=[nope]", "unknown attributions"))},
+    "/dev/zero": (lambda t: ["/dev/zero"], "is not a regular file"),
+    "a directory without .yaml": (lambda t: [str(t)], "is not a regular file"),
+    "100 MB suite file": (lambda t: [_sized(t, 100 << 20)], "the limit is"),
+    "empty suite file": (lambda t: [_suite(t, "")], "a suite must be a mapping"),
+    "suite a list": (lambda t: [_suite(t, "- a\n- b\n")], "a suite must be a mapping"),
+    "suite a number": (lambda t: [_suite(t, "12\n")], "a suite must be a mapping"),
+    "tab-indented yaml": (lambda t: [_suite(t, "name: x\n\tseeds: [0]\n")], "hostile.yaml"),
 }
 
 

@@ -21,6 +21,15 @@ class XecgbenchError(Exception):
 
 
 PREFIX = "error: "
+#: The longest error line printed; a longer message (a library's dump) is cut, with "…".
+MAX_LINE = 1000
+
+
+def one_line(message: str) -> str:
+    """``message`` as the one line every error is printed as: its lines joined by " / "
+    (torch and pydantic write several), cut at :data:`MAX_LINE` characters."""
+    text = " / ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    return text if len(text) <= MAX_LINE else text[:MAX_LINE - 1] + "…"
 
 
 class UserError(click.ClickException, XecgbenchError):
@@ -31,7 +40,7 @@ class UserError(click.ClickException, XecgbenchError):
 
     def show(self, file: IO[Any] | None = None) -> None:
         """``error: …`` on standard error, as ``main`` prints it (click's own says ``Error:``)."""
-        click.echo(PREFIX + self.format_message(), file=file, err=True)
+        click.echo(PREFIX + one_line(self.format_message()), file=file, err=True)
 
 
 def show_click_error(exc: click.ClickException) -> None:
@@ -42,4 +51,4 @@ def show_click_error(exc: click.ClickException) -> None:
         hint = (f"Try '{ctx.command_path} {max(ctx.help_option_names, key=len)}' for help.\n"
                 if ctx.command.get_help_option(ctx) is not None else "")
         click.echo(f"{ctx.get_usage()}\n{hint}", err=True)
-    click.echo(PREFIX + exc.format_message(), err=True)
+    click.echo(PREFIX + one_line(exc.format_message()), err=True)

@@ -20,7 +20,7 @@ from xecgbench.cli.plugins import list_command, plugins_command
 from xecgbench.cli.run import run_command
 from xecgbench.cli.show import show
 from xecgbench.cli.status import status_command
-from xecgbench.errors import PREFIX, XecgbenchError, show_click_error
+from xecgbench.errors import PREFIX, XecgbenchError, one_line, show_click_error
 from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.run.faults import DEBUG_ENV, debugging, from_os_error
 
@@ -75,5 +75,5 @@ def _fail(message: str, code: int = 2) -> None:
     """Print a user error as one line (after its traceback under --debug) and exit ``code``."""
     if debugging():
         traceback.print_exc()
-    click.echo(PREFIX + message, err=True)
+    click.echo(PREFIX + one_line(message), err=True)
     sys.exit(code)

@@ -318,6 +318,13 @@ METRIC_CATEGORIES: dict[str, str] = {
     "randomisation": "dependence on the model's weights (sanity checks); *explanation-quality*",
     "complexity": "how concentrated the relevance is; *explanation-quality*",
 }
+#: The range a metric of each category scores in unless its ``MetricInfo.value_range`` says
+#: otherwise (shares, rates and probabilities); a board's score, or chance level, outside its
+#: metric's range is refused when read. Categories not listed have no default range.
+METRIC_RANGES: dict[str, tuple[float, float]] = {
+    "accuracy": (0.0, 1.0), "localisation": (0.0, 1.0), "interval_profile": (0.0, 1.0),
+    "interval_anova": (0.0, 1.0),
+}
 
 
 @dataclass(frozen=True)
@@ -342,7 +349,8 @@ class MetricInfo:
     ``region`` (one of :data:`MASK_NAMES`) is the mask a metric scores whatever the branch is
     paired with: it is scored once, given that mask as ``batch.mask`` and labelled with it
     (``requires`` ``mask`` instead scores each paired mask; a metric that picks its own region
-    but declares ``mask`` gets each paired label on identical values).
+    but declares ``mask`` gets each paired label on identical values). ``value_range``
+    ``(low, high)`` is where its scores lie (default: its category's in :data:`METRIC_RANGES`).
     """
 
     name: str
@@ -352,6 +360,7 @@ class MetricInfo:
     requires: frozenset[str] = frozenset()
     sanity: SanityCheck | None = None
     region: str | None = None
+    value_range: tuple[float, float] | None = None
 
 
 class AccuracyMetric(Protocol):

@@ -41,18 +41,21 @@ class PluginLoadError(XecgbenchError):
 
 @dataclass(frozen=True)
 class BrokenPlugin:
-    """A third-party entry point that failed to import: skipped, listed by ``plugins``."""
+    """A third-party plugin that failed to import, or whose register hook raised: skipped
+    (none of its components registered), listed by ``plugins``."""
 
     name: str
     target: str
     distribution: str
     version: str
     error: str
+    #: What failed: ``to import``, or ``in xecgbench_register_<kind>``.
+    failed: str = "to import"
 
     @property
     def problem(self) -> str:
         return (f"entry point {self.name!r} ({self.target}) of distribution "
-                f"{self.distribution} {self.version} failed to import: {self.error}")
+                f"{self.distribution} {self.version} failed {self.failed}: {self.error}")
 
     @property
     def remedy(self) -> str:
@@ -212,7 +215,7 @@ def _load_entry_points(pm: pluggy.PluginManager) -> dict[str, BrokenPlugin]:
                 continue
             try:
                 pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP, name=entry.name)
-            except Exception as exc:  # any import-time failure of third-party code
+            except (Exception, SystemExit) as exc:  # any import-time failure of third-party code
                 plugin = BrokenPlugin(entry.name, entry.value, dist.metadata["Name"] or "?",
                                       dist.version, f"{type(exc).__name__}: {exc}")
                 broken[entry.name] = plugin
@@ -241,7 +244,25 @@ def _fill_registry(system: PluginSystem, strict: bool = True) -> None:
                 if strict:
                     raise
                 system.problems[plugin_name] = str(exc)
-            except Exception as exc:
-                raise PluginLoadError(
-                    f"plugin {plugin_name!r} failed in xecgbench_register_{kind}: {exc}"
-                ) from exc
+            except (Exception, SystemExit) as exc:  # a hook calling sys.exit ended every command
+                if bundled:
+                    raise PluginLoadError(
+                        f"plugin {plugin_name!r} failed in xecgbench_register_{kind}: {exc}"
+                    ) from exc
+                _mark_broken(system, plugin_name, impl.plugin, kind, exc)
+
+
+def _mark_broken(system: PluginSystem, plugin_name: str, plugin: object, kind: str,
+                 exc: BaseException) -> None:
+    """A third-party register hook that raised costs only its own plugin, as a failed import
+    does: everything it registered is forgotten, it is unregistered (no further hook of it is
+    called) and listed as broken, with one warning (it used to make every command fail,
+    ``--version`` and ``plugins`` included)."""
+    broken = BrokenPlugin(plugin_name, getattr(plugin, "__name__", type(plugin).__name__),
+                          system.distribution(plugin_name) or "(none: registered from code)",
+                          system.plugin_version(plugin_name), f"{type(exc).__name__}: {exc}",
+                          failed=f"in xecgbench_register_{kind}")
+    system.registry.drop_plugin(plugin_name)
+    system.pm.unregister(plugin)
+    system.broken[plugin_name] = broken
+    print(f"warning: skipping plugin: {broken.problem} ({broken.remedy})", file=sys.stderr)

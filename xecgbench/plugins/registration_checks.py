@@ -45,6 +45,10 @@ def registration_problem(kind: str, name: str, component: Any) -> str | None:
                 f"{', '.join(METRIC_CATEGORIES)}")
     if not isinstance(info.higher_is_better, bool):
         return f"metric {name!r}: higher_is_better must be True or False"
+    declared = getattr(info, "value_range", None)
+    if declared is not None and not _is_range(declared):
+        return (f"metric {name!r}: value_range must be (low, high), finite numbers with "
+                f"low < high, not {declared!r}")
     unknown = sorted(set(info.requires) - METRIC_REQUIREMENTS)
     if unknown:
         return (f"metric {name!r}: unknown requires {', '.join(unknown)}; valid: "
@@ -63,3 +67,15 @@ def metric_info_fields() -> tuple[str, ...]:
     from xecgbench.plugins.components import MetricInfo
 
     return tuple(f.name for f in dataclasses.fields(MetricInfo))
+
+
+def _is_range(value: object) -> bool:
+    """``(low, high)``: two finite numbers, low below high."""
+    import math
+
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        return False
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        return False
+    low, high = (float(v) for v in value)
+    return math.isfinite(low) and math.isfinite(high) and low < high

@@ -113,6 +113,13 @@ class KindRegistry:
         entries.append(Registration(self.kind, name, component, plugin, plugin_version,
                                     distribution, bundled))
 
+    def drop_plugin(self, plugin: str) -> None:
+        """Forget ``plugin``'s registrations of this kind."""
+        for name in list(self._entries):
+            self._entries[name] = [r for r in self._entries[name] if r.plugin != plugin]
+            if not self._entries[name]:
+                del self._entries[name]
+
     def bound(self, plugin: str, plugin_version: str, *, distribution: str | None = None,
               bundled: bool = False) -> BoundRegistry:
         """A view whose ``register`` attributes every entry to ``plugin``."""
@@ -256,6 +263,11 @@ class Registry:
             raise UnknownComponentError(
                 f"unknown component kind {kind!r}; valid kinds: {', '.join(KINDS)}"
             ) from None
+
+    def drop_plugin(self, plugin: str) -> None:
+        """Forget every registration of ``plugin`` (one whose register hook failed midway)."""
+        for kind_registry in self.kinds.values():
+            kind_registry.drop_plugin(plugin)
 
     def by_plugin(self) -> dict[str, list[Registration]]:
         """Registrations grouped by the plugin that made them."""

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +24,22 @@ from xecgbench.errors import XecgbenchError
 from xecgbench.plugins.components import ECGSet
 from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
+from xecgbench.report.board_format.published_files import (  # read here by submit and others
+    MODELS_DIR,
+    PublishedModel,
+    window_arrays,
+)
+from xecgbench.report.board_format.published_files import (
+    read_model as read_model,
+)
+from xecgbench.report.board_format.published_files import (
+    read_models as read_models,
+)
 from xecgbench.report.board_format.reader import (
     LICENCE_FILE,
     MODELS_INDEX,
     WINDOWS_FILE,
-    checksums,
-    json_object,
-    read_checked,
-    read_nested,
-    sha256,
 )
-from xecgbench.report.board_format.window_fields import check_window_fields
 from xecgbench.report.results_files import ResultsFileError, read_record, write_checksums
 from xecgbench.run.cache import ArtifactCache, CorruptArtifactError
 from xecgbench.run.config import Suite
@@ -43,25 +47,7 @@ from xecgbench.run.layout import RunLayout
 from xecgbench.run.store import ResultsStore
 from xecgbench.run.windows import evaluation_source, evaluation_windows, explained_windows
 
-MODELS_DIR = "models"
-#: A published model file's size limit (a width-8 model is ~40 KB).
-MODEL_LIMIT = 64 << 20
-#: Arrays a published windows archive may hold, and its unpacked size.
-MAX_WINDOW_ARRAYS, MAX_WINDOWS_UNPACKED = 64, 1 << 30
 _MASK_PREFIX = "mask_"
-_WINDOW_KEYS = ("index", "all_labels", "signals", "record_ids", "fs")
-
-
-@dataclass(frozen=True)
-class PublishedModel:
-    """One fine-tuned model of a board: its cell, its fine-tune stage key and its file."""
-
-    seed: int
-    pretraining: str
-    freezing: str
-    stage_key: str
-    file: str
-    sha256: str
 
 
 def _write(out: Path, name: str, data: bytes | str) -> Path:
@@ -134,65 +120,6 @@ def publish_run(store_path: Path, system: PluginSystem, out: Path) -> list[Path]
     return [out / MODELS_INDEX, out / WINDOWS_FILE, out / LICENCE_FILE]
 
 
-def read_models(board: Path) -> list[PublishedModel]:
-    """The board's model index (a board exported before publishing has none), read through
-    the guarded loader and its checksums."""
-    board = Path(board)
-    path = board / MODELS_INDEX
-    data = read_checked(board, MODELS_INDEX, checksums(board), required=False)
-    if data is None:
-        raise ResultsFileError(
-            f"{path} does not exist: the board publishes no models (boards exported before "
-            "publishing must be re-exported from their run with `xecgbench leaderboard export`)"
-        )
-    rows = json_object(b'{"models": ' + data + b"}", path)["models"]
-    if not isinstance(rows, list):
-        raise ResultsFileError(f"{path}: must hold a JSON list of models")
-    try:
-        return [PublishedModel(**row) for row in rows]
-    except TypeError as exc:
-        raise ResultsFileError(f"{path}: not a model index: {exc}") from None
-
-
-def read_model(board: Path, model: PublishedModel) -> bytes:
-    """A published model file's bytes: inside ``models/``, no link, its SHA-256 as indexed."""
-    folder, _, name = model.file.partition("/")
-    if folder != MODELS_DIR:
-        raise ResultsFileError(f"{Path(board) / MODELS_INDEX}: file {model.file!r} is not "
-                               f"inside {MODELS_DIR}/")
-    data = read_nested(Path(board), MODELS_DIR, name, MODEL_LIMIT)
-    if sha256(data) != model.sha256:
-        raise ResultsFileError(f"{Path(board) / model.file}: SHA-256 differs from "
-                               f"{MODELS_INDEX}; the file changed after export")
-    return data
-
-
-def _window_arrays(board: Path) -> dict[str, np.ndarray]:
-    """The windows archive's arrays, its members and sizes checked before loading."""
-    path = board / WINDOWS_FILE
-    data = read_checked(board, WINDOWS_FILE, checksums(board))
-    assert data is not None
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
-        raise ResultsFileError(f"{path}: not a numpy .npz (zip) archive") from None
-    if (len(members) > MAX_WINDOW_ARRAYS
-            or sum(m.file_size for m in members) > MAX_WINDOWS_UNPACKED):
-        raise ResultsFileError(f"{path}: over {MAX_WINDOW_ARRAYS} arrays or "
-                               f"{MAX_WINDOWS_UNPACKED:,} unpacked bytes")
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            arrays = {name: archive[name] for name in archive.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ResultsFileError(f"{path}: cannot read published windows: {exc}") from None
-    missing = [k for k in _WINDOW_KEYS if k not in arrays]
-    if missing:
-        raise ResultsFileError(f"{path}: field {missing[0]!r} missing")
-    check_window_fields(path, arrays)
-    return arrays
-
-
 def _labelled(path: Path, arrays: dict[str, np.ndarray], suite: Suite
               ) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
     """Record ids (of the explained windows only, in boards exported before the draw could be
@@ -220,7 +147,7 @@ def read_windows(board: Path, suite: Suite) -> ECGSet:
     that were not explained are zeros and never read.
     """
     path = Path(board) / WINDOWS_FILE
-    arrays = _window_arrays(Path(board))
+    arrays = window_arrays(Path(board))
     index, labels = arrays["index"], arrays["all_labels"]
     shape = (len(labels), *arrays["signals"].shape[1:])
     signals = np.zeros(shape, dtype=np.float32)
@@ -245,7 +172,7 @@ def read_explained_windows(board: Path) -> tuple[np.ndarray, ECGSet]:
     """The explained windows as published (with their rhythm class where the board stores
     it), not padded to the evaluation set, and their indices into it: what a reader inspects
     (``read_windows`` is what re-scoring needs)."""
-    arrays = _window_arrays(Path(board))
+    arrays = window_arrays(Path(board))
     index = arrays["index"]
     masks = {name.removeprefix(_MASK_PREFIX): arrays[name] for name in arrays
              if name.startswith(_MASK_PREFIX)}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 from collections.abc import Collection, Mapping
 from pathlib import Path
@@ -35,7 +36,12 @@ from xecgbench.plugins.manager import PluginSystem
 from xecgbench.report.board import Leaderboard, RunResults
 from xecgbench.report.board_format import probability_parts as probs
 from xecgbench.report.board_format.config_paths import refuse_escapes
-from xecgbench.report.board_format.confined_write import UnsafePathError, write_inside
+from xecgbench.report.board_format.confined_write import (
+    UnsafePathError,
+    write_all_inside,
+    write_inside,
+)
+from xecgbench.report.board_format.published_files import check_published
 from xecgbench.report.board_format.reader import (
     CHECKSUMS_FILE,
     EXAMPLES_FILE,
@@ -58,6 +64,7 @@ from xecgbench.report.board_format.score_parts import (
     parse_score_parts,
     score_parts_bytes,
 )
+from xecgbench.report.board_format.score_values import check_score_values
 from xecgbench.report.board_format.submission_record import SubmissionRecord
 from xecgbench.report.built_boards import built_tables
 from xecgbench.report.rendering.text_formats import to_csv, to_latex, to_markdown
@@ -103,6 +110,16 @@ class MetricRecord(BaseModel):
     sanity: SanityRecord | None = None
     #: The one mask a metric that chooses its own region scores (``MetricInfo.region``).
     region: str | None = None
+    #: Where its scores lie (``MetricInfo.value_range``; default: its category's range).
+    value_range: tuple[float, float] | None = None
+
+    @field_validator("value_range")
+    @classmethod
+    def _a_finite_range(cls, value: tuple[float, float] | None) -> tuple[float, float] | None:
+        if value is not None and not (math.isfinite(value[0]) and math.isfinite(value[1])
+                                      and value[0] < value[1]):
+            raise ValueError("value_range must be two finite numbers, low < high")
+        return value
 
 
 class StrategyRecord(BaseModel):
@@ -424,7 +441,10 @@ def validate_directory(directory: Path, metrics: Collection[str] | None = None) 
     stray = sorted(set(scores["seed"]) - set(record.run.config.get("seeds", ())))
     if stray:
         raise ResultsFileError(f"{path}: seeds {stray[:10]} not in the config")
-    return results_of(record, scores, probs.read_probabilities(directory))
+    check_score_values(path, scores, record.metrics)
+    probabilities = probs.read_probabilities(directory)
+    check_published(directory)
+    return results_of(record, scores, probabilities)
 
 
 def write_checksums(directory: Path) -> Path:
@@ -443,24 +463,24 @@ def write_raw_results(record: RunRecord, scores: pd.DataFrame, out: Path) -> Pat
     """Write ``run.json``, ``scores.parquet`` (and its further parts) and their checksums into
     ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    _safe(write_inside, out, RUN_FILE,
-          json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n")
     parts = score_parts_bytes(scores)
     if len(parts) > len(SCORE_PARTS):
         raise ResultsFileError(f"{out}: {len(scores):,} score rows need {len(parts)} parts, "
                                f"more than the {len(SCORE_PARTS)} a board may hold")
-    for name, data in zip(SCORE_PARTS, parts, strict=False):
-        _safe(write_inside, out, name, data)
+    record_text = json.dumps(record.model_dump(mode="json"), indent=1, sort_keys=True) + "\n"
+    # the record and every score part together: a full disk leaves the old ones, not a mix
+    _safe(write_all_inside, out, {RUN_FILE: record_text,
+                                  **dict(zip(SCORE_PARTS, parts, strict=False))})
     for stale in (*SCORE_PARTS[len(parts):], LEGACY_SCORES_FILE):  # fresh scores replace older
         (out / stale).unlink(missing_ok=True)
     write_checksums(out)
     return out
 
 
-def _safe(write: Any, *args: Any) -> Path:
+def _safe(write: Any, *args: Any) -> Any:
     """A leaderboard write; a symlink or an escape becomes a one-line ResultsFileError."""
     try:
-        return Path(write(*args))
+        return write(*args)
     except UnsafePathError as exc:
         raise ResultsFileError(str(exc)) from None
 
@@ -492,8 +512,8 @@ def write_tables(results: RunResults, directory: Path, root: Path | None = None)
     leads outside ``root``, is refused rather than written through.
     """
     board = build_leaderboard(results)
-    return [_safe(write_inside, directory, name, render(board), root)
-            for name, render in TABLE_FILES.items()]
+    tables = {name: render(board) for name, render in TABLE_FILES.items()}
+    return _safe(write_all_inside, directory, tables, root)  # all three tables or none
 
 
 def committed_directories(root: Path) -> list[Path]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -254,6 +255,10 @@ def check_primary_tests(tests: Sequence[PrimaryTest], data: Mapping[str, Any]) -
                              "test: change it too, or set primary_tests: [])")
 
 
+#: The longest stage time limit a suite may declare: 30 days.
+MAX_STAGE_TIME_LIMIT_S = 30 * 86400.0
+
+
 class Suite(_Frozen):
     """A benchmark grid: datasets × pretraining × freezing × attributions × metrics × seeds."""
 
@@ -262,7 +267,8 @@ class Suite(_Frozen):
     #: What the suite's data can and cannot show, and where a real-data answer stands: the
     #: leaderboard's first words (hashed only when set, so older runs keep their hash).
     about: str = ""
-    seeds: tuple[Annotated[int, Field(ge=0, lt=2**32)], ...] = (0,)
+    #: Integers, strictly: ``"0"`` and ``true`` were read as seeds 0 and 1.
+    seeds: tuple[Annotated[int, Field(ge=0, lt=2**32, strict=True)], ...] = (0,)
     data: DataConfig
     model: ComponentSpec
     pretraining: tuple[ComponentSpec, ...]
@@ -281,8 +287,10 @@ class Suite(_Frozen):
     #: Where models, attributions and batched metrics run (``--device``); not in any key.
     device: Literal["auto", "cpu", "cuda"] = "auto"
     #: Wall-clock seconds one stage may run before it fails naming its component (None: no
-    #: limit; ``verify`` always sets one). Changes no result, so it is in no key or hash.
-    stage_time_limit_s: float | None = Field(None, gt=0, allow_inf_nan=False)
+    #: limit; ``verify`` always sets one). Changes no result, so it is in no key or hash. At most
+    #: :data:`MAX_STAGE_TIME_LIMIT_S` (1e300 overflowed the timer and failed every stage).
+    stage_time_limit_s: float | None = Field(None, gt=0, le=MAX_STAGE_TIME_LIMIT_S,
+                                             allow_inf_nan=False)
 
     @field_validator("pretraining_budget")
     @classmethod
@@ -367,6 +375,8 @@ def resolve_suite_path(name_or_path: str) -> Path:
             raise SuiteError(f"suite file {path} does not exist")
         return path
     suites = builtin_suites()
+    if name_or_path not in suites and os.path.lexists(path):
+        return path  # a file by another name (/dev/zero, a FIFO): the reader says what it is
     if name_or_path not in suites:
         raise SuiteError(
             f"unknown suite {name_or_path!r}; valid suites: {', '.join(sorted(suites))} "

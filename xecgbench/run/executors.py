@@ -15,8 +15,9 @@ import contextlib
 import io
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -71,6 +72,18 @@ def lost_worker(task: StageTask, error: BaseException) -> StageFailure:
         component=f"{STAGE_KIND[task.stage]}:{spec.display}",
         plugin="?",
         error=f"worker could not run {task.stage}: {type(error).__name__}: {error}",
+    )
+
+
+def dead_worker(task: StageTask) -> StageFailure:
+    """A task whose worker process ended while running it, alone: the component ended it."""
+    spec = task.component
+    return StageFailure(
+        key=task.key,
+        component=f"{STAGE_KIND[task.stage]}:{spec.display}",
+        plugin="?",
+        error=f"the worker process running {task.stage} ended abruptly (os._exit, a crash "
+              "or a kill): the component ended its process",
     )
 
 
@@ -135,19 +148,55 @@ def _init_worker(driver: int) -> None:
 class PoolExecutor:
     """A local process pool (``--workers N``), spawned so torch threads stay sane."""
 
-    def __init__(self, suite: Suite, cache: ArtifactCache, workers: int) -> None:
+    def __init__(self, suite: Suite, cache: ArtifactCache, workers: int,
+                 target: Callable[..., Result] = run_in_worker) -> None:
         self.args = _worker_args(suite, cache)
+        self.workers = workers
+        self.target = target  # what a worker runs: run_in_worker (a test's stand-in)
         self.reaper = start_reaper()  # kills the workers and the resource tracker if we die
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"),
-                                        initializer=_init_worker, initargs=(os.getpid(),))
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"),
+                                   initializer=_init_worker, initargs=(os.getpid(),))
+
+    def _restart(self) -> None:
+        """A fresh pool for one whose worker died (a broken pool takes no more tasks)."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = self._new_pool()
 
     def run(self, tasks: Sequence[StageTask]) -> Iterator[tuple[StageTask, Result]]:
-        """Submit every task; yield each as it completes (a dead worker fails its task)."""
-        futures = {self.pool.submit(run_in_worker, *self.args, task): task for task in tasks}
+        """Submit every task; yield each as it completes.
+
+        A worker that dies (a component calling ``os._exit``, a crash, a kill) breaks the whole
+        pool and every unfinished task with it, without saying whose task it was. Those tasks
+        then run again one at a time in a fresh pool, so a death there is its own task's: that
+        task fails (:func:`dead_worker`), the others finish, and the grid goes on.
+        """
+        try:
+            futures = {self.pool.submit(self.target, *self.args, task): task
+                       for task in tasks}
+        except BrokenProcessPool:
+            futures = {}
+        suspects = [task for task in tasks if task not in futures.values()]
         for future in as_completed(futures):
             task = futures[future]
             error = future.exception()
+            if isinstance(error, BrokenProcessPool):
+                suspects.append(task)
+                continue
             yield task, lost_worker(task, error) if error is not None else future.result()
+        if suspects:
+            self._restart()
+        for task in suspects:
+            try:
+                result: Result = self.pool.submit(self.target, *self.args, task).result()
+            except BrokenProcessPool:
+                result = dead_worker(task)
+                self._restart()
+            except Exception as error:  # the task could not be sent or its result returned
+                result = lost_worker(task, error)
+            yield task, result
 
     def close(self, abort: bool = False) -> None:
         """Shut the pool down; on ``abort`` stop running stages instead of waiting for them."""

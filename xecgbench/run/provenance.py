@@ -61,6 +61,8 @@ def component_catalogue(system: PluginSystem, suite: Suite) -> dict[str, Any]:
                 "higher_is_better": bool(info.higher_is_better),
                 **({"sanity": sanity} if sanity else {}),
                 **({"region": info.region} if info.region else {}),
+                **({"value_range": [float(v) for v in info.value_range]}
+                   if getattr(info, "value_range", None) else {}),
             }
     for spec in suite.pretraining:
         if spec.name in system.registry["pretraining"]:

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from xecgbench.errors import UserError
 from xecgbench.plugins.components import BranchedModel, ECGSet, ModelFactory
 from xecgbench.plugins.manager import PluginSystem
-from xecgbench.run.cache import ArtifactCache
+from xecgbench.run.cache import ArtifactCache, CorruptArtifactError
 from xecgbench.run.config import ComponentSpec, Suite
 from xecgbench.run.windows import evaluation_windows, training_windows
 
@@ -122,13 +123,27 @@ def build_model(context: StageContext, seed: int, n_samples: int) -> BranchedMod
     return factory(fs=context.suite.data.fs, n_samples=n_samples, **spec.params)
 
 
+class ModelFileError(UserError):
+    """A stage's upstream model file that does not load as the suite's model: its own error,
+    not the component's that asked for it (a refused pickle blamed an attribution)."""
+
+
 def load_model(context: StageContext, task: StageTask, upstream: str) -> Any:
     """The ``upstream`` stage's model; an untrained task's model is the seed's initialisation
     itself (the weights every pretraining of that seed starts from)."""
     _, test = load_data(context)
     model = build_model(context, task.seed, test.signals.shape[-1])
     if task.labels.get("model_state") != UNTRAINED:
-        model.load_state_dict(context.cache.load_state(*task.upstream[upstream]))
+        relative, checksum = task.upstream[upstream]
+        try:
+            model.load_state_dict(context.cache.load_state(relative, checksum))
+        except CorruptArtifactError:
+            raise
+        except Exception as exc:  # torch's refusal of a pickle, a state dict of another model
+            first = next((line for line in str(exc).splitlines() if line.strip()), "")
+            raise ModelFileError(f"model file {relative}: not a state dict of the suite's "
+                                 f"{context.suite.model.name!r} model ({type(exc).__name__}: "
+                                 f"{first.strip()[:300]})") from None
     model.to(context.device)
     model.eval()
     return model

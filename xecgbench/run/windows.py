@@ -31,7 +31,28 @@ def evaluation_source(suite: Suite) -> tuple[ComponentSpec, str]:
 
 def _load(system: PluginSystem, spec: ComponentSpec, split: str, suite: Suite) -> ECGSet:
     dataset = system.registry["datasets"].get(spec.name)(**spec.params)
-    return dataset.load(split, fs=suite.data.fs, duration_s=suite.data.duration_s)
+    windows = dataset.load(split, fs=suite.data.fs, duration_s=suite.data.duration_s)
+    check_loaded(windows, f"dataset {spec.display!r} ({split} split)")
+    return windows
+
+
+def check_loaded(windows: ECGSet, source: str) -> None:
+    """A dataset's windows as every stage expects them: finite samples, labels 0 or 1.
+
+    Refused here, naming the dataset, the window and the value: an infinite sample used to
+    surface as an attribution's error ("attributions 'input_x_gradient' failed")."""
+    from xecgbench.plugins.components import DatasetError
+
+    finite = np.isfinite(windows.signals).reshape(len(windows.signals), -1).all(axis=1)
+    if not finite.all():
+        bad = int(np.flatnonzero(~finite)[0])
+        raise DatasetError(f"{source}: window {bad} (record {windows.record_ids[bad]!r}) "
+                           "holds a non-finite sample (inf or NaN)")
+    labels = np.asarray(windows.labels)
+    wrong = ~np.isin(labels, (0, 1))
+    if wrong.any():
+        bad = int(np.flatnonzero(wrong)[0])
+        raise DatasetError(f"{source}: window {bad} has label {labels[bad].item()!r}, not 0 or 1")
 
 
 def training_windows(suite: Suite, system: PluginSystem) -> ECGSet:

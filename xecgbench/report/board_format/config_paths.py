@@ -10,7 +10,9 @@ pointing outside made a rerun write 40 files there, because only keys named ``pa
 * before ``verify`` builds a component (:func:`confine_declared`): every parameter the
   component annotates as a path (``Path``, ``os.PathLike``; :func:`~xecgbench.run.param_types.
   path_parameters`) and every ``Path`` field of the validated suite must resolve, symlinks
-  followed, inside the data root.
+  followed, inside the data root; so must any other string among the params that names an
+  existing place (``notes: decoy.txt`` beside the working directory), whatever its key and
+  whether or not the component declares it a path.
 """
 
 from __future__ import annotations
@@ -88,6 +90,16 @@ def _outside(value: str | PurePath, root: Path) -> bool:
     return target != root and root not in target.parents
 
 
+def _names_a_place(text: str) -> bool:
+    """``text``, read as a path from the working directory, is an existing entry."""
+    if not text or len(text) > 4096 or "\0" in text:
+        return False
+    try:
+        return (Path.cwd() / text).exists() or (Path.cwd() / text).is_symlink()
+    except (OSError, ValueError):
+        return False
+
+
 def confine_declared(config: Mapping[str, Any], file: Path, root: Path,
                      system: PluginSystem, suite: Any = None) -> None:
     """Every parameter a registered component declares as a path, and every ``Path`` field
@@ -103,6 +115,11 @@ def confine_declared(config: Mapping[str, Any], file: Path, root: Path,
                     f"{file}: field 'run.config.{where}.params.{key}' (a path of "
                     f"{kind.removesuffix('s')} {name!r}): {str(value)[:80]!r} is outside the "
                     f"data root {root} (--data-dir)")
+        for field, text in leaves(params, f"run.config.{where}.params"):
+            if isinstance(text, str) and _names_a_place(text) and _outside(text, root):
+                raise ResultsFileError(
+                    f"{file}: field {field!r}: {text[:80]!r} names an existing place outside "
+                    f"the data root {root} (--data-dir)")
     dumped = suite.model_dump() if suite is not None else {}
     for where, value in leaves(dumped, "run.config"):
         if isinstance(value, PurePath) and _outside(value, root):

@@ -30,6 +30,7 @@ from xecgbench.report.board_format.score_parts import (
     row_parts,
     table_bytes,
 )
+from xecgbench.report.board_format.score_values import check_labels
 from xecgbench.run.store import PROBABILITY_COLUMNS, ResultsStore
 
 RAW_PROBABILITY_COLUMNS = tuple(c for c in PROBABILITY_COLUMNS if c != "stage_key")
@@ -88,6 +89,7 @@ def read_probabilities(directory: Path) -> pd.DataFrame | None:
     values = frame["probability"].to_numpy(dtype=float)
     if ((values < 0) | (values > 1)).any():
         raise ResultsFileError(f"{path}: field 'probability': a value outside [0, 1]")
+    check_labels(path, frame["label"].to_numpy(dtype=float))
     if frame.duplicated(list(KEY)).any():
         raise ResultsFileError(f"{path}: duplicate probability rows (same {', '.join(KEY)})")
     frame["record_id"] = frame["record_id"].astype("string")

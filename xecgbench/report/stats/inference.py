@@ -30,8 +30,18 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from xecgbench.errors import XecgbenchError
+
 MIN_SEEDS = 3
 N_BOOT = 2000
+#: The bootstrap's weights may take at most this many bytes (draws × (seeds + records) × 8):
+#: 400,000 distinct windows of one method made ``validate`` allocate 5.96 GiB here. 512 MiB
+#: is 33,000 records at 2,000 draws; the committed paper board has 1,560 windows.
+MAX_BOOTSTRAP_BYTES = 512 << 20
+
+
+class StatisticsBudgetError(XecgbenchError):
+    """A table's statistics would need more memory than :data:`MAX_BOOTSTRAP_BYTES`."""
 BOOTSTRAP_SEED = 20261130
 
 
@@ -111,7 +121,14 @@ class TwoWayBootstrap:
     @classmethod
     def draw(cls, n_seeds: int, n_records: int, n_boot: int = N_BOOT,
              seed: int = BOOTSTRAP_SEED) -> TwoWayBootstrap:
-        """Deterministic draws (the same run gives the same intervals on every machine)."""
+        """Deterministic draws (the same run gives the same intervals on every machine),
+        refused before anything is allocated when their weights would pass the budget."""
+        needed = n_boot * (n_seeds + n_records) * 8
+        if needed > MAX_BOOTSTRAP_BYTES:
+            raise StatisticsBudgetError(
+                f"the two-way bootstrap over {n_seeds:,} seeds and {n_records:,} records or "
+                f"windows ({n_boot:,} draws) would take {needed / 2**20:,.0f} MiB, over the "
+                f"{MAX_BOOTSTRAP_BYTES >> 20} MiB budget of a board's statistics")
         rng = np.random.default_rng(seed)
         return cls(
             rng.multinomial(n_seeds, np.full(n_seeds, 1 / n_seeds), size=n_boot).astype(float),

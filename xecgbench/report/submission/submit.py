@@ -9,6 +9,7 @@ produced with the method listed in the suite — and need neither retraining nor
 
 from __future__ import annotations
 
+import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -160,6 +161,13 @@ def _board_record(board: Path) -> RunRecord:
     return record
 
 
+def _run_id(folder: str, started: float) -> str:
+    """The submission's run id from its folder's name, made a safe id (a folder named
+    ``sub[x]`` ended the submit in a pydantic traceback after all its work)."""
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", folder)[:100].lstrip("._+-") or "submission"
+    return f"{safe}-{int(started)}"
+
+
 def local_components(system: PluginSystem, under_test: dict[str, str]) -> dict[str, str]:
     """Plugin -> why its code is local, for the plugins of the submitted components."""
     plugins = {system.registry[kind].registration(name).plugin
@@ -203,7 +211,7 @@ def submit(board: Path, system: PluginSystem, out: Path, *, attribution: str | N
         board_config_hash=record.run.config_hash, under_test=under_test,
         attributions=[s.display for s in suite.attributions],
         metrics=[s.display for s in metrics], local=local)
-    run = RunInfo(run_id=f"{out.name}-{int(started)}", suite=f"{record.run.suite}+{out.name}",
+    run = RunInfo(run_id=_run_id(out.name, started), suite=f"{record.run.suite}+{out.name}",
                   config_hash=suite.config_hash(), config=suite.model_dump(mode="json"),
                   provenance=run_provenance, started=started, finished=time.time(),
                   status="finished")

@@ -21,6 +21,7 @@ from typing import Any
 
 from xecgbench.report.board_format.config_paths import component_specs, leaves
 from xecgbench.report.board_format.reader import ResultsFileError
+from xecgbench.run.config import MAX_STAGE_TIME_LIMIT_S
 
 #: Suite fields (dotted) -> the most ``verify`` reruns.
 LIMITS: dict[str, int] = {
@@ -78,7 +79,7 @@ def stage_limit(declared: float | None, limit: float | None) -> float:
     """The stage time limit of a rerun: the board's own, never above ``limit`` (default
     :data:`STAGE_TIME_LIMIT_S`), which must be a positive number of seconds."""
     limit = STAGE_TIME_LIMIT_S if limit is None else limit
-    if not (math.isfinite(limit) and limit > 0):
+    if not (math.isfinite(limit) and 0 < limit <= MAX_STAGE_TIME_LIMIT_S):
         raise ResultsFileError(f"--stage-time-limit must be a positive number of seconds, "
-                               f"got {limit}")
+                               f"at most {MAX_STAGE_TIME_LIMIT_S:g}, got {limit}")
     return min(limit, declared) if declared is not None else limit
