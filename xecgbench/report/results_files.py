@@ -67,6 +67,7 @@ from xecgbench.report.table_builders.nulls import (
     with_model_state,
 )
 from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.config import Suite
 from xecgbench.run.stage_types import UNTRAINED
 from xecgbench.run.store import ResultsStore
 
@@ -228,7 +229,6 @@ def schema() -> dict[str, Any]:
 
 def _catalogue(run: Mapping[str, Any], system: PluginSystem) -> dict[str, Any]:
     """The catalogue frozen into the run (stores before 0.2: the installed plugins' metadata)."""
-    from xecgbench.run.config import Suite
     from xecgbench.run.provenance import component_catalogue
 
     frozen = run["provenance"].get("catalogue")
@@ -322,18 +322,34 @@ def _planned_seeds(run: Mapping[str, Any]) -> list[int] | None:
     return declared if ran < set(declared) else None
 
 
-def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = None) -> RunResults:
-    """The leaderboard's input from a validated record, its scores and probabilities if any:
-    trained models' rows in ``scores``, the untrained null's in ``untrained``, AF regions
-    renamed (see :mod:`~xecgbench.report.table_builders.nulls`)."""
-    scores = split_af_regions(with_model_state(scores), record.run.config)
+def suite_of(record: RunRecord, where: Path) -> Suite:
+    """The run's config validated as a suite (a config written before a field existed reads
+    as that field's default); one line naming the field if it is none."""
+    try:
+        return Suite.model_validate(record.run.config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in ("run", "config", *first["loc"]))
+        raise ResultsFileError(f"{where}: field {field!r}: {first['msg']}") from None
+
+
+def results_of(record: RunRecord, scores: pd.DataFrame, where: Path,
+               probabilities: Any = None) -> RunResults:
+    """The leaderboard's input from a validated record (read from ``where``), its scores and
+    probabilities if any: the config as a :class:`Suite`, trained models' rows in ``scores``,
+    the untrained null's in ``untrained``, AF regions renamed (see
+    :mod:`~xecgbench.report.table_builders.nulls`)."""
+    suite = suite_of(record, where)
+    scores = split_af_regions(with_model_state(scores), suite.explain.af_regions)
     untrained = scores["model_state"] == UNTRAINED
     return RunResults(
         probabilities=None if probabilities is None or probabilities.empty else probabilities,
         scores=_renumbered(scores[~untrained]),
         untrained=_renumbered(scores[untrained]),
         attributions={k: v.model_dump() for k, v in record.attributions.items()},
-        run={**record.run.model_dump(), "planned_seeds": record.planned_seeds},
+        run=record.run,
+        suite=suite,
+        planned_seeds=None if record.planned_seeds is None else tuple(record.planned_seeds),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         strategies={k: v.model_dump() for k, v in record.strategies.items()},
         schedules={k: v.model_dump() for k, v in record.schedules.items()},
@@ -354,7 +370,8 @@ def _renumbered(rows: pd.DataFrame) -> pd.DataFrame:
 def load_store(store_path: Path, system: PluginSystem, run_id: str | None = None) -> RunResults:
     """A store's run, ready for :func:`xecgbench.report.tables.build_leaderboard`."""
     record, scores = record_from_store(store_path, system, run_id)
-    return results_of(record, scores, probs.store_probabilities(store_path, record.run.run_id))
+    return results_of(record, scores, Path(store_path),
+                      probs.store_probabilities(store_path, record.run.run_id))
 
 
 def _record(directory: Path, data: bytes) -> RunRecord:
@@ -424,7 +441,8 @@ def validate_directory(directory: Path, metrics: Collection[str] | None = None) 
     stray = sorted(set(scores["seed"]) - set(record.run.config.get("seeds", ())))
     if stray:
         raise ResultsFileError(f"{path}: seeds {stray[:10]} not in the config")
-    return results_of(record, scores, probs.read_probabilities(directory))
+    return results_of(record, scores, directory / RUN_FILE,
+                      probs.read_probabilities(directory))
 
 
 def write_checksums(directory: Path) -> Path:

@@ -17,11 +17,12 @@ import pandas as pd
 
 from xecgbench.report.answer_text.headline import AWAY, ONTO, ROBUST
 from xecgbench.report.answer_text.primary_answer import interim_seeds, verdict
-from xecgbench.report.board import Leaderboard, RunResults, Table, display_label
+from xecgbench.report.board import Leaderboard, RunResults, Table
 from xecgbench.report.pages.model_checks import ModelTargets, load_targets, model_checks
 from xecgbench.report.rendering.text_formats import format_stat, table_rows
 from xecgbench.report.results_files import committed_directories, load_built
 from xecgbench.report.stats.primary_tests import primary_results
+from xecgbench.run.config import ComponentSpec, ExplainConfig, Suite
 
 TITLE = "# Results\n"
 HEADER = """## How to read this page
@@ -60,28 +61,27 @@ def _join(items: Iterable[str]) -> str:
     return ", ".join(items) if items else "—"
 
 
-def _labels(specs: Iterable) -> str:
-    return ", ".join(display_label(s if isinstance(s, dict) else {"name": s}) for s in specs)
+def _labels(specs: Iterable[ComponentSpec]) -> str:
+    return ", ".join(spec.display for spec in specs)
 
 
-def _explained(explain: dict) -> str:
+def _explained(explain: ExplainConfig) -> str:
     """Which windows were explained, as the suite's sample rule drew them."""
-    sample = explain.get("sample") or {"rule": "alternating"}
-    if sample["rule"] == "alternating":
-        return f"{explain.get('n_samples', '?')} windows"
-    quotas = ", ".join(f"{c} {q}" for c, q in sample.get("per_class", {}).items())
-    return (f"a {sample['rule']} random sample of test windows, one per record ({quotas}; "
-            f"sample seed {sample.get('seed', 0)}),")
+    sample = explain.sample
+    if sample.rule == "alternating":
+        return f"{explain.n_samples} windows"
+    quotas = ", ".join(f"{c} {q}" for c, q in sample.per_class.items())
+    return (f"a {sample.rule} random sample of test windows, one per record ({quotas}; "
+            f"sample seed {sample.seed}),")
 
 
-def _what_was_run(directory: Path, board: Leaderboard, config: dict) -> list[str]:
-    explain = config.get("explain", {})
+def _what_was_run(directory: Path, board: Leaderboard, suite: Suite) -> list[str]:
     return [
-        f"Suite `{config['name']}`, dataset {board.footer.get('dataset', 'n/a')}, seeds "
-        f"{board.footer.get('seeds', 'n/a')}; pretraining: {_labels(config['pretraining'])}; "
-        f"freezing: {_labels(config['freezing'])}; methods: {_labels(config['attributions'])}; "
-        f"{_explained(explain)} explained per cell and branch, for the "
-        f"{explain.get('target', 'true')} class. Full tables: "
+        f"Suite `{suite.name}`, dataset {board.footer.get('dataset', 'n/a')}, seeds "
+        f"{board.footer.get('seeds', 'n/a')}; pretraining: {_labels(suite.pretraining)}; "
+        f"freezing: {_labels(suite.freezing)}; methods: {_labels(suite.attributions)}; "
+        f"{_explained(suite.explain)} explained per cell and branch, for the "
+        f"{suite.explain.target} class. Full tables: "
         f"`leaderboards/{directory.name}/leaderboard.md`.",
         "",
     ]
@@ -190,8 +190,7 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
                     f"`{r['claim'].rsplit(': ', 1)[1].removesuffix(' alone')}` {r['verdict']}"
                     for r in group.to_dict("records"))
                 for branch, group in alone.rows.groupby("branch", sort=False)) + "."
-        interim = interim_seeds(results.config.get("seeds", ()),
-                                results.run.get("planned_seeds"))
+        interim = interim_seeds(results.suite.seeds, results.planned_seeds)
         tested.append(f"- **`{directory.name}`** ({board.footer.get('dataset', 'n/a')})"
                       + (f", **interim: {interim}**" if interim else "")
                       + f": {said}.{tops}")
@@ -217,7 +216,7 @@ def leaderboard_section(directory: Path, targets: ModelTargets,
     """The page's section for one committed leaderboard."""
     results, board = loaded or load_built(directory)
     lines = [f"## {directory.name}", "", board.answer, "",
-             *_what_was_run(directory, board, dict(results.config))]
+             *_what_was_run(directory, board, results.suite)]
     flagged = _table(board, "flagged")
     if flagged is not None:
         lines += [f"**{len(flagged.rows)} flagged models** (constant output or all-zero "
