@@ -509,8 +509,8 @@ def write_tables(results: RunResults, directory: Path, root: Path | None = None)
     A submitted directory is untrusted: a table file that is a symlink, or a directory that
     leads outside ``root``, is refused rather than written through.
     """
-    board = build_leaderboard(results)
-    return [_safe(write_inside, directory, name, render(board), root)
+    leaderboard = build_leaderboard(results)
+    return [_safe(write_inside, directory, name, render(leaderboard), root)
             for name, render in TABLE_FILES.items()]
 
 
@@ -571,11 +571,11 @@ def same_tidy_csv(committed: bytes, rebuilt: bytes) -> bool:
 def stale_tables(directory: Path) -> list[str]:
     """Generated files of ``directory`` that differ from a rebuild from its raw files (the CSV's
     numbers compared within :data:`CSV_RTOL`, every other byte exactly)."""
-    _, board = load_built(directory)
+    _, leaderboard = load_built(directory)
     stale = []
     for name, render in TABLE_FILES.items():
         path = Path(directory) / name
-        expected = render(board).encode()
+        expected = render(leaderboard).encode()
         if path.is_symlink() or not path.is_file():
             stale.append(str(path))
             continue
@@ -589,9 +589,9 @@ def write_board(store_path: Path, system: PluginSystem, out: Path,
                 run_id: str | None = None) -> tuple[Path, Leaderboard]:
     """Build the Markdown leaderboard of ``run_id`` (default: latest) into ``out``; the path
     and the tables (whose answer the terminal prints)."""
-    board = build_leaderboard(load_store(store_path, system, run_id))
+    leaderboard = build_leaderboard(load_store(store_path, system, run_id))
     out.parent.mkdir(parents=True, exist_ok=True)
-    return _safe(write_inside, out.parent, out.name, to_markdown(board)), board
+    return _safe(write_inside, out.parent, out.name, to_markdown(leaderboard)), leaderboard
 
 
 def write_leaderboard(store_path: Path, system: PluginSystem, out: Path,

@@ -52,8 +52,8 @@ validation data only, and every recipe tried: [Training](training.md).
 TARGETS_FILE = "targets.yaml"
 
 
-def _table(board: Leaderboard, name: str) -> Table | None:
-    return next((t for t in board.tables if t.name == name), None)
+def _table(leaderboard: Leaderboard, name: str) -> Table | None:
+    return next((t for t in leaderboard.tables if t.name == name), None)
 
 
 def _join(items: Iterable[str]) -> str:
@@ -75,10 +75,10 @@ def _explained(explain: ExplainConfig) -> str:
             f"sample seed {sample.seed}),")
 
 
-def _what_was_run(directory: Path, board: Leaderboard, suite: Suite) -> list[str]:
+def _what_was_run(directory: Path, leaderboard: Leaderboard, suite: Suite) -> list[str]:
     return [
-        f"Suite `{suite.name}`, dataset {board.footer.get('dataset', 'n/a')}, seeds "
-        f"{board.footer.get('seeds', 'n/a')}; pretraining: {_labels(suite.pretraining)}; "
+        f"Suite `{suite.name}`, dataset {leaderboard.footer.get('dataset', 'n/a')}, seeds "
+        f"{leaderboard.footer.get('seeds', 'n/a')}; pretraining: {_labels(suite.pretraining)}; "
         f"freezing: {_labels(suite.freezing)}; methods: {_labels(suite.attributions)}; "
         f"{_explained(suite.explain)} explained per cell and branch, for the "
         f"{suite.explain.target} class. Full tables: "
@@ -168,7 +168,7 @@ def _top(branch: str, group: pd.DataFrame) -> str:
 def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
     """The page's first paragraph: every board's pre-registered answer, in plain words."""
     tested, untested = [], []
-    for directory, results, board in boards:
+    for directory, results, leaderboard in boards:
         tests = primary_results(results)
         if not tests:
             untested.append(f"`{directory.name}`")
@@ -179,11 +179,11 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
                f"{np.exp(t.effect.high):.2f}], {t.effect.n_seeds} seeds)"
                if t.effect is not None and not t.note and np.isfinite(t.effect.low) else "")
             for t in tests)
-        methods = _table(board, "answer-methods")
+        methods = _table(leaderboard, "answer-methods")
         tops = ("" if methods is None else " Top ranked method per branch: " + ", ".join(
             _top(branch, group) for branch, group in methods.rows.groupby("branch", sort=False))
             + ".")
-        alone = _table(board, "answer-per-method")
+        alone = _table(leaderboard, "answer-per-method")
         if alone is not None:
             tops += " Each pooled method alone (secondary): " + "; ".join(
                 f"{branch}: " + ", ".join(
@@ -191,7 +191,7 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
                     for r in group.to_dict("records"))
                 for branch, group in alone.rows.groupby("branch", sort=False)) + "."
         interim = interim_seeds(results.suite.seeds, results.planned_seeds)
-        tested.append(f"- **`{directory.name}`** ({board.footer.get('dataset', 'n/a')})"
+        tested.append(f"- **`{directory.name}`** ({leaderboard.footer.get('dataset', 'n/a')})"
                       + (f", **interim: {interim}**" if interim else "")
                       + f": {said}.{tops}")
     lines = ["## In short", ""]
@@ -214,10 +214,10 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
 def leaderboard_section(directory: Path, targets: ModelTargets,
                         loaded: tuple[RunResults, Leaderboard] | None = None) -> list[str]:
     """The page's section for one committed leaderboard."""
-    results, board = loaded or load_built(directory)
-    lines = [f"## {directory.name}", "", board.answer, "",
-             *_what_was_run(directory, board, results.suite)]
-    flagged = _table(board, "flagged")
+    results, leaderboard = loaded or load_built(directory)
+    lines = [f"## {directory.name}", "", leaderboard.answer, "",
+             *_what_was_run(directory, leaderboard, results.suite)]
+    flagged = _table(leaderboard, "flagged")
     if flagged is not None:
         lines += [f"**{len(flagged.rows)} flagged models** (constant output or all-zero "
                   "relevance) are left out of every explanation aggregate below.", ""]
@@ -231,7 +231,7 @@ def leaderboard_section(directory: Path, targets: ModelTargets,
         ("answer-methods", "Which method localises the target best?", _methods),
         ("answer-accuracy", "What does it cost in accuracy?", _accuracy),
     ):
-        table = _table(board, name)
+        table = _table(leaderboard, name)
         if table is None:
             continue
         lines += [f"### {title}", "", *summarise(table), "", *table_rows(table), ""]
@@ -246,8 +246,8 @@ def render_page(root: Path) -> str:
     targets = load_targets(root / TARGETS_FILE)
     boards = [(d, *load_built(d)) for d in committed_directories(root)]
     lines = [TITLE, *_in_short(boards), HEADER]
-    for directory, results, board in boards:
-        lines += leaderboard_section(directory, targets, (results, board))
+    for directory, results, leaderboard in boards:
+        lines += leaderboard_section(directory, targets, (results, leaderboard))
     return "\n".join(lines).rstrip() + "\n"
 
 
