@@ -9,6 +9,7 @@ import builtins
 import importlib
 import inspect
 import os
+import re
 import typing
 from pathlib import Path
 
@@ -179,6 +180,43 @@ def test_the_api_page_lists_every_public_name() -> None:
     page = (REPO / "docs" / "api.md").read_text(encoding="utf-8")
     missing = [name for name in xecgbench.api.__all__ if f"`{name}`" not in page]
     assert missing == []
+
+
+ARCHITECTURE = REPO / "docs" / "architecture.md"
+#: In the page's layout tree descriptions start here; a line indented this far or further
+#: continues the description above it, any other line names a module or folder.
+DESCRIPTION_COLUMN = 32
+
+
+def _layout_tree() -> set[str]:
+    """The paths the layout tree of ``docs/architecture.md`` names, folders ending in ``/``
+    (two spaces of indentation a level)."""
+    block = ARCHITECTURE.read_text(encoding="utf-8").split("## Layers", 1)[1].split("```")[1]
+    named, folders = set(), []
+    for line in block.splitlines():
+        indent = len(line) - len(line.lstrip(" "))
+        if not line.strip() or indent >= DESCRIPTION_COLUMN:
+            continue
+        assert indent % 2 == 0, f"odd indentation in the layout tree: {line!r}"
+        folders, name = folders[:indent // 2], line.split()[0]
+        named.add("".join(folders) + name)
+        if name.endswith("/"):
+            folders.append(name)
+    return named
+
+
+def test_the_architecture_page_names_every_module_and_only_real_paths() -> None:
+    """Every module of ``xecgbench/`` has its line in the layout tree (a package's folder
+    stands for its ``__init__.py``), and every path the page names exists."""
+    named = _layout_tree()
+    modules = {path.relative_to(REPO).as_posix().removesuffix("__init__.py")
+               for path in (REPO / "xecgbench").rglob("*.py")}
+    assert sorted(modules - named) == [], "modules missing from docs/architecture.md"
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    mentioned = set(re.findall(r"[\w./-]*/[\w.-]+\.py\b", text)) | named
+    roots = (REPO, REPO / "xecgbench", REPO / "plugins")
+    gone = sorted(p for p in mentioned if not any((root / p).exists() for root in roots))
+    assert gone == [], "docs/architecture.md names paths that do not exist"
 
 
 #: ``report/`` from the bottom up: a part imports only parts before it (issue 30).

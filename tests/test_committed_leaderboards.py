@@ -10,7 +10,6 @@ import pytest
 from test_leaderboard import make_results
 
 from xecgbench.report.results_files import (
-    RunInfo,
     RunRecord,
     committed_directories,
     same_tidy_csv,
@@ -48,7 +47,7 @@ def test_committed_boards_are_parquet_checksummed_and_under_5_mb() -> None:
 def test_a_generated_leaderboard_round_trips(tmp_path: Path) -> None:
     """Holds even with no committed leaderboards: write raw files, build, rebuild, compare."""
     results = make_results()
-    record = RunRecord(run=RunInfo(**results.run), metrics=dict(results.metrics),
+    record = RunRecord(run=results.run, metrics=dict(results.metrics),
                        pretraining=list(results.pretraining))
     directory = write_raw_results(record, results.scores, tmp_path / "example")
     write_tables(validate_directory(directory), directory)
@@ -60,7 +59,7 @@ def test_a_generated_leaderboard_round_trips(tmp_path: Path) -> None:
 def test_the_csv_may_move_in_its_last_digit_but_not_more(tmp_path: Path) -> None:
     """Another CPU's LAPACK moves a fitted p-value in the 10th digit; an edit moves more."""
     results = make_results()
-    record = RunRecord(run=RunInfo(**results.run), metrics=dict(results.metrics),
+    record = RunRecord(run=results.run, metrics=dict(results.metrics),
                        pretraining=list(results.pretraining))
     directory = write_raw_results(record, results.scores, tmp_path / "example")
     write_tables(validate_directory(directory), directory)

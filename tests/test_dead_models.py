@@ -58,8 +58,8 @@ def test_flagged_models_are_listed_and_left_out_of_the_aggregates() -> None:
     results = make_results()
     flag = {"pretraining": "p_wave_detection", "freezing": "none", "seed": 1,
             "branch": "morphology", "attribution": None, "flag": "constant output"}
-    flagged = RunResults(results.scores, results.run, results.metrics, results.pretraining,
-                         results.strategies, [flag])
+    flagged = RunResults(results.scores, results.run, results.suite, results.metrics,
+                         results.pretraining, results.strategies, [flag])
     board = build_leaderboard(flagged)
     assert "Flagged models" in to_markdown(board)
     values = board.table("alignment-morphology").values

@@ -31,11 +31,11 @@ def make_examples(results) -> Examples:
     signals = np.stack([0.5 + 0.4 * np.sin(2 * np.pi * 1.2 * t)] * 2).astype(np.float32)
     masks = {"p_wave": (np.sin(2 * np.pi * 1.2 * t) > 0.9)[None].repeat(2, 0),
              "qrs": (np.sin(2 * np.pi * 1.2 * t) < -0.9)[None].repeat(2, 0)}
-    config = results.config
+    suite = results.suite
     relevance = {
-        (p, "none", a): {b: rng.normal(size=(2, 300)).astype(np.float16)
-                         for b in ("morphology", "rhythm")}
-        for p in config["pretraining"] for a in config["attributions"]
+        (p.display, "none", a.display): {b: rng.normal(size=(2, 300)).astype(np.float16)
+                                         for b in ("morphology", "rhythm")}
+        for p in suite.pretraining for a in suite.attributions
     }
     return Examples(100.0, signals, np.array([0, 1]), ("rec-0", EVIL), masks, relevance)
 

@@ -11,7 +11,9 @@ import pytest
 from xecgbench.plugins.components import ExplanationBatch
 from xecgbench.report.board import RunResults
 from xecgbench.report.rendering.text_formats import tidy, to_markdown
+from xecgbench.report.results_files import RunInfo
 from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.config import Suite
 from xecgbench_builtin.metrics.interval_anova import CLASS_INTERVALS, IntervalAnova
 
 T = 100
@@ -94,12 +96,13 @@ def fake_run(n_records: int = 16, seeds: tuple[int, ...] = (0, 1, 2)) -> RunResu
                         "sample": sample, "record_id": f"A{sample:04d}#0",
                         "value": value if region_cls == cls else None,
                     })
-    config = {"name": "fake", "seeds": list(seeds), "primary_metric": "interval_anova",
+    config = {"name": "fake", "data": {"dataset": "synthetic"}, "model": "xecgarch",
+              "seeds": list(seeds), "primary_metric": "interval_anova",
               "pretraining": ["none"], "freezing": ["none"], "attributions": ["dtd", "random"],
               "metrics": ["interval_anova"], "explain": {"alignment": {}}}
-    run = {"run_id": "r", "suite": "fake", "config_hash": "h", "config": config,
-           "provenance": {}, "started": 1_700_000_000.0, "status": "ok"}
-    return RunResults(pd.DataFrame(rows), run, METRICS)
+    run = RunInfo(run_id="r", suite="fake", config_hash="h", config=config, provenance={},
+                  started=1_700_000_000.0, status="ok")
+    return RunResults(pd.DataFrame(rows), run, Suite.model_validate(config), METRICS)
 
 
 def test_leaderboard_shows_the_interaction_where_it_is_built_in() -> None:

@@ -17,7 +17,9 @@ from xecgbench.report.rendering.text_formats import (
     to_latex,
     to_markdown,
 )
+from xecgbench.report.results_files import RunInfo
 from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.config import Suite
 
 METRICS = {
     "accuracy": {"name": "accuracy", "category": "accuracy", "higher_is_better": True},
@@ -68,6 +70,8 @@ def make_results(attributions=("dtd", "random"), pretrainings=("none", "p_wave_d
     scores = pd.DataFrame(rows)
     config = {
         "name": "fake",
+        "data": {"dataset": "synthetic"},
+        "model": "xecgarch",
         "seeds": list(seeds),
         "primary_metric": "relevance_mass_accuracy",
         "pretraining": list(pretrainings),
@@ -76,9 +80,9 @@ def make_results(attributions=("dtd", "random"), pretrainings=("none", "p_wave_d
         "metrics": list(METRICS),
         "explain": {"alignment": ALIGNMENT},
     }
-    run = {"run_id": "run-1", "suite": "fake", "config_hash": "abc123", "config": config,
-           "provenance": {"packages": {"torch": "2.x"}, "plugins": {"builtin": "0.1"}},
-           "started": 1_700_000_000.0, "status": "ok"}
+    run = RunInfo(run_id="run-1", suite="fake", config_hash="abc123", config=config,
+                  provenance={"packages": {"torch": "2.x"}, "plugins": {"builtin": "0.1"}},
+                  started=1_700_000_000.0, status="ok")
     pretraining_reports = [
         {"pretraining": "p_wave_detection", "seed": s, "p_wave_f1": 0.8 + 0.01 * s}
         for s in seeds
@@ -90,7 +94,8 @@ def make_results(attributions=("dtd", "random"), pretrainings=("none", "p_wave_d
                              "report_directions": {"p_wave_f1": True},
                              "report_description": "P-wave F1"},
     }
-    return RunResults(scores, run, METRICS, pretraining_reports, strategies)
+    return RunResults(scores, run, Suite.model_validate(config), METRICS, pretraining_reports,
+                      strategies)
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +130,7 @@ def test_lower_is_better_primary_ranks_ascending() -> None:
     results = make_results()
     metrics = {**results.metrics, "relevance_mass_accuracy": {
         **results.metrics["relevance_mass_accuracy"], "higher_is_better": False}}
-    flipped = build_leaderboard(RunResults(results.scores, results.run, metrics,
+    flipped = build_leaderboard(RunResults(results.scores, results.run, results.suite, metrics,
                                            results.pretraining))
     last = flipped.table("alignment-morphology").rows.iloc[-1]
     assert (last["pretraining"], last["attribution"]) == ("p_wave_detection", "dtd")
@@ -189,7 +194,7 @@ def test_identical_cells_collapse_into_one_row() -> None:
     strategies = {**results.strategies, "rr_variability": {
         "name": "rr_variability", "branches": ["rhythm"], "report_directions": {},
         "report_description": ""}}
-    board = build_leaderboard(RunResults(scores, results.run, results.metrics,
+    board = build_leaderboard(RunResults(scores, results.run, results.suite, results.metrics,
                                          results.pretraining, strategies))
     rows = board.table("answer-pretraining").rows
     morphology = rows[rows["branch"] == "morphology"]

@@ -11,12 +11,19 @@ from xecgbench.errors import UserError
 from xecgbench.plugins.components import TRIVIAL_BRANCH as TRIVIAL
 from xecgbench.report.board import RunResults
 from xecgbench.report.pages.model_checks import load_targets, model_checks
+from xecgbench.report.results_files import RunInfo
+from xecgbench.run.config import Suite
 
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = load_targets(REPO / "leaderboards" / "targets.yaml")
 
 STRATEGIES = {"none": {"name": "none", "branches": []},
               "p_wave": {"name": "p_wave", "branches": ["morphology"]}}
+CONFIG = {"name": "fake", "data": {"dataset": "synthetic"}, "model": "xecgarch",
+          "pretraining": list(STRATEGIES), "freezing": ["none"], "attributions": ["dtd"],
+          "metrics": ["accuracy"], "primary_metric": "accuracy"}
+RUN = RunInfo(run_id="r", suite="fake", config_hash="h", config=CONFIG, provenance={},
+              started=0.0, status="ok")
 
 
 def _row(pretraining: str, seed: int, branch: str, metric: str, value: float) -> dict:
@@ -37,7 +44,8 @@ def _results(baseline_balanced: list[float], morphology_accuracy: float) -> RunR
                      _row(pretraining, seed, "morphology", "accuracy", morphology_accuracy),
                      _row(pretraining, seed, "rhythm", "accuracy", 0.90)]
     reports = [{"pretraining": "p_wave", "seed": s, "p_wave_f1": 0.7 + s / 10} for s in range(2)]
-    return RunResults(pd.DataFrame(rows), {"run_id": "r"}, {}, reports, STRATEGIES,
+    return RunResults(pd.DataFrame(rows), RUN, Suite.model_validate(CONFIG), {}, reports,
+                      STRATEGIES,
                       flags=[{"pretraining": "none", "freezing": "none", "seed": 0,
                               "branch": "morphology", "attribution": None,
                               "flag": "constant output"}])

@@ -16,10 +16,10 @@ from xecgbench.plugins.manager import PluginSystem, load_plugins
 from xecgbench.report.board import RunResults
 from xecgbench.report.board_format.score_parts import parse_scores
 from xecgbench.report.rendering.text_formats import to_markdown
-from xecgbench.report.results_files import load_store
+from xecgbench.report.results_files import RunInfo, load_store
 from xecgbench.report.table_builders.nulls import NOT_ABOVE, split_af_regions, with_model_state
 from xecgbench.report.tables import build_leaderboard
-from xecgbench.run.config import load_suite
+from xecgbench.run.config import ExplainConfig, Suite, load_suite
 from xecgbench.run.layout import STORE_NAME
 from xecgbench.run.plan import plan
 from xecgbench.run.runner import run_suite
@@ -119,17 +119,19 @@ def _results(trained: dict[str, float], untrained: dict[str, float],
                     "value": value + rng.normal(0, 0.01) + 0.01 * seed, "label": sample % 2,
                     "chance": 0.1, "model_state": state})
     scores = pd.DataFrame(rows)
-    config = {"name": "fake", "seeds": list(seeds), "primary_metric": PRIMARY,
+    config = {"name": "fake", "data": {"dataset": "synthetic"}, "model": "xecgarch",
+              "seeds": list(seeds), "primary_metric": PRIMARY,
               "pretraining": ["none", "p_wave_detection"], "freezing": ["none"],
               "attributions": list(trained), "metrics": [PRIMARY],
               "explain": {"alignment": {"morphology": ["p_wave"]}}}
-    scores = split_af_regions(scores, config)
-    run = {"run_id": "r", "suite": "fake", "config_hash": "h", "config": config,
-           "provenance": {}, "started": 1.7e9, "status": "ok"}
+    suite = Suite.model_validate(config)
+    scores = split_af_regions(scores, suite.explain.af_regions)
+    run = RunInfo(run_id="r", suite="fake", config_hash="h", config=config, provenance={},
+                  started=1.7e9, status="ok")
     strategies = {"none": {"name": "none", "branches": [], "report_directions": {},
                            "report_description": ""}}
     null = scores["model_state"] == "untrained"
-    return RunResults(scores[~null].reset_index(drop=True), run, METRICS, (), strategies,
+    return RunResults(scores[~null].reset_index(drop=True), run, suite, METRICS, (), strategies,
                       untrained=scores[null].reset_index(drop=True),
                       attributions=attributions or {})
 
@@ -249,10 +251,10 @@ def test_p_wave_alignment_uses_only_non_af_windows() -> None:
 def test_split_renames_af_rows_and_their_sub_scores_only() -> None:
     scores = pd.DataFrame({"region": ["p_wave", "p_wave", "p_wave/x", "r_peak", "p_wave"],
                            "label": [0, 1, 1, 1, np.nan]})
-    out = split_af_regions(scores, {"explain": {}})  # default af_regions
+    out = split_af_regions(scores, ExplainConfig().af_regions)  # the default
     assert list(out["region"]) == ["p_wave", "atrial_interval", "atrial_interval/x", "r_peak",
                                    "p_wave"]
-    same = split_af_regions(scores, {"explain": {"af_regions": {}}})
+    same = split_af_regions(scores, {})
     assert list(same["region"]) == list(scores["region"])
 
 

@@ -16,6 +16,7 @@ from xecgbench.report.answer_text.primary_answer import NO_TESTS, answer_paragra
 from xecgbench.report.board import RunResults
 from xecgbench.report.rendering.html import render_report
 from xecgbench.report.rendering.text_formats import to_markdown
+from xecgbench.report.results_files import RunInfo
 from xecgbench.report.stats.corrections import benjamini_hochberg
 from xecgbench.report.stats.inference import Grid, seed_t_test
 from xecgbench.report.stats.primary_tests import (
@@ -25,6 +26,7 @@ from xecgbench.report.stats.primary_tests import (
     schedule_log_ratios,
 )
 from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.config import Suite
 
 METRICS = {
     "relevance_mass_accuracy": {"name": "relevance_mass_accuracy", "category": "localisation",
@@ -73,18 +75,20 @@ def make_results(effect: float = 0.5, per_block: float = 0.0, seeds=range(5),
                      for i, v in enumerate(values_)]
             rows += [{**cell, "metric": "mprt", "region": "", "sample": i,
                       "value": 0.9 if method == "random" else 0.1} for i in range(2)]
-    config = {"name": "fake", "seeds": list(seeds), "primary_metric": "relevance_mass_accuracy",
+    config = {"name": "fake", "data": {"dataset": "synthetic"}, "model": "xecgarch",
+              "seeds": list(seeds), "primary_metric": "relevance_mass_accuracy",
               "pretraining": list(STRATEGIES), "freezing": list(freezing),
               "attributions": ["dtd", "saliency", "random"], "metrics": list(METRICS),
               "explain": {"alignment": {"morphology": ["p_wave"], "rhythm": ["r_peak"]}},
               "primary_tests": list(tests)}
-    run = {"run_id": "run-1", "suite": "fake", "config_hash": "abc", "config": config,
-           "provenance": {}, "started": 1_700_000_000.0, "status": "ok"}
+    run = RunInfo(run_id="run-1", suite="fake", config_hash="abc", config=config,
+                  provenance={}, started=1_700_000_000.0, status="ok")
     schedules = {f: {"name": f, "depth": DEPTHS[f]} for f in freezing}
     frame = pd.DataFrame(rows)
     first = frame[(frame["pretraining"] == "none") & (frame["freezing"] == freezing[0])]
     untrained = first.assign(value=first["value"] / 2, pretraining=None, freezing=None)
-    return RunResults(frame, run, METRICS, strategies=STRATEGIES, schedules=schedules,
+    return RunResults(frame, run, Suite.model_validate(config), METRICS, strategies=STRATEGIES,
+                      schedules=schedules,
                       untrained=untrained)
 
 
@@ -176,7 +180,7 @@ def test_the_baseline_is_the_unfrozen_model_never_one_with_frozen_random_blocks(
     decayed = (scores["pretraining"] == "none") & (scores["freezing"] != "none")
     depth = scores["freezing"].map(DEPTHS).astype(float)
     scores.loc[decayed, "value"] *= np.exp(-0.3 * depth[decayed])
-    (result,) = primary_results(RunResults(scores, results.run, results.metrics,
+    (result,) = primary_results(RunResults(scores, results.run, results.suite, results.metrics,
                                            strategies=STRATEGIES, schedules=results.schedules,
                                            untrained=results.untrained))
     (clean,) = primary_results(results)
@@ -191,7 +195,7 @@ def test_a_gain_the_control_shares_is_not_onto_the_target() -> None:
     moved = (scores["region"] == "TP") & (scores["pretraining"] != "none") \
         & (scores["attribution"] != "random")
     scores.loc[moved, "value"] *= np.exp(0.5)
-    (result,) = primary_results(RunResults(scores, results.run, results.metrics,
+    (result,) = primary_results(RunResults(scores, results.run, results.suite, results.metrics,
                                            strategies=STRATEGIES, schedules=results.schedules,
                                            untrained=results.untrained))
     assert result.effect.p_value < 0.001
@@ -241,7 +245,8 @@ def test_two_depths_do_not_make_a_trend() -> None:
 
 def test_a_run_recorded_before_depths_existed_says_so() -> None:
     results = make_results()
-    old = RunResults(results.scores, results.run, results.metrics, strategies=STRATEGIES)
+    old = RunResults(results.scores, results.run, results.suite, results.metrics,
+                     strategies=STRATEGIES)
     (result,) = primary_results(old)
     assert result.trend_note == "depth not tested: the run's record declares no freezing depths"
 
@@ -313,9 +318,10 @@ def test_the_exploratory_table_counts_each_distinct_cell_once() -> None:
     scores = results.scores
     twin = scores[scores["pretraining"] == "p_wave_detection"].assign(pretraining="both")
     strategies = {**STRATEGIES, "both": {**STRATEGIES["p_wave_detection"], "name": "both"}}
-    config = {**results.config, "pretraining": [*STRATEGIES, "both"]}
+    config = {**results.run.config, "pretraining": [*STRATEGIES, "both"]}
     doubled = RunResults(pd.concat([scores, twin], ignore_index=True),
-                         {**results.run, "config": config}, METRICS, strategies=strategies,
+                         results.run.model_copy(update={"config": config}),
+                         Suite.model_validate(config), METRICS, strategies=strategies,
                          schedules=results.schedules)
     table = build_leaderboard(doubled).table("answer-pretraining")
     assert "exploratory" in table.title and "Benjamini–Hochberg" in table.caption

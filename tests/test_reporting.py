@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from xecgbench.cli import cli
 from xecgbench.plugins.manager import load_plugins
-from xecgbench.report.board import display_label
 from xecgbench.report.rendering.text_formats import to_markdown
 from xecgbench.report.results_files import (
     ResultsFileError,
@@ -25,6 +24,7 @@ from xecgbench.report.results_files import (
     write_leaderboard,
 )
 from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.config import Suite
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +58,13 @@ def test_export_writes_raw_results_and_tables(exported) -> None:
 def test_export_records_each_attribute_stage_cost(exported) -> None:
     """The site's cost column: one positive wall time per attribute stage of the run."""
     record = read_record(exported)
-    config = record.run.config
+    suite = Suite.model_validate(record.run.config)
     # every cell but `none` with frozen blocks (it would freeze random weights: not run)
-    cells = len(config["pretraining"]) * len(config["freezing"]) - (len(config["freezing"]) - 1)
-    expected = len(config["seeds"]) * cells * len(config["attributions"])
+    cells = len(suite.pretraining) * len(suite.freezing) - (len(suite.freezing) - 1)
+    expected = len(suite.seeds) * cells * len(suite.attributions)
     assert len(record.costs) == expected
     assert all(c.seconds > 0 for c in record.costs)
-    assert {c.attribution for c in record.costs} == {
-        display_label(a) for a in config["attributions"]}
+    assert {c.attribution for c in record.costs} == {a.display for a in suite.attributions}
 
 
 def test_tables_from_raw_files_equal_tables_from_the_store(exported, smoke_store, system) -> None:

@@ -112,7 +112,7 @@ def build_command(store: Path | None, results_dir: Path | None, run_id: str | No
         from xecgbench.report.rendering.html import render_report
 
         step("collecting heatmap examples")
-        examples = _examples(store, results_dir, results.run["run_id"], n_examples)
+        examples = _examples(store, results_dir, results.run.run_id, n_examples)
         text = render_report(board, results, examples, progress=step)
     else:
         text = {"md": to_markdown, "csv": to_csv, "latex": to_latex}[fmt](board)
@@ -267,7 +267,7 @@ def validate_command(path: Path) -> None:
     read_examples(directory)
     board = build_leaderboard(results)
     click.echo(
-        f"{directory}: valid ({len(results.scores)} scores, run {results.run['run_id']}, "
+        f"{directory}: valid ({len(results.scores)} scores, run {results.run.run_id}, "
         f"{len(board.tables)} tables)"
     )
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from xecgbench.plugins.components import EXPLAINED_BRANCHES
+from xecgbench.run.config import Suite
+
+if TYPE_CHECKING:  # the run record's schema lives beside its one reader and writer
+    from xecgbench.report.results_files import RunInfo
 
 CELL = ("pretraining", "freezing", "attribution", "branch")
 BRANCH_ORDER = EXPLAINED_BRANCHES
@@ -29,8 +33,10 @@ class RunResults:
     Attributes
     ----------
     scores : per-sample scores (the store's ``scores_frame`` columns).
-    run : ``run_id``, ``suite``, ``config_hash``, ``config``, ``provenance``, ``started``,
-        ``status`` of the run.
+    run : the run as the store recorded it (its config as stored, provenance, dates).
+    suite : that config validated once, when the results were loaded: what every table reads
+        (so mypy checks each field it reads; a field the config predates reads as its
+        default).
     metrics : display label -> ``{"name", "category", "higher_is_better", "sanity"}``, frozen
         when the run started, so a rebuild does not depend on which plugins are installed.
     pretraining : one row per pretraining stage: ``pretraining``, ``seed`` and its report.
@@ -52,10 +58,13 @@ class RunResults:
         re-initialised model, ``model_state == "untrained"``; empty for older runs).
     attributions : method display label -> ``{"name", "family", "mask_informed"}``, frozen
         when the run started (empty for older runs).
+    planned_seeds : the seeds the bundled suite of this name declares when the run covers only
+        some of them (its tests are then an interim look); None otherwise.
     """
 
     scores: pd.DataFrame
-    run: Mapping[str, Any]
+    run: RunInfo
+    suite: Suite
     metrics: Mapping[str, Mapping[str, Any]]
     pretraining: Sequence[Mapping[str, Any]] = ()
     strategies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -66,6 +75,7 @@ class RunResults:
     probabilities: pd.DataFrame | None = None
     untrained: pd.DataFrame = field(default_factory=pd.DataFrame)
     attributions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    planned_seeds: tuple[int, ...] | None = None
 
     @property
     def baseline(self) -> str | None:
@@ -82,7 +92,7 @@ class RunResults:
         if self.schedules:
             return next((label for label, s in self.schedules.items() if s.get("depth") == 0),
                         None)
-        return next((display_label(s) for s in self.config.get("freezing", ())), None)
+        return next((s.display for s in self.suite.freezing), None)
 
     def report_direction(self, key: str) -> bool | None:
         """Direction of a pretraining report key, as its strategy declared it."""
@@ -90,11 +100,6 @@ class RunResults:
             if key in strategy.get("report_directions", {}):
                 return strategy["report_directions"][key]
         return None
-
-    @property
-    def config(self) -> Mapping[str, Any]:
-        """The run's resolved suite config."""
-        return self.run["config"]
 
     def direction(self, metric: str) -> bool | None:
         """True if higher is better for the metric labelled ``metric`` (None if unknown)."""
@@ -159,22 +164,15 @@ class Leaderboard:
         raise KeyError(f"no table {name!r}; tables: {', '.join(t.name for t in self.tables)}")
 
 
-def display_label(spec: Mapping[str, Any]) -> str:
-    """A component's display label as the runner writes it (see ``ComponentSpec.display``)."""
-    from xecgbench.run.config import ComponentSpec
-
-    return ComponentSpec.model_validate(spec).display
-
-
 def suite_order(results: RunResults) -> dict[str, dict[str, int]]:
     """Position of each pretraining, freezing and attribution label in the suite's lists."""
-    config = results.config
+    suite = results.suite
     return {
-        axis: {display_label(spec): i for i, spec in enumerate(config.get(key, ()))}
-        for axis, key in (
-            ("pretraining", "pretraining"),
-            ("freezing", "freezing"),
-            ("attribution", "attributions"),
+        axis: {spec.display: i for i, spec in enumerate(specs)}
+        for axis, specs in (
+            ("pretraining", suite.pretraining),
+            ("freezing", suite.freezing),
+            ("attribution", suite.attributions),
         )
     } | {"branch": {b: i for i, b in enumerate(BRANCH_ORDER)}}
 

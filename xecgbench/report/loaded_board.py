@@ -35,7 +35,8 @@ class Board:
     Attributes
     ----------
     path : the board's directory.
-    record : its validated ``run.json`` (the suite's config under ``record.run.config``).
+    record : its validated ``run.json`` (the suite's config as stored: ``record.run.config``).
+    suite : that config validated as a run validates it (once, when the board was loaded).
     scores : every per-window score, trained models' and untrained models' rows
         (``model_state``), regions named as the tables name them (on AF windows the P-wave
         mask is the ``atrial_interval`` template).
@@ -49,16 +50,12 @@ class Board:
 
     path: Path
     record: RunRecord
+    suite: Suite
     scores: pd.DataFrame
     probabilities: pd.DataFrame | None
     windows: ECGSet
     window_index: np.ndarray
     models: tuple[PublishedModel, ...]
-
-    @property
-    def suite(self) -> Suite:
-        """The suite the board was run with, validated as a run validates it."""
-        return Suite.model_validate(self.record.run.config)
 
     def model(self, seed: int, pretraining: str, freezing: str,
               system: Any = None) -> BranchedModel:
@@ -99,6 +96,6 @@ def load_board(path: str | Path) -> Board:
     results = validate_directory(path)
     index, windows = read_explained_windows(path)
     scores = pd.concat([results.scores, results.untrained], ignore_index=True)
-    return Board(path=path, record=read_record(path), scores=scores,
+    return Board(path=path, record=read_record(path), suite=results.suite, scores=scores,
                  probabilities=results.probabilities, windows=windows, window_index=index,
                  models=tuple(read_models(path)))

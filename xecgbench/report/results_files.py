@@ -74,6 +74,7 @@ from xecgbench.report.table_builders.nulls import (
     with_model_state,
 )
 from xecgbench.report.tables import build_leaderboard
+from xecgbench.run.config import Suite
 from xecgbench.run.stage_types import UNTRAINED
 from xecgbench.run.store import ResultsStore
 
@@ -245,7 +246,6 @@ def schema() -> dict[str, Any]:
 
 def _catalogue(run: Mapping[str, Any], system: PluginSystem) -> dict[str, Any]:
     """The catalogue frozen into the run (stores before 0.2: the installed plugins' metadata)."""
-    from xecgbench.run.config import Suite
     from xecgbench.run.provenance import component_catalogue
 
     frozen = run["provenance"].get("catalogue")
@@ -339,18 +339,34 @@ def _planned_seeds(run: Mapping[str, Any]) -> list[int] | None:
     return declared if ran < set(declared) else None
 
 
-def results_of(record: RunRecord, scores: pd.DataFrame, probabilities: Any = None) -> RunResults:
-    """The leaderboard's input from a validated record, its scores and probabilities if any:
-    trained models' rows in ``scores``, the untrained null's in ``untrained``, AF regions
-    renamed (see :mod:`~xecgbench.report.table_builders.nulls`)."""
-    scores = split_af_regions(with_model_state(scores), record.run.config)
+def suite_of(record: RunRecord, where: Path) -> Suite:
+    """The run's config validated as a suite (a config written before a field existed reads
+    as that field's default); one line naming the field if it is none."""
+    try:
+        return Suite.model_validate(record.run.config)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in ("run", "config", *first["loc"]))
+        raise ResultsFileError(f"{where}: field {field!r}: {first['msg']}") from None
+
+
+def results_of(record: RunRecord, scores: pd.DataFrame, where: Path,
+               probabilities: Any = None) -> RunResults:
+    """The leaderboard's input from a validated record (read from ``where``), its scores and
+    probabilities if any: the config as a :class:`Suite`, trained models' rows in ``scores``,
+    the untrained null's in ``untrained``, AF regions renamed (see
+    :mod:`~xecgbench.report.table_builders.nulls`)."""
+    suite = suite_of(record, where)
+    scores = split_af_regions(with_model_state(scores), suite.explain.af_regions)
     untrained = scores["model_state"] == UNTRAINED
     return RunResults(
         probabilities=None if probabilities is None or probabilities.empty else probabilities,
         scores=_renumbered(scores[~untrained]),
         untrained=_renumbered(scores[untrained]),
         attributions={k: v.model_dump() for k, v in record.attributions.items()},
-        run={**record.run.model_dump(), "planned_seeds": record.planned_seeds},
+        run=record.run,
+        suite=suite,
+        planned_seeds=None if record.planned_seeds is None else tuple(record.planned_seeds),
         metrics={k: v.model_dump() for k, v in record.metrics.items()},
         strategies={k: v.model_dump() for k, v in record.strategies.items()},
         schedules={k: v.model_dump() for k, v in record.schedules.items()},
@@ -371,7 +387,8 @@ def _renumbered(rows: pd.DataFrame) -> pd.DataFrame:
 def load_store(store_path: Path, system: PluginSystem, run_id: str | None = None) -> RunResults:
     """A store's run, ready for :func:`xecgbench.report.tables.build_leaderboard`."""
     record, scores = record_from_store(store_path, system, run_id)
-    return results_of(record, scores, probs.store_probabilities(store_path, record.run.run_id))
+    return results_of(record, scores, Path(store_path),
+                      probs.store_probabilities(store_path, record.run.run_id))
 
 
 def _record(directory: Path, data: bytes) -> RunRecord:
@@ -444,7 +461,7 @@ def validate_directory(directory: Path, metrics: Collection[str] | None = None) 
     check_score_values(path, scores, record.metrics)
     probabilities = probs.read_probabilities(directory)
     check_published(directory)
-    return results_of(record, scores, probabilities)
+    return results_of(record, scores, directory / RUN_FILE, probabilities)
 
 
 def write_checksums(directory: Path) -> Path:
@@ -511,8 +528,8 @@ def write_tables(results: RunResults, directory: Path, root: Path | None = None)
     A submitted directory is untrusted: a table file that is a symlink, or a directory that
     leads outside ``root``, is refused rather than written through.
     """
-    board = build_leaderboard(results)
-    tables = {name: render(board) for name, render in TABLE_FILES.items()}
+    leaderboard = build_leaderboard(results)
+    tables = {name: render(leaderboard) for name, render in TABLE_FILES.items()}
     return _safe(write_all_inside, directory, tables, root)  # all three tables or none
 
 
@@ -573,11 +590,11 @@ def same_tidy_csv(committed: bytes, rebuilt: bytes) -> bool:
 def stale_tables(directory: Path) -> list[str]:
     """Generated files of ``directory`` that differ from a rebuild from its raw files (the CSV's
     numbers compared within :data:`CSV_RTOL`, every other byte exactly)."""
-    _, board = load_built(directory)
+    _, leaderboard = load_built(directory)
     stale = []
     for name, render in TABLE_FILES.items():
         path = Path(directory) / name
-        expected = render(board).encode()
+        expected = render(leaderboard).encode()
         if path.is_symlink() or not path.is_file():
             stale.append(str(path))
             continue
@@ -591,9 +608,9 @@ def write_board(store_path: Path, system: PluginSystem, out: Path,
                 run_id: str | None = None) -> tuple[Path, Leaderboard]:
     """Build the Markdown leaderboard of ``run_id`` (default: latest) into ``out``; the path
     and the tables (whose answer the terminal prints)."""
-    board = build_leaderboard(load_store(store_path, system, run_id))
+    leaderboard = build_leaderboard(load_store(store_path, system, run_id))
     out.parent.mkdir(parents=True, exist_ok=True)
-    return _safe(write_inside, out.parent, out.name, to_markdown(board)), board
+    return _safe(write_inside, out.parent, out.name, to_markdown(leaderboard)), leaderboard
 
 
 def write_leaderboard(store_path: Path, system: PluginSystem, out: Path,

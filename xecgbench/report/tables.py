@@ -63,27 +63,27 @@ def _datasets(results: RunResults) -> str:
     that its windows came from another dataset.
     """
     trained = sorted(str(d) for d in results.scores["dataset"].dropna().unique())
-    data = results.config.get("data", {})
-    test = data.get("test")
-    if not test:
+    data = results.suite.data
+    if data.test is None:
         return ", ".join(trained) or "n/a"
-    split = data.get("test_split") or "all"
-    return f"trained on {', '.join(trained) or 'n/a'}; tested on {test['name']} ({split} records)"
+    split = data.test_split or "all"
+    return (f"trained on {', '.join(trained) or 'n/a'}; tested on {data.test.name} "
+            f"({split} records)")
 
 
 def footer(results: RunResults) -> dict[str, str]:
     """The provenance footer: what produced these numbers, from the run's record only."""
-    run, config = results.run, results.config
-    provenance = run.get("provenance", {})
+    run = results.run
+    provenance = run.provenance
     packages = provenance.get("packages", {})
     plugins = provenance.get("plugins", {})
-    started = datetime.fromtimestamp(float(run["started"]), tz=UTC)
+    started = datetime.fromtimestamp(run.started, tz=UTC)
     return {
-        "suite": f"{config['name']} (config hash {run['config_hash']})",
-        "run": str(run["run_id"]),
+        "suite": f"{results.suite.name} (config hash {run.config_hash})",
+        "run": run.run_id,
         "run date": started.strftime("%Y-%m-%d"),
         "dataset": _datasets(results),
-        "seeds": ", ".join(str(s) for s in config["seeds"]),
+        "seeds": ", ".join(str(s) for s in results.suite.seeds),
         "xecgbench": str(provenance.get("xecgbench", "n/a")),
         "versions": ", ".join(f"{k} {v}" for k, v in sorted(packages.items()) if v) or "n/a",
         "plugins": ", ".join(f"{k} {v}" for k, v in sorted(plugins.items())) or "n/a",
@@ -183,11 +183,11 @@ def build_leaderboard(results: RunResults) -> Leaderboard:
         *filter(None, [duplicates_note(duplicates)]),
     )
     return Leaderboard(
-        title=f"xecgbench leaderboard: {results.config['name']}",
+        title=f"xecgbench leaderboard: {results.suite.name}",
         tables=tuple(t for t in tables if t is not None and not t.rows.empty),
         footer=footer(results),
         notes=notes,
-        answer=about_the_data(results.config.get("about", "")) + answer_paragraph(
-            primary, results.config.get("seeds", ()), results.run.get("planned_seeds")),
+        answer=about_the_data(results.suite.about) + answer_paragraph(
+            primary, results.suite.seeds, results.planned_seeds),
     )
 

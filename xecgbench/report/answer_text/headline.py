@@ -33,7 +33,6 @@ from xecgbench.report.board import (
     Column,
     RunResults,
     Table,
-    display_label,
 )
 from xecgbench.report.stats.corrections import benjamini_hochberg
 from xecgbench.report.stats.inference import (
@@ -56,7 +55,7 @@ CONFIG = ("pretraining", "freezing", "attribution")
 
 def _primary_frame(results: RunResults, branch: str, region: str) -> pd.DataFrame:
     scores = results.scores
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     return scores[(scores["metric"] == primary) & (scores["branch"] == branch)
                   & (scores["region"].fillna("") == region) & scores["attribution"].notna()]
 
@@ -88,7 +87,7 @@ def _label(members: Sequence[tuple], axis: int, order: Mapping[str, int]) -> str
 def effect_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> Table | None:
     """(a): pretraining vs the baseline, per branch × method × freezing."""
     baseline = results.baseline
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     up = results.direction(primary) is not False
     if baseline is None:
         return None
@@ -170,7 +169,7 @@ def headline_tables(results: RunResults, order: Mapping[str, Mapping[str, int]],
     ``detail``: the results with identical configurations shown once, for the accuracy table
     (the only accuracy table: one row per distinct model).
     """
-    listed = [display_label(spec) for spec in results.config.get("metrics", ())]
+    listed = [spec.display for spec in results.suite.metrics]
     accuracy = [m for m in listed if results.metrics.get(m, {}).get("category") == "accuracy"]
     tables = [effect_table(results, order), method_table(results, order),
               accuracy_answer(detail or results, order, accuracy, operating)

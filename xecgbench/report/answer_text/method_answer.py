@@ -33,7 +33,6 @@ from xecgbench.report.table_builders.correct_windows import CORRECT, WRONG, deci
 from xecgbench.report.table_builders.method_grids import method_grids
 from xecgbench.report.table_builders.nulls import (
     MASK_INFORMED,
-    af_regions,
     minus,
     primary_region,
     primary_rows,
@@ -61,7 +60,7 @@ def _effect(record: Mapping[str, Any], metric: str, effect: Any, p: float) -> di
 def _window_labels(results: RunResults, branch: str, region: str,
                    records: Sequence[Any]) -> np.ndarray | None:
     """Each explained window's class (1 = AF), in ``records`` order; None when not stored."""
-    frame = primary_rows(results.scores, results.config["primary_metric"], branch, region)
+    frame = primary_rows(results.scores, results.suite.primary_metric, branch, region)
     if "label" not in frame or frame["label"].isna().all():
         return None
     label_of = frame.drop_duplicates("sample").set_index("sample")["label"]
@@ -73,7 +72,7 @@ def _by_class(results: RunResults, record: Mapping[str, Any], grid: Grid,
     """The method's score on each class's windows (the classes left in the region)."""
     if labels is None:
         return []
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     out = []
     for label, name in CLASS_NAMES.items():
         keep = labels == label
@@ -89,7 +88,7 @@ def _by_decision(results: RunResults, record: Mapping[str, Any], branch: str, re
     """The method's score on the windows its models classified right and on the others."""
     if decided is None:
         return []
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     out = []
     split = split_grids(results, branch, region, record["attribution"], found.seeds,
                         found.records, decided)
@@ -102,7 +101,7 @@ def _by_decision(results: RunResults, record: Mapping[str, Any], branch: str, re
 
 def _af_measure(results: RunResults, branch: str, region: str) -> list[dict[str, Any]]:
     """The separate AF-window measure of ``region`` (e.g. ``atrial_interval``), per method."""
-    af_region = af_regions(results.config).get(region)
+    af_region = results.suite.explain.af_regions.get(region)
     if af_region is None:
         return []
     found = method_grids(results, branch, af_region)
@@ -121,7 +120,7 @@ def _af_measure(results: RunResults, branch: str, region: str) -> list[dict[str,
 
 def _branch_rows(results: RunResults, branch: str, region: str, up: bool
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     found = method_grids(results, branch, region)
     trained, untrained = found.trained, found.untrained
     if not trained:
@@ -225,7 +224,7 @@ def _rank(rows: list[dict[str, Any]], values: list[dict[str, Any]],
 
 def method_table(results: RunResults, order: Mapping[str, Mapping[str, int]]) -> Table | None:
     """(b): per branch, the methods that pass every gate ranked by their score, then the rest."""
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     up = results.direction(primary) is not False
     word = ranking_gates.side(up)
     rows: list[dict[str, Any]] = []

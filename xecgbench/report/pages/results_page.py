@@ -17,11 +17,12 @@ import pandas as pd
 
 from xecgbench.report.answer_text.headline import AWAY, ONTO, ROBUST
 from xecgbench.report.answer_text.primary_answer import interim_seeds, verdict
-from xecgbench.report.board import Leaderboard, RunResults, Table, display_label
+from xecgbench.report.board import Leaderboard, RunResults, Table
 from xecgbench.report.pages.model_checks import ModelTargets, load_targets, model_checks
 from xecgbench.report.rendering.text_formats import format_stat, table_rows
 from xecgbench.report.results_files import committed_directories, load_built
 from xecgbench.report.stats.primary_tests import primary_results
+from xecgbench.run.config import ComponentSpec, ExplainConfig, Suite
 
 TITLE = "# Results\n"
 HEADER = """## How to read this page
@@ -51,8 +52,8 @@ validation data only, and every recipe tried: [Training](training.md).
 TARGETS_FILE = "targets.yaml"
 
 
-def _table(board: Leaderboard, name: str) -> Table | None:
-    return next((t for t in board.tables if t.name == name), None)
+def _table(leaderboard: Leaderboard, name: str) -> Table | None:
+    return next((t for t in leaderboard.tables if t.name == name), None)
 
 
 def _join(items: Iterable[str]) -> str:
@@ -60,28 +61,27 @@ def _join(items: Iterable[str]) -> str:
     return ", ".join(items) if items else "—"
 
 
-def _labels(specs: Iterable) -> str:
-    return ", ".join(display_label(s if isinstance(s, dict) else {"name": s}) for s in specs)
+def _labels(specs: Iterable[ComponentSpec]) -> str:
+    return ", ".join(spec.display for spec in specs)
 
 
-def _explained(explain: dict) -> str:
+def _explained(explain: ExplainConfig) -> str:
     """Which windows were explained, as the suite's sample rule drew them."""
-    sample = explain.get("sample") or {"rule": "alternating"}
-    if sample["rule"] == "alternating":
-        return f"{explain.get('n_samples', '?')} windows"
-    quotas = ", ".join(f"{c} {q}" for c, q in sample.get("per_class", {}).items())
-    return (f"a {sample['rule']} random sample of test windows, one per record ({quotas}; "
-            f"sample seed {sample.get('seed', 0)}),")
+    sample = explain.sample
+    if sample.rule == "alternating":
+        return f"{explain.n_samples} windows"
+    quotas = ", ".join(f"{c} {q}" for c, q in sample.per_class.items())
+    return (f"a {sample.rule} random sample of test windows, one per record ({quotas}; "
+            f"sample seed {sample.seed}),")
 
 
-def _what_was_run(directory: Path, board: Leaderboard, config: dict) -> list[str]:
-    explain = config.get("explain", {})
+def _what_was_run(directory: Path, leaderboard: Leaderboard, suite: Suite) -> list[str]:
     return [
-        f"Suite `{config['name']}`, dataset {board.footer.get('dataset', 'n/a')}, seeds "
-        f"{board.footer.get('seeds', 'n/a')}; pretraining: {_labels(config['pretraining'])}; "
-        f"freezing: {_labels(config['freezing'])}; methods: {_labels(config['attributions'])}; "
-        f"{_explained(explain)} explained per cell and branch, for the "
-        f"{explain.get('target', 'true')} class. Full tables: "
+        f"Suite `{suite.name}`, dataset {leaderboard.footer.get('dataset', 'n/a')}, seeds "
+        f"{leaderboard.footer.get('seeds', 'n/a')}; pretraining: {_labels(suite.pretraining)}; "
+        f"freezing: {_labels(suite.freezing)}; methods: {_labels(suite.attributions)}; "
+        f"{_explained(suite.explain)} explained per cell and branch, for the "
+        f"{suite.explain.target} class. Full tables: "
         f"`leaderboards/{directory.name}/leaderboard.md`.",
         "",
     ]
@@ -168,7 +168,7 @@ def _top(branch: str, group: pd.DataFrame) -> str:
 def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
     """The page's first paragraph: every board's pre-registered answer, in plain words."""
     tested, untested = [], []
-    for directory, results, board in boards:
+    for directory, results, leaderboard in boards:
         tests = primary_results(results)
         if not tests:
             untested.append(f"`{directory.name}`")
@@ -179,20 +179,19 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
                f"{np.exp(t.effect.high):.2f}], {t.effect.n_seeds} seeds)"
                if t.effect is not None and not t.note and np.isfinite(t.effect.low) else "")
             for t in tests)
-        methods = _table(board, "answer-methods")
+        methods = _table(leaderboard, "answer-methods")
         tops = ("" if methods is None else " Top ranked method per branch: " + ", ".join(
             _top(branch, group) for branch, group in methods.rows.groupby("branch", sort=False))
             + ".")
-        alone = _table(board, "answer-per-method")
+        alone = _table(leaderboard, "answer-per-method")
         if alone is not None:
             tops += " Each pooled method alone (secondary): " + "; ".join(
                 f"{branch}: " + ", ".join(
                     f"`{r['claim'].rsplit(': ', 1)[1].removesuffix(' alone')}` {r['verdict']}"
                     for r in group.to_dict("records"))
                 for branch, group in alone.rows.groupby("branch", sort=False)) + "."
-        interim = interim_seeds(results.config.get("seeds", ()),
-                                results.run.get("planned_seeds"))
-        tested.append(f"- **`{directory.name}`** ({board.footer.get('dataset', 'n/a')})"
+        interim = interim_seeds(results.suite.seeds, results.planned_seeds)
+        tested.append(f"- **`{directory.name}`** ({leaderboard.footer.get('dataset', 'n/a')})"
                       + (f", **interim: {interim}**" if interim else "")
                       + f": {said}.{tops}")
     lines = ["## In short", ""]
@@ -215,10 +214,10 @@ def _in_short(boards: list[tuple[Path, RunResults, Leaderboard]]) -> list[str]:
 def leaderboard_section(directory: Path, targets: ModelTargets,
                         loaded: tuple[RunResults, Leaderboard] | None = None) -> list[str]:
     """The page's section for one committed leaderboard."""
-    results, board = loaded or load_built(directory)
-    lines = [f"## {directory.name}", "", board.answer, "",
-             *_what_was_run(directory, board, dict(results.config))]
-    flagged = _table(board, "flagged")
+    results, leaderboard = loaded or load_built(directory)
+    lines = [f"## {directory.name}", "", leaderboard.answer, "",
+             *_what_was_run(directory, leaderboard, results.suite)]
+    flagged = _table(leaderboard, "flagged")
     if flagged is not None:
         lines += [f"**{len(flagged.rows)} flagged models** (constant output or all-zero "
                   "relevance) are left out of every explanation aggregate below.", ""]
@@ -232,7 +231,7 @@ def leaderboard_section(directory: Path, targets: ModelTargets,
         ("answer-methods", "Which method localises the target best?", _methods),
         ("answer-accuracy", "What does it cost in accuracy?", _accuracy),
     ):
-        table = _table(board, name)
+        table = _table(leaderboard, name)
         if table is None:
             continue
         lines += [f"### {title}", "", *summarise(table), "", *table_rows(table), ""]
@@ -247,8 +246,8 @@ def render_page(root: Path) -> str:
     targets = load_targets(root / TARGETS_FILE)
     boards = [(d, *load_built(d)) for d in committed_directories(root)]
     lines = [TITLE, *_in_short(boards), HEADER]
-    for directory, results, board in boards:
-        lines += leaderboard_section(directory, targets, (results, board))
+    for directory, results, leaderboard in boards:
+        lines += leaderboard_section(directory, targets, (results, leaderboard))
     return "\n".join(lines).rstrip() + "\n"
 
 

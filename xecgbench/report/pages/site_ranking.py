@@ -82,7 +82,7 @@ def _third_party(results: RunResults) -> tuple[set[str], dict[str, Any], set[str
     from xecgbench.plugins.manager import DEFAULT_PLUGINS
 
     bundled = {name for name, _module in DEFAULT_PLUGINS}
-    provenance = results.run.get("provenance", {})
+    provenance = results.run.provenance
     used = {plugin for names in (provenance.get("component_plugins") or {}).values()
             for plugin in names.values()} - bundled
     return used, provenance.get("plugin_distributions") or {}, bundled
@@ -96,7 +96,7 @@ def _plugins(results: RunResults) -> str:
              for p, d in sorted(named.items()) if d and p in used]
     if shown:
         return ", ".join(shown)
-    plugins = results.run.get("provenance", {}).get("plugins", {})
+    plugins = results.run.provenance.get("plugins", {})
     third = {p: v for p, v in plugins.items() if p not in bundled}
     return ", ".join(f"{p} {v}" for p, v in sorted(third.items())) or BUNDLED
 
@@ -194,7 +194,7 @@ def _method_grids(frame: pd.DataFrame) -> tuple[dict[tuple[bool, str], Grid], li
 def _cost(results: RunResults, method: str, windows: int) -> float:
     """Attribute-stage seconds per explained window and branch (NaN when not recorded)."""
     mine = [c["seconds"] for c in results.costs if c["attribution"] == method]
-    branches = len(results.config.get("explain", {}).get("branches", ())) or 1
+    branches = len(results.suite.explain.branches)
     if not mine or windows == 0:
         return float("nan")
     return float(np.sum(mine)) / (len(mine) * windows * branches)
@@ -225,7 +225,7 @@ def branch_ranking(results: RunResults, branch: str) -> pd.DataFrame | None:
     region = primary_region(results, branch)
     if region is None:
         return None
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     up = results.direction(primary) is not False
     trained = primary_rows(results.scores, primary, branch, region)
     if trained.empty:

@@ -38,7 +38,7 @@ def _interval_figures(board: Leaderboard) -> list[tuple[str, str]]:
 
 
 def _scatter_points(board: Leaderboard, results: RunResults) -> tuple[pd.DataFrame, str, str]:
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     points = []
     accuracy_metric = None
     for table in board.tables:

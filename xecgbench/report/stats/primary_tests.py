@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import integrate, optimize, stats
 
-from xecgbench.report.board import MASK_INTERVAL, RunResults, display_label
+from xecgbench.report.board import MASK_INTERVAL, RunResults
 from xecgbench.report.stats.claim_evidence import (
     CONFIG,
     ControlResult,
@@ -58,7 +58,7 @@ from xecgbench.report.stats.inference import (
     grids,
     seed_t_test,
 )
-from xecgbench.run.config import ABOVE_UNTRAINED, PrimaryTest
+from xecgbench.run.config import ABOVE_UNTRAINED, ComponentSpec, PrimaryTest
 
 POWER = 0.8
 #: The reference's label when a test compares a model with its own initialisation.
@@ -123,13 +123,12 @@ class PrimaryResult:
     per_method: tuple[tuple[str, SeedTest], ...] = ()
 
 
-def _label(value: str, specs: Sequence[Any]) -> str:
+def _label(value: str, specs: Sequence[ComponentSpec]) -> str:
     """The display label of the suite entry ``value`` names (label or registered name)."""
-    labels = {display_label(s): s for s in specs}
+    labels = {s.display: s for s in specs}
     if value in labels:
         return value
-    named = [label for label, s in labels.items()
-             if (s if isinstance(s, str) else s["name"]) == value]
+    named = [label for label, s in labels.items() if s.name == value]
     return named[0] if len(named) == 1 else value
 
 
@@ -138,7 +137,7 @@ def _region(results: RunResults, test: PrimaryTest, metric: str) -> str | None:
     mine = scores[(scores["metric"] == metric) & (scores["branch"] == test.branch)]
     present = set(mine["region"].fillna(""))
     paired = (test.region,) if test.region else tuple(
-        results.config["explain"]["alignment"].get(test.branch, ()))
+        results.suite.explain.alignment.get(test.branch, ()))
     candidates = [*paired, *(MASK_INTERVAL.get(r, "") for r in paired)]
     return next((c for c in candidates if c and c in present), None)
 
@@ -208,16 +207,15 @@ def untrained_as_reference(results: RunResults) -> RunResults:
 
 def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
     """Run one declared test on a run's scores (flagged models already left out)."""
-    config = results.config
-    strategy = _label(test.pretraining, config.get("pretraining", ()))
-    baseline = _label(test.baseline, config.get("pretraining", ())) if test.baseline \
+    suite = results.suite
+    strategy = _label(test.pretraining, suite.pretraining)
+    baseline = _label(test.baseline, suite.pretraining) if test.baseline \
         else results.baseline
     if test.model == ABOVE_UNTRAINED:
         results = untrained_as_reference(results)
         has_null = not results.untrained.empty
         baseline = UNTRAINED_REFERENCE if has_null else None
-    metric = _label(test.metric, config.get("metrics", ())) if test.metric \
-        else config["primary_metric"]
+    metric = _label(test.metric, suite.metrics) if test.metric else suite.primary_metric
     known: dict[str, Any] = {"strategy": strategy, "metric": metric,
                              "up": results.direction(metric) is not False}
     if baseline is None:
@@ -236,10 +234,10 @@ def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
         return _not_tested(test, f"no `{metric}` scores on the {test.branch} branch's target",
                            **known)
     known["region"] = region
-    freezing = tuple(_label(f, config["freezing"]) for f in test.freezing) or tuple(
-        display_label(s) for s in config["freezing"])
-    declared = tuple(_label(m, config["attributions"]) for m in test.methods) or tuple(
-        display_label(s) for s in config["attributions"])
+    freezing = tuple(_label(f, suite.freezing) for f in test.freezing) or tuple(
+        s.display for s in suite.freezing)
+    declared = tuple(_label(m, suite.attributions) for m in test.methods) or tuple(
+        s.display for s in suite.attributions)
     keep = pd.DataFrame([*((strategy, f) for f in freezing), (baseline, reference)],
                         columns=["pretraining", "freezing"])
     failures = _sanity_failures(results, test, keep, declared)
@@ -276,8 +274,7 @@ def run_primary_test(results: RunResults, test: PrimaryTest) -> PrimaryResult:
 
 def primary_results(results: RunResults) -> list[PrimaryResult]:
     """Every primary test the run declared (none for runs recorded before tests existed)."""
-    return [run_primary_test(results, PrimaryTest.model_validate(t))
-            for t in results.config.get("primary_tests", ())]
+    return [run_primary_test(results, test) for test in results.suite.primary_tests]
 
 
 def per_method_results(results: RunResults, tests: Sequence[PrimaryResult]) -> list[PrimaryResult]:

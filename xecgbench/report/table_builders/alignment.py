@@ -21,7 +21,7 @@ from xecgbench.report.board import (
 )
 from xecgbench.report.stats.corrections import holm
 from xecgbench.report.stats.inference import grids, ratio, summarise
-from xecgbench.report.table_builders.nulls import af_regions, cells_vs_untrained, role
+from xecgbench.report.table_builders.nulls import cells_vs_untrained, role
 
 
 def _primary_region(summary: pd.DataFrame, primary: str, regions: Sequence[str]) -> str | None:
@@ -105,10 +105,10 @@ def alignment_tables(
     accuracy: pd.DataFrame,
     order: Mapping[str, Mapping[str, int]],
 ) -> list[Table]:
-    config = results.config
-    primary = config["primary_metric"]
+    explain = results.suite.explain
+    primary = results.suite.primary_metric
     primary_up = results.direction(primary)
-    alignment = config["explain"]["alignment"]
+    alignment = explain.alignment
     localisation = [
         m for m in dict.fromkeys(summary["metric"]) if results.metrics.get(m, {}).get(
             "category") == "localisation"
@@ -123,7 +123,7 @@ def alignment_tables(
             continue
         rows = sorted_rows(mine[["pretraining", "freezing", "attribution"]].drop_duplicates(),
                        ["attribution", "freezing", "pretraining"], order)
-        af_region = af_regions(config).get(region)
+        af_region = explain.af_regions.get(region)
         pairs = [(primary, region)]
         pairs += [(m, r) for r in regions for m in localisation if (m, r) != (primary, region)]
         pairs += [(primary, af_region)] if af_region else []

@@ -46,7 +46,7 @@ def split_grids(results: RunResults, branch: str, region: str, method: str,
                 decided: pd.DataFrame) -> dict[str, Grid]:
     """The method's grid on correct and on misclassified windows (NaN elsewhere), on the
     given seed and window axes, averaged over configurations."""
-    rows = primary_rows(results.scores, results.config["primary_metric"], branch, region)
+    rows = primary_rows(results.scores, results.suite.primary_metric, branch, region)
     rows = rows[rows["attribution"] == method].merge(decided, on=CELL, how="inner")
     seed_index = {s: i for i, s in enumerate(seeds)}
     record_index = {r: i for i, r in enumerate(records)}

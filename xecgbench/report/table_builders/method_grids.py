@@ -53,7 +53,7 @@ def method_grids(results: RunResults, branch: str, region: str, column: str = "v
                  ) -> MethodGrids:
     """:class:`MethodGrids` of ``column`` (``value`` or ``chance``) on ``branch`` and
     ``region``."""
-    primary = results.config["primary_metric"]
+    primary = results.suite.primary_metric
     frames = [primary_rows(results.scores, primary, branch, region).assign(model_state=TRAINED),
               primary_rows(results.untrained, primary, branch, region)
               .assign(model_state=UNTRAINED)]

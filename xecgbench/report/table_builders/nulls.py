@@ -18,7 +18,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,23 +66,13 @@ def _with_column(frame: pd.DataFrame, name: str, values: pd.Series) -> pd.DataFr
     return out
 
 
-def af_regions(config: Mapping[str, Any]) -> dict[str, str]:
-    """The suite's ``explain.af_regions`` (the current default for runs made before it)."""
-    from xecgbench.run.config import ExplainConfig
-
-    explain = config.get("explain", {})
-    if "af_regions" in explain:
-        return dict(explain["af_regions"])
-    return dict(ExplainConfig().af_regions)
-
-
-def split_af_regions(scores: pd.DataFrame, config: Mapping[str, Any]) -> pd.DataFrame:
-    """Rename the AF windows' rows of every ``explain.af_regions`` mask (and its sub-scores).
+def split_af_regions(scores: pd.DataFrame, mapping: Mapping[str, str]) -> pd.DataFrame:
+    """Rename the AF windows' rows of every mask in ``mapping`` (the suite's
+    ``explain.af_regions``) and of its sub-scores.
 
     Rows without a stored class (results exported before labels were) cannot be split and
     are left as they are.
     """
-    mapping = af_regions(config)
     if not mapping or "label" not in scores or scores.empty:
         return scores
     region = scores["region"].fillna("").astype(str)
@@ -99,8 +88,8 @@ def split_af_regions(scores: pd.DataFrame, config: Mapping[str, Any]) -> pd.Data
 def primary_region(results: RunResults, branch: str) -> str | None:
     """The region the primary metric is read on for ``branch`` (its first paired mask)."""
     scores = results.scores
-    primary = results.config["primary_metric"]
-    regions = tuple(results.config["explain"]["alignment"].get(branch, ()))
+    primary = results.suite.primary_metric
+    regions = tuple(results.suite.explain.alignment.get(branch, ()))
     mine = scores[(scores["metric"] == primary) & (scores["branch"] == branch)]
     present = set(mine["region"].fillna(""))
     candidates = [*regions, *(MASK_INTERVAL.get(r, "") for r in regions)]
