@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 
-from xecgbench.report.results_files import validate_directory
 from xecgbench.report.table_builders.correct_windows import (
     CORRECT,
     WRONG,
@@ -14,15 +13,14 @@ from xecgbench.report.table_builders.correct_windows import (
     split_grids,
 )
 from xecgbench.report.table_builders.method_grids import method_grids
-from xecgbench.report.tables import build_leaderboard
 
 BOARD = Path(__file__).resolve().parent.parent / "leaderboards" / "synthetic-planted"
 
 
-def test_every_scored_window_is_either_correct_or_misclassified() -> None:
+def test_every_scored_window_is_either_correct_or_misclassified(committed_boards) -> None:  # type: ignore[no-untyped-def]
     """One configuration per seed here, so each defined cell lands in exactly one subset,
     with the method's own value."""
-    results = validate_directory(BOARD)
+    results, _ = committed_boards(BOARD)
     found = method_grids(results, "morphology", "p_wave")
     decided = decisions(results, "morphology")
     assert decided is not None and decided["correct"].any() and not decided["correct"].all()
@@ -36,8 +34,8 @@ def test_every_scored_window_is_either_correct_or_misclassified() -> None:
                        whole[np.isfinite(whole)])
 
 
-def test_the_decision_is_the_branchs_own_probability_against_the_label() -> None:
-    results = validate_directory(BOARD)
+def test_the_decision_is_the_branchs_own_probability_against_the_label(committed_boards) -> None:  # type: ignore[no-untyped-def]
+    results, _ = committed_boards(BOARD)
     decided = decisions(results, "rhythm")
     p = results.probabilities
     mine = p[(p["branch"] == "rhythm") & (p["split"] == "test")]
@@ -46,7 +44,8 @@ def test_the_decision_is_the_branchs_own_probability_against_the_label() -> None
     assert np.array_equal(decided["correct"].to_numpy(), expected)
 
 
-def test_the_method_table_shows_both_subsets() -> None:
-    table = build_leaderboard(validate_directory(BOARD)).table("answer-methods")
+def test_the_method_table_shows_both_subsets(committed_boards) -> None:  # type: ignore[no-untyped-def]
+    _, board = committed_boards(BOARD)  # the session's build_leaderboard of the board
+    table = board.table("answer-methods")
     headers = [c.header for c in table.columns]
     assert "correct windows" in headers and "misclassified windows" in headers

@@ -28,11 +28,9 @@ def system() -> PluginSystem:
 
 
 @pytest.fixture(scope="module")
-def local_scores(tmp_path_factory: pytest.TempPathFactory, system: PluginSystem) -> pd.DataFrame:
-    out = tmp_path_factory.mktemp("local")
-    summary = run_suite(load_suite("smoke"), system, out, quiet=True)
-    assert summary.ok
-    return sorted_scores(out / STORE_NAME)
+def local_scores(smoke_run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The session's in-process smoke run (the local executor)."""
+    return sorted_scores(smoke_run.store)
 
 
 def test_stage_threads_are_fixed_then_restored() -> None:

@@ -12,8 +12,6 @@ from xecgbench.cli import cli
 from xecgbench.report.examples import load_examples
 from xecgbench.report.rendering.figures import heatmap_figure
 from xecgbench.report.rendering.html import render_report
-from xecgbench.report.results_files import validate_directory
-from xecgbench.report.tables import build_leaderboard
 
 QUICK = Path(__file__).resolve().parent.parent / "leaderboards" / "synthetic-both"  # quick suite
 
@@ -28,12 +26,13 @@ def test_heatmaps_draw_every_panel_into_one_axes() -> None:
     assert len(figure.axes[0].images) == 2 * len(panels)  # relevance and the P/QRS band
 
 
-def test_the_quick_suite_report_draws_one_figure_per_branch_and_reports_its_steps() -> None:
+def test_the_quick_suite_report_draws_one_figure_per_branch_and_reports_its_steps(
+        committed_boards) -> None:  # type: ignore[no-untyped-def]
     """Its speed is measured by ``benchmarks/bench_report.py``, not asserted here."""
-    results = validate_directory(QUICK)
+    results, board = committed_boards(QUICK)
     examples = load_examples(QUICK / "examples.npz")
     steps: list[str] = []
-    page = render_report(build_leaderboard(results), results, examples, progress=steps.append)
+    page = render_report(board, results, examples, progress=steps.append)
     assert page.count("<img") == 3 + len({key[2] for key in examples.relevance})  # 2 branches
     assert steps[0] == "figures: interval profile" and steps[-1].startswith("figures: relevance")
 

@@ -33,11 +33,9 @@ TIMEOUT_S = 120
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
-    """Scores of an uninterrupted run."""
-    out = tmp_path_factory.mktemp("reference")
-    assert run_suite(load_suite("smoke"), load_plugins(autoload=False), out, quiet=True).ok
-    return sorted_scores(out / STORE_NAME)
+def reference(smoke_run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Scores of an uninterrupted run (the session's in-process smoke run)."""
+    return sorted_scores(smoke_run.store)
 
 
 def _default_sigint() -> None:

@@ -12,9 +12,9 @@ from xecgbench.report.tables import build_leaderboard
 REPO = Path(__file__).resolve().parent.parent
 
 
-def test_results_page_is_generated_from_the_committed_leaderboards() -> None:
+def test_results_page_is_generated_from_the_committed_leaderboards(committed_boards) -> None:  # type: ignore[no-untyped-def]
     committed = (REPO / "docs" / "results.md").read_text(encoding="utf-8")
-    assert committed == render_page(REPO / "leaderboards"), (
+    assert committed == render_page(REPO / "leaderboards", committed_boards), (
         "docs/results.md is stale: run `python -m xecgbench.report.pages.results_page`"
     )
 

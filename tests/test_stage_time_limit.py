@@ -27,12 +27,13 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_a_limit_stops_a_sleep_and_no_except_exception_swallows_it() -> None:
-    start = time.monotonic()
+    slept = []
     # a component's catch-all (the innermost suppress) must not hide the limit
     with (pytest.raises(StageTimeLimit, match=r"time limit of 0\.2 s"), time_limit(0.2),
           contextlib.suppress(Exception)):
         time.sleep(30)
-    assert time.monotonic() - start < 5
+        slept.append(True)
+    assert slept == []  # stopped inside the sleep, not after it
     with time_limit(None):  # no limit: nothing armed
         time.sleep(0.01)
 
@@ -45,9 +46,7 @@ def test_a_sleeping_attribution_fails_its_stage_naming_it(tmp_path: Path,
     monkeypatch.setitem(stages.RUNNERS, "attribute", lambda c, t: time.sleep(30))
     task = StageTask(stage="attribute", key="k", seed=0,
                      specs={"attributions": ComponentSpec(name="saliency")}, labels={})
-    start = time.monotonic()
-    result = stages.execute(context, task)
-    assert time.monotonic() - start < 5
+    result = stages.execute(context, task)  # the sleep is stopped by the limit, or fails here
     assert isinstance(result, StageFailure)
     assert result.component == "attributions:saliency"
     assert "StageTimeLimit: stopped after its time limit of 0.2 s" in result.error
@@ -91,6 +90,7 @@ def test_sigterm_stops_verify_and_removes_its_temporary_directory(tmp_path: Path
     assert _verify_dirs(tmp_path) == []
 
 
+@pytest.mark.timeout(120)  # a blocking open would hang the suite: fail it instead
 def test_status_of_a_fifo_is_one_line_and_does_not_block(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]
                                                          ) -> None:
@@ -98,10 +98,8 @@ def test_status_of_a_fifo_is_one_line_and_does_not_block(tmp_path: Path,
 
     fifo = tmp_path / "results.sqlite"
     os.mkfifo(fifo)
-    start = time.monotonic()
-    with pytest.raises(SystemExit) as exit_code:
+    with pytest.raises(SystemExit) as exit_code:  # opening the FIFO to read would block
         main(["status", "--store", str(fifo)])
     assert exit_code.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and str(fifo) in lines[0] and "not a regular file" in lines[0]
-    assert time.monotonic() - start < 10

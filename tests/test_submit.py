@@ -59,11 +59,10 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def board(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The smoke suite run and exported (with its published models and windows)."""
+def board(tmp_path_factory: pytest.TempPathFactory, smoke_run) -> Path:  # type: ignore[no-untyped-def]
+    """The session's smoke run exported (with its published models and windows)."""
     root = tmp_path_factory.mktemp("board")
-    _ok(_cli("run", "smoke", "--out", root / "run"))
-    _ok(_cli("leaderboard", "export", "--store", root / "run" / "results.sqlite",
+    _ok(_cli("leaderboard", "export", "--store", smoke_run.store,
              "--out", root / "smoke", "--examples", "0"))
     return root / "smoke"
 

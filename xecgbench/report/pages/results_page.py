@@ -9,7 +9,7 @@ and only as far as the seed-level statistics carry them.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -241,11 +241,13 @@ def leaderboard_section(directory: Path, targets: ModelTargets,
 
 
 
-def render_page(root: Path) -> str:
+def render_page(root: Path, loaded: Callable[[Path], tuple[RunResults, Leaderboard]] = load_built
+                ) -> str:
     """The whole page for every committed leaderboard under ``root``, judged against
-    ``root/targets.yaml``."""
+    ``root/targets.yaml``; ``loaded`` reads one board's results and tables (default
+    :func:`load_built`)."""
     targets = load_targets(root / TARGETS_FILE)
-    boards = [(d, *load_built(d)) for d in committed_directories(root)]
+    boards = [(d, *loaded(d)) for d in committed_directories(root)]
     lines = [TITLE, *_in_short(boards), HEADER]
     for directory, results, board in boards:
         lines += leaderboard_section(directory, targets, (results, board))
