@@ -3,8 +3,9 @@
 Family, rule and default parameters come from the ``attributions`` registry (the class's
 metadata, the first line of its docstring and its constructor); the cost per sample from the
 committed benchmark numbers (``benchmarks/results/attribution_costs.json``, written by
-``attribution_costs.py``); library and references from the tables below. ``tests/
-test_attribution_docs.py`` fails when the committed page differs from what this writes.
+``attribution_costs.py``); library and references from the tables below.
+``tests/docs/test_attribution_docs.py`` fails when the committed page differs from what this
+writes.
 
 Usage: ``python benchmarks/attribution_docs.py [--check]``.
 """

@@ -587,10 +587,12 @@ def same_tidy_csv(committed: bytes, rebuilt: bytes) -> bool:
     return True
 
 
-def stale_tables(directory: Path) -> list[str]:
+def stale_tables(directory: Path, leaderboard: Leaderboard | None = None) -> list[str]:
     """Generated files of ``directory`` that differ from a rebuild from its raw files (the CSV's
-    numbers compared within :data:`CSV_RTOL`, every other byte exactly)."""
-    _, leaderboard = load_built(directory)
+    numbers compared within :data:`CSV_RTOL`, every other byte exactly); ``leaderboard`` is
+    that rebuild where the caller already holds it (from :func:`load_built` of ``directory``)."""
+    if leaderboard is None:
+        _, leaderboard = load_built(directory)
     stale = []
     for name, render in TABLE_FILES.items():
         path = Path(directory) / name

@@ -5,7 +5,7 @@ identity; torch 2.10 refuses ``eps <= 0`` (github.com/chr5tphr/zennit/issues/234
 keeps ``eps`` and sets ``running_var`` to 1, so the folded layer computes ``x / sqrt(1 + eps)``:
 every folded BatchNorm scales its output by ≈ 1 − eps/2, and the folded model is not the model.
 Here ``running_var`` becomes ``1 − eps``, so the layer divides by ``sqrt(1) = 1`` and the
-folded model equals the trained one (``tests/test_batchnorm_folding.py``).
+folded model equals the trained one (``tests/plugins/attribution/test_batchnorm_folding.py``).
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 together (``xecgbench leaderboard site``).
 
 Every page and figure is generated from the committed raw results (the board's and its
-submissions'), never edited by hand; ``tests/test_site.py`` fails when a committed page differs
-from a fresh build. Tables are plain HTML inside the Markdown page, with each number's sort
-key in ``data-sort``, so ``docs/javascripts/sortable.js`` sorts them on a header click; figures
-are SVG with text kept as text, written beside the page.
+submissions'), never edited by hand; ``tests/core/report/test_site.py`` fails when a committed
+page differs from a fresh build. Tables are plain HTML inside the Markdown page, with each
+number's sort key in ``data-sort``, so ``docs/javascripts/sortable.js`` sorts them on a header
+click; figures are SVG with text kept as text, written beside the page.
 """
 
 from __future__ import annotations

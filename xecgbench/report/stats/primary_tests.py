@@ -17,8 +17,8 @@ stored with the run's config before it starts):
   t-tested. With the additive gain (share − baseline share), the trained model above its
   untrained one and above chance, they decide whether a gain is *onto the target*.
 - **Test**: one-sample t over seeds with its t-interval (:func:`seed_t_test`), nominal under
-  normal per-seed values (``tests/test_primary.py`` checks coverage and size by simulation);
-  an interval inside ± the declared margin concludes *no effect*.
+  normal per-seed values (``tests/core/report/test_primary_tests.py`` checks coverage and size
+  by simulation); an interval inside ± the declared margin concludes *no effect*.
 - **Against the untrained model** (``model: above_untrained``): the same statistic with the
   trained model's own initialisation (same seed, method and windows) as the reference: what
   a synthetic variant can answer, where the generator planted the only cue.
