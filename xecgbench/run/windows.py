@@ -43,7 +43,8 @@ def check_loaded(windows: ECGSet, source: str) -> None:
     surface as an attribution's error ("attributions 'input_x_gradient' failed")."""
     from xecgbench.plugins.components import DatasetError
 
-    finite = np.isfinite(windows.signals).reshape(len(windows.signals), -1).all(axis=1)
+    signals = np.asarray(windows.signals)  # an empty set is refused later, by its own rule
+    finite = np.isfinite(signals).all(axis=tuple(range(1, signals.ndim)))
     if not finite.all():
         bad = int(np.flatnonzero(~finite)[0])
         raise DatasetError(f"{source}: window {bad} (record {windows.record_ids[bad]!r}) "
