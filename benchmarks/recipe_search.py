@@ -92,6 +92,8 @@ RECIPES |= {
         {"name": "AmplitudeScale", "params": {"scale": [0.8, 1.25], "p": 0.5}}]},
 }
 RECIPES["paper-aug-e60"] = {**RECIPES["paper-aug"], "epochs": 60, "patience": 15}
+RECIPES["paper-w16-aug-e60"] = {**RECIPES["paper-aug-e60"], "width": 16}
+RECIPES["paper-w32-e60"] = {**RECIPES["paper-w16-e60"], "width": 32}
 
 
 @functools.cache
@@ -215,8 +217,12 @@ def run_pretext(name: str, seed: int, limit: int, epochs: int, cache: Path,
             "load": load_average()}
 
 
+def _value(key: str, value: Any) -> str:
+    return "+".join(a["name"] for a in value) if key == "augment" else str(value)
+
+
 def _changes(entry: dict[str, Any]) -> str:
-    changed = [f"{k}={entry[k]}" for k in BASE if entry.get(k, BASE[k]) != BASE[k]]
+    changed = [f"{k}={_value(k, entry[k])}" for k in BASE if entry.get(k, BASE[k]) != BASE[k]]
     return ", ".join(changed) or "(committed recipe before issue 12)"
 
 
