@@ -498,6 +498,20 @@ def _in_child(args: list[str], cwd: Path) -> dict[str, object]:
     return json.loads(b"".join(chunks))
 
 
+def assert_refused(case: str, report: dict, names: str) -> None:
+    """Exit 2 with one line naming ``names``, no traceback, within the hang and memory guards
+    (a bound against hangs and bombs, not a speed target)."""
+    lines = [line for line in str(report["stderr"]).splitlines()
+             if line.strip() and not line.startswith("[")]  # not build's progress lines
+    assert not report["crash"], f"{case}: {report['crash']}"
+    assert report["code"] == 2, f"{case}: exit {report['code']}: {report}"
+    assert len(lines) == 1, f"{case}: {lines}"
+    assert names in lines[0], f"{case}: {lines[0]!r} does not name {names}"
+    assert "Traceback" not in str(report["stderr"]) + str(report["stdout"])
+    assert report["seconds"] < SECONDS, f"{case}: {report['seconds']:.1f} s"
+    assert report["megabytes"] < MEGABYTES, f"{case}: grew {report['megabytes']:.0f} MB"
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_a_damaged_board_is_one_line(case: str, tmp_path: Path) -> None:
     damage, command, names = CASES[case]
@@ -510,16 +524,7 @@ def test_a_damaged_board_is_one_line(case: str, tmp_path: Path) -> None:
     damage(board)
     before = _snapshot(tmp_path)
     args = [a.format(board=board, root=root) for a in command]
-    report = _in_child(args, tmp_path)
-    lines = [line for line in str(report["stderr"]).splitlines()
-             if line.strip() and not line.startswith("[")]  # not build's progress lines
-    assert not report["crash"], f"{case}: {report['crash']}"
-    assert report["code"] == 2, f"{case}: exit {report['code']}: {report}"
-    assert len(lines) == 1, f"{case}: {lines}"
-    assert names in lines[0], f"{case}: {lines[0]!r} does not name {names}"
-    assert "Traceback" not in str(report["stderr"]) + str(report["stdout"])
-    assert report["seconds"] < SECONDS, f"{case}: {report['seconds']:.1f} s"
-    assert report["megabytes"] < MEGABYTES, f"{case}: grew {report['megabytes']:.0f} MB"
+    assert_refused(case, _in_child(args, tmp_path), names)
     assert _snapshot(tmp_path) == before, f"{case}: wrote under {tmp_path}"
     assert (tmp_path / "decoy.txt").read_text() == "precious\n"
 
