@@ -221,6 +221,10 @@ class TrainingBudget:
     #: takes it), applied in order with the run's seeded generator. Empty: none (in no key
     #: or hash). Fine-tuning only: pretraining strategies draw their own data.
     augment: tuple[Augmentation, ...] = ()
+    #: With several windows (crops) per record, which windows of each held-out record the
+    #: early-stopping loss (and the validation operating points) use: its ``first`` (half the
+    #: cost of them all) or ``all`` (a steadier loss). Single-window data uses them all anyway.
+    validate_on: Literal["first", "all"] = "first"
 
 
 class PretrainingStrategy(Protocol):

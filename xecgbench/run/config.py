@@ -295,9 +295,9 @@ class Suite(_Frozen):
     @field_validator("pretraining_budget")
     @classmethod
     def _pretraining_is_not_augmented(cls, value: TrainingBudget) -> TrainingBudget:
-        if value.augment:
-            raise ValueError("augment applies to fine-tuning (training.augment); pretraining "
-                             "strategies draw their own data")
+        if value.augment or value.validate_on != "first":
+            raise ValueError("augment and validate_on apply to fine-tuning (training.…); "
+                             "pretraining strategies draw their own data")
         return value
 
     @field_validator("seeds")
@@ -336,8 +336,8 @@ class Suite(_Frozen):
         exclude |= {} if self.primary_tests else {"primary_tests": True}
         exclude |= {} if self.random_features else {"random_features": True}
         exclude |= {} if self.about else {"about": True}
-        exclude |= {} if self.training.augment else {"training": {"augment"}}
-        exclude |= {"pretraining_budget": {"augment"}}
+        exclude |= {"training": _later_budget_fields(self.training),
+                    "pretraining_budget": _later_budget_fields(self.pretraining_budget)}
         exclude["explain"] = self.explain.unset_later_fields()
         config = self.model_dump(mode="json", exclude=exclude)
         for test in config.get("primary_tests", ()):  # fields added later hash only when set
@@ -345,6 +345,12 @@ class Suite(_Frozen):
                 if test.get(name) == default:
                     del test[name]
         return content_hash(config)[:12]
+
+
+def _later_budget_fields(budget: TrainingBudget) -> set[str]:
+    """Budget fields added after hashes existed that sit at the value older runs behave as."""
+    unset = set() if budget.augment else {"augment"}
+    return unset | ({"validate_on"} if budget.validate_on == "first" else set())
 
 
 #: Primary-test fields added after hashes existed, at the value older runs behave as.

@@ -57,7 +57,7 @@ def _component_id(system: PluginSystem, kind: str, spec: ComponentSpec) -> dict[
 #: Budget fields added after keys existed, with the value that reproduces the older behaviour:
 #: left out of keys at that value, so caches made before them stay valid.
 _LATER_BUDGET_DEFAULTS: dict[str, Any] = {"schedule": "constant", "class_weight": "inverse",
-                                          "augment": ()}
+                                          "augment": (), "validate_on": "first"}
 
 
 def _budget_id(budget: Any) -> dict[str, Any]:

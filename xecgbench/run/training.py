@@ -200,11 +200,12 @@ def validation_split(data: ECGSet, budget: TrainingBudget, seed: int
 
     One function for fine-tuning and the evaluate stage, so operating points are chosen on
     exactly the records early stopping held out (never on the test split). With several
-    windows per record, a held-out record contributes its first window.
+    windows per record, a held-out record contributes its first window, or every window with
+    ``budget.validate_on == "all"``.
     """
     groups = record_groups(data.record_ids)
     train_idx, val_idx = grouped_holdout(data.labels, groups, budget.val_fraction, seed)
-    if crop_order(groups[train_idx]) is not None:
+    if budget.validate_on == "first" and crop_order(groups[train_idx]) is not None:
         val_idx = first_windows(groups, val_idx)
     return train_idx, val_idx
 
@@ -231,7 +232,8 @@ def fine_tune(
     branch's weights depend on the other's training. Loss: class-weighted cross-entropy. The
     ensemble is the mean of the branch probabilities. A validation split of records is carved
     from ``data``; with several windows (crops) per record each epoch draws one per record and
-    validation uses the first window of each held-out record (half the cost of all its crops).
+    validation uses the first window of each held-out record (half the cost of all its crops;
+    every crop with ``budget.validate_on == "all"``).
     """
     groups = record_groups(data.record_ids)
     train_idx, val_idx = validation_split(data, budget, seed)

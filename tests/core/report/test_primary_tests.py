@@ -356,8 +356,8 @@ def test_suites_without_primary_tests_keep_their_config_hash() -> None:
                                        "primary_tests": True, "random_features": True,
                                        "about": True,
                                        "explain": {"sample", "costly_attribution"},
-                                       "training": {"augment"},
-                                       "pretraining_budget": {"augment"}})
+                                       "training": {"augment", "validate_on"},
+                                       "pretraining_budget": {"augment", "validate_on"}})
     assert suite.config_hash() == content_hash(before)[:12]
     assert load_suite("quick-pretraining").config_hash() != suite.config_hash()
 

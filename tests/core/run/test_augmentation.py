@@ -91,5 +91,5 @@ def test_a_bad_step_is_one_line_before_any_stage(step: Augmentation, message: st
 
 
 def test_pretraining_is_not_augmented() -> None:
-    with pytest.raises(SuiteError, match="augment applies to fine-tuning"):
+    with pytest.raises(SuiteError, match="augment and validate_on apply to fine-tuning"):
         load_suite("smoke", [WANDER.replace("training.", "pretraining_budget.")])

@@ -99,8 +99,9 @@ def test_the_default_rule_leaves_hashes_and_stage_keys_unchanged() -> None:
                                                       "stage_time_limit_s": True,
                                                       "about": True,
                                                       "explain": {"sample", "costly_attribution"},
-                                                      "training": {"augment"},
-                                                      "pretraining_budget": {"augment"}})
+                                                      "training": {"augment", "validate_on"},
+                                                      "pretraining_budget": {"augment",
+                                                                             "validate_on"}})
     assert default.config_hash() == written.config_hash() == content_hash(before)[:12]
     for stage in ("pretrain", "finetune", "evaluate", "attribute", "score"):
         assert _keys(default, stage) == _keys(written, stage), stage
