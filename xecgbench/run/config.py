@@ -336,8 +336,8 @@ class Suite(_Frozen):
         exclude |= {} if self.primary_tests else {"primary_tests": True}
         exclude |= {} if self.random_features else {"random_features": True}
         exclude |= {} if self.about else {"about": True}
-        exclude |= {"training": _later_budget_fields(self.training),
-                    "pretraining_budget": _later_budget_fields(self.pretraining_budget)}
+        exclude |= {"training": later_budget_fields(self.training),
+                    "pretraining_budget": later_budget_fields(self.pretraining_budget)}
         exclude["explain"] = self.explain.unset_later_fields()
         config = self.model_dump(mode="json", exclude=exclude)
         for test in config.get("primary_tests", ()):  # fields added later hash only when set
@@ -347,8 +347,9 @@ class Suite(_Frozen):
         return content_hash(config)[:12]
 
 
-def _later_budget_fields(budget: TrainingBudget) -> set[str]:
-    """Budget fields added after hashes existed that sit at the value older runs behave as."""
+def later_budget_fields(budget: TrainingBudget) -> set[str]:
+    """Budget fields added after hashes existed that sit at the value older runs behave as:
+    left out of config hashes and stage keys alike."""
     unset = set() if budget.augment else {"augment"}
     return unset | ({"validate_on"} if budget.validate_on == "first" else set())
 

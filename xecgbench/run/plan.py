@@ -12,8 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from xecgbench.plugins.components import TrainingBudget
 from xecgbench.plugins.manager import PluginSystem
-from xecgbench.run.config import ComponentSpec, Suite, content_hash
+from xecgbench.run.config import ComponentSpec, Suite, content_hash, later_budget_fields
 from xecgbench.run.param_defaults import key_params
 from xecgbench.run.preflight import validate_components
 from xecgbench.run.stage_types import STAGE_VERSIONS, STAGES, UNTRAINED, StageTask
@@ -54,15 +55,16 @@ def _component_id(system: PluginSystem, kind: str, spec: ComponentSpec) -> dict[
     return {"name": spec.name, "params": params, "version": registration.version}
 
 
-#: Budget fields added after keys existed, with the value that reproduces the older behaviour:
-#: left out of keys at that value, so caches made before them stay valid.
-_LATER_BUDGET_DEFAULTS: dict[str, Any] = {"schedule": "constant", "class_weight": "inverse",
-                                          "augment": (), "validate_on": "first"}
+#: Budget fields added after keys existed but before hashes left them out, with the value that
+#: reproduces the older behaviour: left out of keys at that value, so older caches stay valid
+#: (later ones are left out of both, by :func:`~xecgbench.run.config.later_budget_fields`).
+_LATER_KEY_DEFAULTS: dict[str, Any] = {"schedule": "constant", "class_weight": "inverse"}
 
 
-def _budget_id(budget: Any) -> dict[str, Any]:
+def _budget_id(budget: TrainingBudget) -> dict[str, Any]:
+    unset = later_budget_fields(budget)
     return {k: v for k, v in dataclasses.asdict(budget).items()
-            if _LATER_BUDGET_DEFAULTS.get(k, object()) != v}
+            if k not in unset and _LATER_KEY_DEFAULTS.get(k, object()) != v}
 
 
 @dataclass(frozen=True)
